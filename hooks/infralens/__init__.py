@@ -1,0 +1,1 @@
+"""InfraLens: generate annotated code reading labs from a registry and starter files."""

@@ -1,0 +1,69 @@
+"""`infralens` command: check the labs without building, and record starter outputs."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .errors import AuthorError
+from .project import load_project
+from .registry import load_registry
+from .render import output_path
+
+RUN_TIMEOUT_SECONDS = 60
+
+
+def run_starter(root: Path, starter: str) -> subprocess.CompletedProcess[str]:
+    """Run a starter the way the lab page tells learners to: `python <starter>` from the root."""
+    return subprocess.run([sys.executable, starter], cwd=root, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_SECONDS, encoding="utf-8")
+
+
+def check(root: Path) -> int:
+    started = time.perf_counter()
+    try:
+        project = load_project(root)
+    except AuthorError as error:
+        print(error.report(), file=sys.stderr)
+        return 1
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"ok: {len(project.registry.labs)} labs in {len(project.registry.chapters)} chapters "
+          f"checked in {elapsed:.0f} ms")
+    return 0
+
+
+def outputs(root: Path, labs: list[str]) -> int:
+    """Run starters and write what each prints next to it, for its lab page's "Run it"."""
+    try:
+        registry = load_registry(root)
+    except AuthorError as error:
+        print(error.report(), file=sys.stderr)
+        return 1
+    status = 0
+    for lab in registry.labs:
+        if labs and lab.id not in labs:
+            continue
+        result = run_starter(root, lab.starter)
+        if result.returncode != 0:
+            print(f"{lab.starter} (lab {lab.id}) failed:\n{result.stderr}", file=sys.stderr)
+            status = 1
+            continue
+        (root / output_path(lab.starter)).write_text(result.stdout, encoding="utf-8")
+        print(f"wrote {output_path(lab.starter)}")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="infralens", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: .)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="validate labs.yaml and every starter without building the site")
+    record = commands.add_parser("outputs", help="run starters and record their output for the lab pages")
+    record.add_argument("labs", nargs="*", help="lab ids (default: all)")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return check(args.root)
+    return outputs(args.root, args.labs)

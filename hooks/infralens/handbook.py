@@ -1,0 +1,72 @@
+"""Handbook pages: find heading anchors and place "Labs for this section" under them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from markdown.extensions.toc import slugify as default_slugify
+from markdown.extensions.toc import unique
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_HEADING = re.compile(r"^(?P<level>#{1,6})\s+(?P<title>.*?)\s*#*\s*$")
+_ATTR_ID = re.compile(r"\s*\{[^}]*#(?P<id>[A-Za-z0-9_-]+)[^}]*\}\s*$")
+
+
+@dataclass(frozen=True)
+class Heading:
+    line: int  # 0-based index into the page's lines
+    level: int
+    title: str
+    anchor: str
+
+
+def headings(markdown: str, slugify: Callable[[str, str], str] = default_slugify) -> list[Heading]:
+    """ATX headings outside code fences, with the ids the `toc` extension will give them."""
+    found: list[Heading] = []
+    used: set[str] = set()
+    fence: str | None = None
+    for index, line in enumerate(markdown.split("\n")):
+        opening = _FENCE.match(line)
+        if fence:
+            if opening and opening.group(1).startswith(fence):
+                fence = None
+            continue
+        if opening:
+            fence = opening.group(1)
+            continue
+        match = _HEADING.match(line)
+        if not match:
+            continue
+        title = match["title"]
+        explicit = _ATTR_ID.search(title)
+        if explicit:
+            anchor, title = explicit["id"], title[: explicit.start()]
+        else:
+            anchor = unique(slugify(_plain(title), "-"), used)
+        used.add(anchor)
+        found.append(Heading(index, len(match["level"]), title.strip(), anchor))
+    return found
+
+
+def _plain(title: str) -> str:
+    return re.sub(r"[`*_]", "", title)
+
+
+def insert_after_headings(markdown: str, blocks: dict[str, str], top: str | None = None) -> str:
+    """Insert `blocks[anchor]` after the heading with that anchor, and `top` after the page title."""
+    lines = markdown.split("\n")
+    found = headings(markdown)
+    inserts: dict[int, list[str]] = {}
+    for heading in found:
+        if heading.anchor in blocks:
+            inserts.setdefault(heading.line, []).append(blocks[heading.anchor])
+    if top:
+        first = next((h.line for h in found if h.level == 1), -1)
+        inserts.setdefault(first, []).append(top)
+    out = inserts.get(-1, [])[:]
+    for index, line in enumerate(lines):
+        out.append(line)
+        out.extend(inserts.get(index, []))
+    return "\n".join(out)

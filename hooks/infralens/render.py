@@ -1,0 +1,180 @@
+"""Render generated pages (lab, starter, labs index) from templates in `templates/`.
+
+Templates produce Markdown. Every `{{ value }}` is escaped as literal text unless it is a
+`Markdown` value built here, so author text can never inject HTML or links.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from .markdown_text import Markdown, code_span, escape_text, fence_for, inline, link_url
+from .registry import READING_KINDS, Lab, Registry
+from .starter import Excerpt, Starter
+
+TEMPLATES = Path(__file__).parent / "templates"
+READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "practical": "Practical guides"}
+
+
+def lab_uri(lab: Lab) -> str:
+    return f"labs/{lab.id}/index.md"
+
+
+def starter_page_uri(lab: Lab) -> str:
+    return f"labs/{lab.id}/starter.md"
+
+
+def starter_download_uri(lab: Lab) -> str:
+    return lab.starter  # published at the same path it has in the repository: code/...
+
+
+def output_path(starter: str) -> str:
+    """Where the starter's recorded output lives: next to it, as <name>.output.txt."""
+    return starter.removesuffix(".py") + ".output.txt"
+
+
+def relative(target: str, source: str) -> str:
+    """A Markdown link from the page `source` to the file `target` (both docs-relative)."""
+    return posixpath.relpath(target, posixpath.dirname(source) or ".")
+
+
+@dataclass(frozen=True)
+class LabContext:
+    """Everything one lab page needs, gathered from the registry and the starter."""
+
+    lab: Lab
+    starter: Starter
+    output: str
+    registry: Registry
+
+
+def _finalize(value: Any) -> str:
+    if isinstance(value, Markdown):
+        return value
+    return escape_text(str(value))
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["inline"] = inline
+    env.filters["code"] = code_span
+    return env
+
+
+def front_matter(**fields: str) -> Markdown:
+    return Markdown("---\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "---")
+
+
+def code_block(lines: tuple[str, ...], first_line: int, block_id: str, title: str) -> Markdown:
+    fence = fence_for(lines)
+    title = title.replace('"', "'")
+    head = f'{fence} {{ .python #{block_id} linenums="{first_line}" title="{title}" }}'
+    return Markdown("\n".join([head, *lines, fence]))
+
+
+def text_block(text: str) -> Markdown:
+    lines = text.rstrip("\n").split("\n")
+    fence = fence_for(lines)
+    return Markdown("\n".join([f"{fence} text", *lines, fence]))
+
+
+def line_anchor(block_id: str, line: int) -> str:
+    """The id pymdownx.highlight gives a numbered line of the code block `block_id`."""
+    return f"__codelineno-{block_id}-{line}"
+
+
+def excerpt_id(excerpt: Excerpt) -> str:
+    return f"excerpt-{excerpt.name}"
+
+
+def render_lab(env: jinja2.Environment, context: LabContext) -> str:
+    lab, starter, registry = context.lab, context.starter, context.registry
+    source = lab_uri(lab)
+    ordered = sorted(registry.labs, key=lambda item: item.number)
+    index = ordered.index(lab)
+    neighbours = {
+        "previous": ordered[index - 1] if index > 0 else None,
+        "next": ordered[index + 1] if index + 1 < len(ordered) else None,
+    }
+    file_name = posixpath.basename(lab.starter)
+    excerpts = [
+        {
+            "excerpt": excerpt,
+            "code": code_block(excerpt.lines, excerpt.start, excerpt_id(excerpt),
+                               f"{file_name} · lines {excerpt.start}–{excerpt.end}"),
+            "starter_lines": Markdown(relative(starter_page_uri(lab), source)
+                                      + "#" + line_anchor("starter", excerpt.start)),
+        }
+        for excerpt in starter.excerpts
+    ]
+    steps = [
+        {"step": step, "href": Markdown("#" + line_anchor(f"excerpt-{step.excerpt}", step.start))}
+        for step in starter.steps
+    ]
+    return env.get_template("lab.md.j2").render(
+        front_matter=front_matter(title=f"{lab.label}: {lab.title}", description=starter.goal),
+        lab=lab,
+        chapter=registry.chapter(lab.chapter),
+        starter=starter,
+        excerpts=excerpts,
+        steps=steps,
+        output=text_block(context.output),
+        run_command=Markdown(f"python {lab.starter}"),
+        handbook_href=Markdown(relative(lab.handbook_page, source)
+                               + (f"#{lab.handbook_anchor}" if lab.handbook_anchor else "")),
+        starter_page_href=Markdown(relative(starter_page_uri(lab), source)),
+        prerequisites=[(registry.lab(p), Markdown(relative(lab_uri(registry.lab(p)), source)))
+                       for p in lab.prerequisites],
+        neighbours={key: (other, Markdown(relative(lab_uri(other), source))) if other else None
+                    for key, other in neighbours.items()},
+        reading=[(READING_HEADINGS[kind], [(r, Markdown(link_url(r.url))) for r in lab.reading if r.kind == kind])
+                 for kind in READING_KINDS if any(r.kind == kind for r in lab.reading)],
+        intuition_notes=registry.intuition_notes,
+    )
+
+
+def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, repo_url: str | None) -> str:
+    source = starter_page_uri(lab)
+    file_name = posixpath.basename(lab.starter)
+    return env.get_template("starter.md.j2").render(
+        front_matter=front_matter(title=f"{lab.label} starter: {lab.title}"),
+        lab=lab,
+        code=code_block(starter.lines, 1, "starter", lab.starter),
+        lab_href=Markdown(relative(lab_uri(lab), source)),
+        download_href=Markdown(relative(starter_download_uri(lab), source)),
+        file_name=file_name,
+        repo_href=Markdown(f"{repo_url.rstrip('/')}/blob/main/{lab.starter}") if repo_url else None,
+        run_command=Markdown(f"python {lab.starter}"),
+    )
+
+
+def render_labs_index(env: jinja2.Environment, registry: Registry) -> str:
+    source = "labs/index.md"
+    chapters = [
+        (chapter, [(lab, Markdown(relative(lab_uri(lab), source)),
+                    Markdown(relative(lab.handbook_page, source)
+                             + (f"#{lab.handbook_anchor}" if lab.handbook_anchor else "")))
+                   for lab in sorted(registry.labs_in(chapter.id), key=lambda item: item.number)])
+        for chapter in sorted(registry.chapters, key=lambda c: c.number)
+    ]
+    return env.get_template("labs_index.md.j2").render(
+        front_matter=front_matter(title="All labs"), chapters=chapters, total=len(registry.labs))
+
+
+def render_section_labs(env: jinja2.Environment, labs: list[Lab], page: str) -> str:
+    links = [(lab, Markdown(relative(lab_uri(lab), page))) for lab in labs]
+    return env.get_template("section_labs.md.j2").render(links=links)

@@ -1,0 +1,90 @@
+"""MkDocs hooks that turn `labs.yaml` and the starters under `code/` into lab pages.
+
+The events stay thin: loading, checking and rendering live in the `infralens` package beside
+this file. Everything read from disk is read again on each build and kept on that build's
+config, because `mkdocs serve` imports this module once and rebuilds many times.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
+
+from infralens import render
+from infralens.errors import AuthorError
+from infralens.handbook import insert_after_headings
+from infralens.mathml import render_math
+from infralens.navigation import expand_nav
+from infralens.project import Project, load_project
+
+PROJECT_KEY = "infralens_project"
+_ID_ATTRIBUTE = re.compile(r'\bid="([^"]+)"')
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    root = Path(config.config_file_path).parent
+    slugify = config.mdx_configs.get("toc", {}).get("slugify")
+    try:
+        project = load_project(root, Path(config.docs_dir), *([slugify] if slugify else []))
+    except AuthorError as error:
+        raise PluginError(error.report()) from None
+    config[PROJECT_KEY] = project
+    config.nav = expand_nav(config.nav, project.registry)
+    if not config.repo_url:
+        config.edit_uri = None  # no repository to edit in: no edit button
+    return config
+
+
+def _project(config: MkDocsConfig) -> Project:
+    return config[PROJECT_KEY]
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    project = _project(config)
+    env = render.environment()
+    docs_from_root = posixpath.relpath(Path(config.docs_dir).as_posix(), project.root.as_posix())
+    for lab in project.registry.labs:
+        starter = project.starters[lab.id]
+        context = render.LabContext(lab, starter, project.outputs[lab.id], project.registry)
+        lab_file = File.generated(config, render.lab_uri(lab), content=render.render_lab(env, context))
+        # The edit button of a lab page opens its starter, the file an author edits.
+        lab_file.edit_uri = posixpath.relpath(lab.starter, docs_from_root)
+        files.append(lab_file)
+        starter_page = File.generated(config, render.starter_page_uri(lab),
+                                      content=render.render_starter_page(env, lab, starter, config.repo_url),
+                                      inclusion=InclusionLevel.NOT_IN_NAV)
+        starter_page.edit_uri = lab_file.edit_uri
+        files.append(starter_page)
+        files.append(File.generated(config, render.starter_download_uri(lab),
+                                    abs_src_path=str(project.root / lab.starter)))
+    files.append(File.generated(config, "labs/index.md", content=render.render_labs_index(env, project.registry)))
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    labs = _project(config).labs_by_page().get(page.file.src_uri)
+    if not labs:
+        return markdown
+    env = render.environment()
+    by_anchor: dict[str, list] = {}
+    for lab in labs:
+        by_anchor.setdefault(lab.handbook_anchor, []).append(lab)
+    blocks = {anchor: render.render_section_labs(env, group, page.file.src_uri)
+              for anchor, group in by_anchor.items() if anchor}
+    top = render.render_section_labs(env, by_anchor[""], page.file.src_uri) if "" in by_anchor else None
+    return insert_after_headings(markdown, blocks, top)
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    html = render_math(html)
+    # MkDocs collects anchor ids before code blocks are pasted in, so links to numbered code
+    # lines would be reported as broken; register the ids the finished HTML really has.
+    if page.present_anchor_ids is not None:
+        page.present_anchor_ids.update(_ID_ATTRIBUTE.findall(html))
+    return html
