@@ -1,0 +1,32 @@
+# Two entry points: `make serve` (build and serve the site with live reload) and `make test`.
+# Each creates the virtual environment .venv and installs the project on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: serve test build check bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.site-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.site-installed
+
+serve: $(VENV)/.site-installed
+	$(BIN)/mkdocs serve
+
+build: $(VENV)/.site-installed
+	$(BIN)/mkdocs build --strict
+
+check: $(VENV)/.site-installed
+	$(BIN)/infralens check
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest
