@@ -1,0 +1,61 @@
+"""Shared fixtures: the real project, throwaway copies of it, and a real site build."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PARTS = ("mkdocs.yml", "labs.yaml", "labs.schema.json", "docs", "code", "hooks", "overrides")
+TEST_REPO_URL = "https://git.example.org/infralens/infralens"
+
+
+def copy_project(destination: Path) -> Path:
+    """A copy of the project's site sources, safe to break or edit in a test."""
+    destination.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in PROJECT_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part, ignore=ignore)
+        else:
+            shutil.copy2(source, destination / part)
+    return destination
+
+
+def mkdocs_env(**extra: str) -> dict[str, str]:
+    """The environment for a build: the caller decides whether a repository URL is set."""
+    env = {key: value for key, value in os.environ.items() if key != "INFRALENS_REPO_URL"}
+    return {**env, "NO_MKDOCS_2_WARNING": "1", **extra}
+
+
+def build(project: Path, site: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `mkdocs build --strict` as an author would (no -q/-v: both hide warnings)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site), *args],
+        cwd=project, capture_output=True, text=True, env=mkdocs_env(**env), timeout=300,
+    )
+
+
+def warning_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith(("WARNING", "ERROR"))]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real project built once, strictly, with a repository URL so edit links exist."""
+    out = tmp_path_factory.mktemp("site") / "site"
+    result = build(ROOT, out, INFRALENS_REPO_URL=TEST_REPO_URL)
+    assert result.returncode == 0, result.stderr
+    assert warning_lines(result.stderr) == [], result.stderr
+    return out
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")

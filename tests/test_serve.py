@@ -1,0 +1,89 @@
+"""`mkdocs serve`: a starter edit and a new registry entry show up without a restart."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import mkdocs_env
+
+POLL_SECONDS = 15
+LAB = "lab-01-forward-noise-process"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except OSError:
+        return 0, ""
+
+
+def wait_for(url: str, predicate, timeout: float = POLL_SECONDS) -> str:
+    deadline = time.monotonic() + timeout
+    body = ""
+    while time.monotonic() < deadline:
+        status, body = fetch(url)
+        if status == 200 and predicate(body):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not show the change within {timeout} s")
+
+
+@pytest.fixture
+def server(project_copy: Path):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=project_copy, env=mkdocs_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/labs/{LAB}/", lambda body: "Lab 01" in body, timeout=60)
+        yield project_copy, base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.mark.serve
+def test_starter_edit_and_new_lab_show_while_serving(server):
+    project, base = server
+    starter = project / "code" / LAB / "forward_noise.py"
+    text = starter.read_text(encoding="utf-8")
+    edited = text.replace("alphas = 1.0 - betas", "alphas = 1.0 - betas  # edited while serving", 1)
+    assert edited != text
+    starter.write_text(edited, encoding="utf-8")
+    wait_for(f"{base}/labs/{LAB}/", lambda body: "edited while serving" in body)
+
+    new_id = "lab-90-added-while-serving"
+    shutil.copytree(project / "code" / LAB, project / "code" / new_id)
+    registry = project / "labs.yaml"
+    entry = registry.read_text(encoding="utf-8").split("labs:\n", 1)[1]
+    registry.write_text(registry.read_text(encoding="utf-8") + entry
+                        .replace(f"id: {LAB}", f"id: {new_id}", 1)
+                        .replace("number: 1\n", "number: 90\n", 1)
+                        .replace("title: Forward Noise Process", "title: Added While Serving", 1)
+                        .replace(f"starter: code/{LAB}/", f"starter: code/{new_id}/", 1)
+                        .split("\n  - id:", 1)[0] + "\n", encoding="utf-8")
+    body = wait_for(f"{base}/labs/{new_id}/", lambda body: "Added While Serving" in body)
+    assert "Lab 90" in body

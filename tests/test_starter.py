@@ -1,0 +1,124 @@
+"""Parsing starters: the documented format, exact line numbers, and the problems it reports."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+from infralens.errors import AuthorError
+from infralens.starter import parse_starter, split_lines
+
+GOOD = textwrap.dedent('''\
+    """Example."""
+    # lab:goal Learn one thing.
+    #
+    # lab:mental-model
+    # - First idea with `code`.
+    # - Second idea
+    #   that continues.
+    #
+    # lab:checkpoints
+    # - A question?
+    #   answer: The answer.
+    # - A plain checkpoint.
+    #
+    # lab:traps
+    # - A trap.
+    #
+    # lab:interview
+    # First paragraph.
+    #
+    # Second paragraph.
+
+    # lab:begin main
+    x = 1  # (1)
+    y = x + 1
+    z = y * 2  # twice (2)
+    # lab:end main
+    # lab:notes main
+    # (1) Starts at one.
+    # (2) Doubles,
+    #     as promised.
+    #
+    # lab:explain 23-25 All three lines
+    # They compute z.
+    print(z)
+    ''')
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(AuthorError) as caught:
+        parse_starter(text, "code/x/x.py", "lab-x")
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_blocks_are_parsed_into_their_sections():
+    starter = parse_starter(GOOD, "code/x/x.py")
+    assert starter.goal == "Learn one thing."
+    assert starter.mental_model == ("First idea with `code`.", "Second idea that continues.")
+    assert [(c.text, c.answer) for c in starter.checkpoints] == [
+        ("A question?", "The answer."), ("A plain checkpoint.", "")]
+    assert starter.traps == ("A trap.",)
+    assert starter.interview == ("First paragraph.", "Second paragraph.")
+
+
+def test_excerpt_keeps_real_line_numbers_and_annotations():
+    starter = parse_starter(GOOD, "code/x/x.py")
+    (excerpt,) = starter.excerpts
+    lines = GOOD.splitlines()
+    assert excerpt.start == 23 and excerpt.end == 25
+    assert list(excerpt.lines) == lines[22:25]
+    assert [(a.number, a.line, a.text) for a in excerpt.annotations] == [
+        (1, 23, "Starts at one."), (2, 25, "Doubles, as promised.")]
+    (step,) = starter.steps
+    assert (step.start, step.end, step.title, step.text) == (23, 25, "All three lines", "They compute z.")
+
+
+def test_crlf_tabs_and_non_ascii_keep_line_numbers():
+    text = GOOD.replace("y = x + 1", "y = x + 1\t# größer → ok").replace("\n", "\r\n")
+    starter = parse_starter(text, "code/x/x.py")
+    assert starter.excerpts[0].lines[1] == "y = x + 1\t# größer → ok"
+    assert starter.excerpts[0].start == 23
+
+
+def test_form_feed_is_not_a_line_break():
+    assert split_lines("a\fb\nc\r\nd\re\n") == ("a\fb", "c", "d", "e")
+
+
+def test_the_authoring_page_example_parses():
+    page = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    example = re.search(r"## A complete example\n\n```python\n(.*?)\n```", page, re.S).group(1) + "\n"
+    starter = parse_starter(example, "code/lab-99/example.py")
+    (excerpt,) = starter.excerpts
+    assert [a.number for a in excerpt.annotations] == [1, 2]
+    assert all(excerpt.contains(step.start) and excerpt.contains(step.end) for step in starter.steps)
+    assert starter.checkpoints[0].answer
+
+
+@pytest.mark.parametrize("change, expected", [
+    (("# lab:goal Learn one thing.", "# lab:goal"), "the `# lab:goal` block is empty"),
+    (("# lab:goal Learn one thing.", ""), "no `# lab:goal` block"),
+    (("# lab:end main", ""), "opened but never closed"),
+    (("# lab:begin main", ""), "never opened"),
+    (("# (2) Doubles,", "# (3) Doubles,"), "has no note text"),
+    (("x = 1  # (1)", "x = 1"), "markers of excerpt `main` are (2) on line 25"),
+    (("# lab:traps", "# lab:trap"), "did you mean `# lab:traps`?"),
+    (("# lab:explain 23-25", "# lab:explain 20-25"), "not inside one excerpt"),
+    (("print(z)", "print(z"), "not valid Python"),
+    (("# lab:notes main", "# lab:notes mian"), "did you mean `main`?"),
+])
+def test_problems_name_the_file_line_and_fix(change, expected):
+    old, new = change
+    assert old in GOOD
+    found = problems_of(GOOD.replace(old, new, 1))
+    assert any(expected in problem for problem in found), found
+    assert all(problem.startswith("code/x/x.py") and "(lab lab-x)" in problem and "Fix:" in problem
+               for problem in found), found
+
+
+def test_three_backticks_inside_an_excerpt_are_code():
+    text = GOOD.replace("y = x + 1", 'y = "```"')
+    assert parse_starter(text, "code/x/x.py").excerpts[0].lines[1] == 'y = "```"'
