@@ -7,6 +7,7 @@ config, because `mkdocs serve` imports this module once and rebuilds many times.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 from pathlib import Path
@@ -24,16 +25,30 @@ from infralens.navigation import expand_nav
 from infralens.project import Project, load_project
 
 PROJECT_KEY = "infralens_project"
+PROBLEMS_KEY = "infralens_problems"  # in config.extra, for the banner in overrides/main.html
 _ID_ATTRIBUTE = re.compile(r'\bid="([^"]+)"')
+log = logging.getLogger("mkdocs.hooks.infralens")
+
+# How MkDocs was started. It is fixed for the life of the process (set once, before the first
+# build), so it is not build state: everything read from disk is still read per build.
+_started_as = {"command": "build"}
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    _started_as["command"] = command
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     root = Path(config.config_file_path).parent
     slugify = config.mdx_configs.get("toc", {}).get("slugify")
-    try:
-        project = load_project(root, Path(config.docs_dir), *([slugify] if slugify else []))
-    except AuthorError as error:
-        raise PluginError(error.report()) from None
+    project = load_project(root, Path(config.docs_dir), *([slugify] if slugify else []))
+    if project.problems:
+        report = AuthorError(list(project.problems)).report()
+        if _started_as["command"] != "serve":
+            raise PluginError(report)
+        # Under serve, keep serving: show the problems on every page until they are fixed.
+        log.error(report)
+        config.extra[PROBLEMS_KEY] = [str(problem) for problem in project.problems]
     config[PROJECT_KEY] = project
     config.nav = expand_nav(config.nav, project.registry)
     if not config.repo_url:
@@ -50,6 +65,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     env = render.environment()
     docs_from_root = posixpath.relpath(Path(config.docs_dir).as_posix(), project.root.as_posix())
     for lab in project.registry.labs:
+        if not project.is_complete(lab):
+            # Only reachable under serve: the lab's page explains what to fix instead.
+            files.append(File.generated(config, render.lab_uri(lab),
+                                        content=render.render_lab_problems(env, lab, project.problems_of(lab))))
+            continue
         starter = project.starters[lab.id]
         context = render.LabContext(lab, starter, project.outputs[lab.id], project.registry)
         lab_file = File.generated(config, render.lab_uri(lab), content=render.render_lab(env, context))

@@ -87,3 +87,19 @@ def test_starter_edit_and_new_lab_show_while_serving(server):
                         .split("\n  - id:", 1)[0] + "\n", encoding="utf-8")
     body = wait_for(f"{base}/labs/{new_id}/", lambda body: "Added While Serving" in body)
     assert "Lab 90" in body
+
+
+@pytest.mark.serve
+def test_a_broken_starter_shows_its_problem_and_recovers(server):
+    project, base = server
+    starter = project / "code" / LAB / "forward_noise.py"
+    good = starter.read_text(encoding="utf-8")
+    starter.write_text(good.replace("# lab:end forward\n", "", 1), encoding="utf-8")
+    broken = wait_for(f"{base}/labs/{LAB}/", lambda body: "opened but never closed" in body)
+    assert "cannot be built yet" in broken, "the lab page itself explains the problem"
+    _, home = fetch(f"{base}/")
+    assert "opened but never closed" in home, "every page carries the problem banner"
+
+    starter.write_text(good, encoding="utf-8")
+    restored = wait_for(f"{base}/labs/{LAB}/", lambda body: "Annotated code preview" in body)
+    assert "opened but never closed" not in restored

@@ -24,10 +24,9 @@ def run_starter(root: Path, starter: str) -> subprocess.CompletedProcess[str]:
 
 def check(root: Path) -> int:
     started = time.perf_counter()
-    try:
-        project = load_project(root)
-    except AuthorError as error:
-        print(error.report(), file=sys.stderr)
+    project = load_project(root)
+    if project.problems:
+        print(AuthorError(list(project.problems)).report(), file=sys.stderr)
         return 1
     elapsed = (time.perf_counter() - started) * 1000
     print(f"ok: {len(project.registry.labs)} labs in {len(project.registry.chapters)} chapters "

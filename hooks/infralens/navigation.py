@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from .registry import Registry
@@ -13,12 +14,12 @@ LABS = "Labs"
 
 def registry_sections(registry: Registry) -> dict[str, list[Any]]:
     chapters = sorted(registry.chapters, key=lambda c: c.number)
-    handbook: list[Any] = [{f"{c.number}. {c.title}": c.handbook} for c in chapters]
+    # Nav titles are emitted as HTML by the theme: escape author text.
+    handbook: list[Any] = [{html.escape(f"{c.number}. {c.title}"): c.handbook} for c in chapters]
     labs: list[Any] = [{"All labs": "labs/index.md"}]
     for chapter in chapters:
-        labs.append({chapter.title: [
-            {f"{lab.number:02d} {lab.title}": lab_uri(lab)}
-            for lab in sorted(registry.labs_in(chapter.id), key=lambda item: item.number)
+        labs.append({html.escape(chapter.title): [
+            {html.escape(f"{lab.number:02d} {lab.title}"): lab_uri(lab)} for lab in registry.labs_in(chapter.id)
         ]})
     return {HANDBOOK: handbook, LABS: labs}
 

@@ -1,11 +1,13 @@
 """Everything one build needs, read from disk in one pass: registry, starters and their outputs.
 
 Each build calls `load_project` afresh (under `mkdocs serve` the hook module lives on between
-rebuilds, so nothing read from disk may be kept elsewhere).
+rebuilds, so nothing read from disk may be kept elsewhere). Problems are collected, not raised,
+so that a build can report all of them and `mkdocs serve` can show them in the browser.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +16,11 @@ from markdown.extensions.toc import slugify as default_slugify
 
 from .errors import AuthorError, Problem
 from .handbook import headings
-from .registry import REGISTRY_FILE, Lab, Registry, load_registry
+from .registry import REGISTRY_FILE, Lab, Registry, read_registry, starter_file
 from .render import output_path
 from .starter import Starter, decode_starter, parse_starter
+
+EMPTY_REGISTRY = Registry(chapters=(), labs=(), intuition_notes=())
 
 
 @dataclass(frozen=True)
@@ -25,35 +29,49 @@ class Project:
     registry: Registry
     starters: dict[str, Starter]
     outputs: dict[str, str]
+    problems: tuple[Problem, ...] = ()
 
     def labs_by_page(self) -> dict[str, list[Lab]]:
         pages: dict[str, list[Lab]] = {}
-        for lab in sorted(self.registry.labs, key=lambda item: item.number):
+        for lab in self.registry.ordered_labs:
             pages.setdefault(lab.handbook_page, []).append(lab)
         return pages
+
+    def is_complete(self, lab: Lab) -> bool:
+        return lab.id in self.starters and lab.id in self.outputs
+
+    def problems_of(self, lab: Lab) -> list[Problem]:
+        return [problem for problem in self.problems if problem.lab == lab.id]
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise AuthorError(list(self.problems))
 
 
 def load_project(root: Path, docs_dir: Path | None = None,
                  slugify: Callable[[str, str], str] = default_slugify) -> Project:
-    """Load and check the whole project; raise AuthorError listing every problem found."""
+    """Load and check the whole project, collecting every problem found."""
     docs_dir = docs_dir or root / "docs"
-    registry = load_registry(root)
-    problems: list[Problem] = []
+    try:
+        registry, problems = read_registry(root)
+    except AuthorError as error:
+        return Project(root, EMPTY_REGISTRY, {}, {}, tuple(error.problems))
     starters: dict[str, Starter] = {}
     outputs: dict[str, str] = {}
     for lab in registry.labs:
+        path = starter_file(root, lab)
+        if path is None:
+            continue  # already reported by the registry check
         try:
-            data = (root / lab.starter).read_bytes()
-            starters[lab.id] = parse_starter(decode_starter(data, lab.starter, lab.id), lab.starter, lab.id)
+            starters[lab.id] = parse_starter(decode_starter(path.read_bytes(), lab.starter, lab.id),
+                                             lab.starter, lab.id)
         except AuthorError as error:
             problems.extend(error.problems)
         output = _read_output(root, lab, problems)
         if output is not None:
             outputs[lab.id] = output
     problems.extend(_missing_anchors(registry, docs_dir, slugify))
-    if problems:
-        raise AuthorError(problems)
-    return Project(root, registry, starters, outputs)
+    return Project(root, registry, starters, outputs, tuple(problems))
 
 
 def _read_output(root: Path, lab: Lab, problems: list[Problem]) -> str | None:
@@ -62,7 +80,7 @@ def _read_output(root: Path, lab: Lab, problems: list[Problem]) -> str | None:
         return (root / path).read_text(encoding="utf-8")
     except (FileNotFoundError, UnicodeDecodeError):
         problems.append(Problem(path, "the starter's recorded output is missing.",
-                                f"run `infralens outputs` to record what `python {lab.starter}` prints.",
+                                f"run `infralens outputs {lab.id}` to record what `python {lab.starter}` prints.",
                                 lab=lab.id))
         return None
 
@@ -71,15 +89,16 @@ def _missing_anchors(registry: Registry, docs_dir: Path, slugify) -> list[Proble
     problems = []
     anchors: dict[str, set[str]] = {}
     for lab in registry.labs:
-        if not lab.handbook_anchor:
+        if not lab.handbook_anchor or not (docs_dir / lab.handbook_page).is_file():
             continue
         if lab.handbook_page not in anchors:
             text = (docs_dir / lab.handbook_page).read_text(encoding="utf-8")
             anchors[lab.handbook_page] = {h.anchor for h in headings(text, slugify)}
         if lab.handbook_anchor not in anchors[lab.handbook_page]:
-            known = ", ".join(sorted(anchors[lab.handbook_page])) or "none"
+            close = difflib.get_close_matches(lab.handbook_anchor, sorted(anchors[lab.handbook_page]), n=1)
+            fix = (f"did you mean `#{close[0]}`?" if close else
+                   f"use one of its anchors ({', '.join(sorted(anchors[lab.handbook_page])) or 'none'}), "
+                   "or add the heading to the page.")
             problems.append(Problem(REGISTRY_FILE, f"docs/{lab.handbook_page} has no heading "
-                                    f"`#{lab.handbook_anchor}` (its headings: {known}).",
-                                    "use one of those anchors, or add the heading to the page.",
-                                    line=lab.line, lab=lab.id))
+                                    f"`#{lab.handbook_anchor}`.", fix, line=lab.line, lab=lab.id))
     return problems

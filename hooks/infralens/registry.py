@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -66,14 +67,38 @@ class Registry:
     labs: tuple[Lab, ...]
     intuition_notes: tuple[str, ...]
 
+    @cached_property
+    def _chapters_by_id(self) -> dict[str, Chapter]:
+        return {chapter.id: chapter for chapter in self.chapters}
+
+    @cached_property
+    def _labs_by_id(self) -> dict[str, Lab]:
+        return {lab.id: lab for lab in self.labs}
+
+    @cached_property
+    def ordered_labs(self) -> tuple[Lab, ...]:
+        """Labs in the order learners meet them: by number."""
+        return tuple(sorted(self.labs, key=lambda lab: lab.number))
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {lab.id: index for index, lab in enumerate(self.ordered_labs)}
+
     def chapter(self, chapter_id: str) -> Chapter:
-        return next(c for c in self.chapters if c.id == chapter_id)
+        return self._chapters_by_id[chapter_id]
 
     def lab(self, lab_id: str) -> Lab:
-        return next(lab for lab in self.labs if lab.id == lab_id)
+        return self._labs_by_id[lab_id]
 
     def labs_in(self, chapter_id: str) -> tuple[Lab, ...]:
-        return tuple(lab for lab in self.labs if lab.chapter == chapter_id)
+        return tuple(lab for lab in self.ordered_labs if lab.chapter == chapter_id)
+
+    def neighbours(self, lab: Lab) -> tuple[Lab | None, Lab | None]:
+        """The labs before and after `lab` in number order."""
+        index = self._positions[lab.id]
+        ordered = self.ordered_labs
+        return (ordered[index - 1] if index > 0 else None,
+                ordered[index + 1] if index + 1 < len(ordered) else None)
 
 
 class _Collector:
@@ -87,7 +112,16 @@ class _Collector:
 
 
 def load_registry(root: Path) -> Registry:
-    """Read, validate and return the registry of the project at `root`."""
+    """Read, validate and return the registry of the project at `root`; raise on any problem."""
+    registry, problems = read_registry(root)
+    if problems:
+        raise AuthorError(problems)
+    return registry
+
+
+def read_registry(root: Path) -> tuple[Registry, list[Problem]]:
+    """Read the registry and check it. Raise AuthorError if it cannot be read at all; return
+    the problems that still leave a usable registry (a bad prerequisite, a missing starter)."""
     collector = _Collector(REGISTRY_FILE)
     path = root / REGISTRY_FILE
     try:
@@ -107,14 +141,13 @@ def load_registry(root: Path) -> Registry:
         raise AuthorError(collector.problems)
     registry = _build(data, positions)
     _check_rules(registry, root, positions, collector)
-    if collector.problems:
-        raise AuthorError(collector.problems)
-    return registry
+    return registry, collector.problems
 
 
 def parse_yaml(text: str, collector: _Collector) -> tuple[Any, dict[tuple, Position]]:
     """Parse YAML into plain data plus the position of every value, keyed by its path."""
-    loader = yaml.SafeLoader(text)
+    # libyaml when present: the pure-Python parser is ~10x slower on large registries.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -137,7 +170,7 @@ def parse_yaml(text: str, collector: _Collector) -> tuple[Any, dict[tuple, Posit
 
 
 def _construct(node: yaml.Node, path: tuple, positions: dict[tuple, Position], seen: set[int],
-               loader: yaml.SafeLoader, collector: _Collector) -> Any:
+               loader: Any, collector: _Collector) -> Any:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.ScalarNode):
         return loader.construct_object(node)
@@ -312,8 +345,8 @@ def _check_rules(registry: Registry, root: Path, positions: dict[tuple, Position
             elif prerequisite not in lab_ids:
                 collector.add(at(index, "prerequisites"), f"the prerequisite `{prerequisite}` is not a lab.",
                               _did_you_mean(prerequisite, lab_ids, "labs"), lab.id)
-    _check_cycles(registry, lambda lab_id: at([l.id for l in registry.labs].index(lab_id), "prerequisites"),
-                  collector)
+    index_of = {lab.id: index for index, lab in enumerate(registry.labs)}
+    _check_cycles(registry, lambda lab_id: at(index_of[lab_id], "prerequisites"), collector)
 
 
 def _unique(values: list, what: str, position, collector: _Collector) -> set:
@@ -332,20 +365,29 @@ def _did_you_mean(value: str, known: set[str], section: str) -> str:
     return f"did you mean `{close[0]}`?" if close else f"use an id defined under `{section}:`."
 
 
-def _check_starter_path(lab: Lab, root: Path, position: Position | None, collector: _Collector) -> None:
+def starter_file(root: Path, lab: Lab) -> Path | None:
+    """The starter's real path if it is a file inside code/, else None (never read it then)."""
     relative = PurePosixPath(lab.starter)
+    if relative.is_absolute() or ".." in relative.parts or "\\" in lab.starter or relative.parts[0] != "code":
+        return None
+    resolved = (root / relative).resolve()
+    return resolved if resolved.is_relative_to((root / "code").resolve()) and resolved.is_file() else None
+
+
+def _check_starter_path(lab: Lab, root: Path, position: Position | None, collector: _Collector) -> None:
+    if starter_file(root, lab):
+        return
+    relative = PurePosixPath(lab.starter)
+    resolved = (root / relative).resolve()
     if relative.is_absolute() or ".." in relative.parts or "\\" in lab.starter:
         collector.add(position, f"the starter path `{lab.starter}` must be a plain relative path under code/.",
                       "write it like `code/<lab-id>/<file>.py`, without `..` or a leading `/`.", lab.id)
-        return
-    code_dir = (root / "code").resolve()
-    resolved = (root / relative).resolve()
-    if not resolved.is_relative_to(code_dir):
-        collector.add(position, f"the starter `{lab.starter}` leads outside code/ (to {resolved}).",
+    elif relative.parts[0] != "code" or not resolved.is_relative_to((root / "code").resolve()):
+        collector.add(position, f"the starter `{lab.starter}` leads outside code/.",
                       "keep starters as real files inside code/, not links to elsewhere.", lab.id)
-    elif not resolved.is_file():
+    else:
         collector.add(position, f"the starter file `{lab.starter}` does not exist.",
-                      f"create it (the authoring page has a template) or fix the path.", lab.id)
+                      "create it (the authoring page has a complete example) or fix the path.", lab.id)
 
 
 def _check_cycles(registry: Registry, position, collector: _Collector) -> None:

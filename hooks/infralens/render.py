@@ -6,6 +6,7 @@ Templates produce Markdown. Every `{{ value }}` is escaped as literal text unles
 
 from __future__ import annotations
 
+import html
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,9 @@ def environment() -> jinja2.Environment:
 
 
 def front_matter(**fields: str) -> Markdown:
-    return Markdown("---\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "---")
+    """YAML front matter. Values are HTML-escaped: MkDocs and Material treat titles as HTML."""
+    escaped = {key: html.escape(value) for key, value in fields.items()}
+    return Markdown("---\n" + yaml.safe_dump(escaped, allow_unicode=True, sort_keys=False) + "---")
 
 
 def code_block(lines: tuple[str, ...], first_line: int, block_id: str, title: str) -> Markdown:
@@ -104,12 +107,8 @@ def excerpt_id(excerpt: Excerpt) -> str:
 def render_lab(env: jinja2.Environment, context: LabContext) -> str:
     lab, starter, registry = context.lab, context.starter, context.registry
     source = lab_uri(lab)
-    ordered = sorted(registry.labs, key=lambda item: item.number)
-    index = ordered.index(lab)
-    neighbours = {
-        "previous": ordered[index - 1] if index > 0 else None,
-        "next": ordered[index + 1] if index + 1 < len(ordered) else None,
-    }
+    previous, following = registry.neighbours(lab)
+    neighbours = {"previous": previous, "next": following}
     file_name = posixpath.basename(lab.starter)
     excerpts = [
         {
@@ -168,7 +167,7 @@ def render_labs_index(env: jinja2.Environment, registry: Registry) -> str:
         (chapter, [(lab, Markdown(relative(lab_uri(lab), source)),
                     Markdown(relative(lab.handbook_page, source)
                              + (f"#{lab.handbook_anchor}" if lab.handbook_anchor else "")))
-                   for lab in sorted(registry.labs_in(chapter.id), key=lambda item: item.number)])
+                   for lab in registry.labs_in(chapter.id)])
         for chapter in sorted(registry.chapters, key=lambda c: c.number)
     ]
     return env.get_template("labs_index.md.j2").render(
@@ -178,3 +177,9 @@ def render_labs_index(env: jinja2.Environment, registry: Registry) -> str:
 def render_section_labs(env: jinja2.Environment, labs: list[Lab], page: str) -> str:
     links = [(lab, Markdown(relative(lab_uri(lab), page))) for lab in labs]
     return env.get_template("section_labs.md.j2").render(links=links)
+
+
+def render_lab_problems(env: jinja2.Environment, lab: Lab, problems: list) -> str:
+    return env.get_template("lab_problems.md.j2").render(
+        front_matter=front_matter(title=f"{lab.label}: {lab.title}"), lab=lab,
+        problems=[str(problem) for problem in problems])
