@@ -1,0 +1,117 @@
+"""Lab 12 - Memory anatomy: the training-memory budget of a GPT-3-like model.
+
+Model state (weights, gradients, Adam moments) costs a fixed number of bytes per parameter;
+activations cost bytes per token and layer. Lists every tensor a layer saves for backward
+(Korthikanti et al., 2022), checks the sum against sbh(34 + 5as/h), and prices GPT-3 175B.
+"""
+# lab:goal Split the training-memory budget into model state and activations, and see what each scales with.
+#
+# lab:mental-model
+# - Model state depends on the parameter count only: 16 B/param for mixed-precision Adam in the ZeRO accounting.
+# - Activations are the tensors saved for backward: $sbh(34 + 5as/h)$ bytes per layer with 16-bit values.
+# - Every activation term has the factor $sb$ (tokens in the micro-batch); the attention term also has $s$ again.
+#
+# lab:checkpoints
+# - What do the saved tensors of one GPT-3 layer (s = 2048, b = 1, h = 12288, a = 96) add up to?
+#   answer: 2.87 GB per layer, 275 GB for 96 layers, on top of 2.79 TB of model state.
+# - What happens to activation memory when b doubles, and when s doubles?
+#   answer: b: exactly 2x. s: 3.4x here, because the $5as^2b$ term (70% of the total at s = 2048) grows 4x.
+# - What does ZeRO-3 on 64 GPUs do to each budget?
+#   answer: Model state falls from 2.79 TB to 43.7 GB per GPU; activations stay 275 GB, since each rank runs its own micro-batch.
+#
+# lab:traps
+# - "ZeRO shards activations": ZeRO partitions weights, gradients and optimizer state; activations need recompute, TP/SP or CP.
+# - "Mixed precision halves the state": it is 16, 18 or 20 B/param depending on how gradients are kept, against 16 for fp32.
+# - The formula assumes no FlashAttention: a fused kernel does not store the $5as^2b$ softmax tensors.
+#
+# lab:interview
+# Training memory has two parts. Model state is per parameter: bf16 weights and gradients plus an
+# fp32 master copy and Adam's two moments make 16 bytes, about 2.8 TB for GPT-3, and ZeRO can
+# shard all of it across data-parallel ranks. Activations are per token: each layer keeps its
+# LayerNorm, matmul and GELU inputs, the softmax probabilities and dropout masks, which is
+# sbh(34 + 5as/h) bytes. For GPT-3 at s = 2048 that is 2.87 GB per layer and 275 GB per
+# micro-batch of one sequence, and the attention term makes it grow with s squared. The trade-off
+# is that no sharding of state touches this part: it is reduced by recomputation, by
+# tensor/sequence parallelism, or by a fused attention kernel that never stores the scores.
+
+import numpy as np
+
+# lab:begin budget
+STATE = {"fp32 training": {"weights": 4, "grads": 4, "adam m": 4, "adam v": 4},
+         "mixed, ZeRO paper": {"weights": 2, "grads": 2, "master": 4, "adam m": 4, "adam v": 4},  # (1)
+         "mixed, fp32 grads only": {"weights": 2, "grads": 4, "master": 4, "adam m": 4, "adam v": 4},
+         "mixed, + fp32 grad copy": {"weights": 2, "grads": 2, "grads fp32": 4, "master": 4,
+                                     "adam m": 4, "adam v": 4}}  # (2)
+
+
+def saved_for_backward(s, b, h, a):
+    """(tensor, shape, dtype) kept by one layer: pre-norm GPT, GELU MLP, dropout everywhere."""
+    f16, u8 = np.float16, np.uint8
+    return [("ln_1 input", (b, s, h), f16), ("QKV input", (b, s, h), f16),
+            ("Q and K", (2, b, s, h), f16), ("V", (b, s, h), f16),  # (3)
+            ("softmax output", (b, a, s, s), f16), ("softmax dropout mask", (b, a, s, s), u8),
+            ("dropout output", (b, a, s, s), f16),  # (4)
+            ("out-proj input", (b, s, h), f16), ("attn dropout mask", (b, s, h), u8),
+            ("ln_2 input", (b, s, h), f16), ("fc1 input", (b, s, h), f16),
+            ("GELU input", (b, s, 4 * h), f16), ("fc2 input", (b, s, 4 * h), f16),  # (5)
+            ("mlp dropout mask", (b, s, h), u8)]
+
+
+def layer_bytes(s, b, h, a):
+    return s * b * h * (34 + 5 * a * s / h)  # (6)
+# lab:end budget
+# lab:notes budget
+# (1) 2 + 2 + 12: bf16 weights and gradients, fp32 master weights and Adam moments (Rajbhandari et al.).
+# (2) The same with an extra fp32 gradient buffer: 20 B/param; keeping only fp32 gradients gives 18.
+# (3) Linear in tokens: 2 bytes per element of a (b, s, h) tensor, $2sbh$ each, $4sbh$ for Q and K.
+# (4) Three (b, a, s, s) tensors: $2 + 1 + 2 = 5$ bytes per score, the $5as^2b$ term.
+# (5) The MLP's 4h-wide tensors: $8sbh$ each, the largest linear terms.
+# (6) Korthikanti et al. (2022), Eq. 1: 16-bit activations, 1-byte masks, no parallelism.
+#
+# lab:explain 40-44 Bytes per parameter
+# Four ways to count Adam's state. All mixed-precision variants need at least as much as fp32
+# training, because the fp32 master weights come on top of the 16-bit working copy.
+#
+# lab:explain 47-57 The tensors one layer keeps for backward
+# Each entry is something backward reads: matmul inputs (to form weight gradients), LayerNorm
+# and GELU inputs, softmax probabilities, and dropout masks. Shapes with (s, h) scale with tokens;
+# the three (a, s, s) tensors scale with tokens times sequence length.
+#
+# lab:explain 60-61 The closed form
+# Summing the list gives $34sbh + 5as^2b$ bytes, written $sbh(34 + 5as/h)$.
+
+
+def main():
+    L, h, a, s, b, V, dp = 96, 12288, 96, 2048, 1, 50257, 64
+    psi = 12 * L * h * h + 13 * L * h + (V + s) * h + 2 * h  # GPT-3 175B, lab 10's closed form
+    print(f"GPT-3: {psi / 1e9:.1f}B parameters")
+    for name, parts in STATE.items():
+        per = sum(parts.values())
+        print(f"  {name:24s} {per:2d} B/param -> {per * psi / 1e12:.2f} TB")
+    assert [sum(p.values()) for p in STATE.values()] == [16, 16, 18, 20]
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the list sums to the formula for any shape: check with real arrays
+        ts, tb, th = (int(v) for v in rng.integers(1, 9, 3) * [16, 1, 8])
+        tiny = sum(np.empty(sh, dt).nbytes for _, sh, dt in saved_for_backward(ts, tb, th, 4))
+        assert np.isclose(tiny, layer_bytes(ts, tb, th, 4), rtol=1e-12)
+
+    inventory = saved_for_backward(s, b, h, a)
+    per_layer = sum(int(np.prod(sh)) * np.dtype(dt).itemsize for _, sh, dt in inventory)
+    scores = sum(int(np.prod(sh)) * np.dtype(dt).itemsize for _, sh, dt in inventory if sh[-2:] == (s, s))
+    print(f"\nactivations, s={s} b={b}: {per_layer / 1e9:.2f} GB per layer "
+          f"({scores / per_layer:.0%} in the s x s tensors), {L * per_layer / 1e9:.0f} GB for {L} layers")
+    assert per_layer == layer_bytes(s, b, h, a) and round(L * per_layer / 1e9) == 275
+
+    for s2, b2 in ((2048, 2), (4096, 1), (8192, 1)):
+        r = layer_bytes(s2, b2, h, a) / layer_bytes(s, b, h, a)
+        print(f"  s={s2:5d} b={b2}: {L * layer_bytes(s2, b2, h, a) / 1e9:6.0f} GB ({r:.2f}x)")
+
+    z3 = 16 * psi / dp
+    print(f"\nZeRO-3 over {dp} GPUs: state {16 * psi / 1e12:.2f} TB -> {z3 / 1e9:.1f} GB per GPU; "
+          f"activations per GPU still {L * per_layer / 1e9:.0f} GB")
+    assert L * per_layer > z3, "after ZeRO-3 the activations, not the state, dominate"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Lab 13 - Recompute & gradient accumulation: two ways to buy memory without changing the math.
+
+Recompute stores only each block's input and reruns its forward during backward (more FLOPs);
+accumulation splits a batch into micro-batches and sums their gradients (more time). Both give
+the same gradients as the plain step; the script checks that and prices recompute for GPT-3.
+"""
+# lab:goal Trade compute (recompute) or time (accumulation) for activation memory, with identical gradients.
+#
+# lab:mental-model
+# - Without recompute, backward reads every tensor the forward saved; with full recompute only block inputs are kept.
+# - Full recompute runs each forward twice: about $8N$ FLOPs per token instead of $6N$.
+# - Accumulation runs k micro-batches of size B/k, adds their gradients, then takes one optimizer step.
+#
+# lab:checkpoints
+# - What does full recompute do to GPT-3's stored activations (s = 2048, b = 1)?
+#   answer: From 275 GB to 4.8 GB: $2sbh$ per layer instead of $sbh(34 + 5as/h)$, plus one layer's 2.9 GB while it is recomputed.
+# - Are gradients with recompute only close to the plain ones?
+#   answer: They are bitwise identical here: the same operations run on the same inputs, just later.
+# - Why divide each micro-batch loss by k?
+#   answer: A mean over B examples equals the mean of k micro-batch means of B/k each; without the 1/k the gradient is k times too large.
+#
+# lab:traps
+# - "Accumulation changes the optimizer math": the optimizer sees one summed gradient per global batch, as with the full batch.
+# - Dividing by k is exact only for equal micro-batches; with unequal sizes (or token counts) weight by size.
+# - Recompute is not free: it adds one forward (about a third more FLOPs), which shows in HFU, not in MFU.
+#
+# lab:interview
+# Both techniques act on the activations that the forward pass keeps for backward. Full
+# recompute keeps only each block's input, a (tokens, h) tensor, and reruns the block's forward
+# just before its backward, so stored activations fall from sbh(34 + 5as/h) to 2sbh bytes per
+# layer, 275 GB to 4.8 GB for GPT-3 at s = 2048, for about 8N instead of 6N FLOPs per token.
+# Gradient accumulation cuts the batch axis instead: k micro-batches of B/k run one after another,
+# their gradients (of loss / k) are summed, and the optimizer steps once, so peak activations
+# shrink by k and the step takes k times longer. Neither changes the gradient: recompute is
+# bitwise identical and accumulation matches to rounding, as long as the micro-batches are equal.
+
+import numpy as np
+
+flops = {"n": 0}
+
+
+def mm(a, b):
+    flops["n"] += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+    return a @ b
+
+
+# lab:begin recompute
+def block_forward(x, w1, w2):
+    hidden = np.tanh(mm(x, w1))
+    return x + mm(hidden, w2), (x, hidden)  # (1)
+
+
+def grads(ws, x, recompute=False):
+    """Gradients of 0.5 * mean over rows of |out|^2, and the bytes kept for backward."""
+    stash, kept = [], 0
+    for w1, w2 in ws:
+        y, saved = block_forward(x, w1, w2)
+        stash.append((x,) if recompute else saved)  # (2)
+        kept += sum(t.nbytes for t in stash[-1])
+        x = y
+    dy, out = x / len(x), []
+    for (w1, w2), item in zip(ws[::-1], stash[::-1]):
+        x, hidden = block_forward(item[0], w1, w2)[1] if recompute else item  # (3)
+        du = mm(dy, w2.T) * (1 - hidden**2)
+        out.append((mm(x.T, du), mm(hidden.T, dy)))
+        dy = dy + mm(du, w1.T)  # (4)
+    return out[::-1], kept
+
+
+def accumulated(ws, x, sizes):
+    total = [[0.0, 0.0] for _ in ws]
+    for chunk in np.split(x, np.cumsum(sizes)[:-1]):
+        for t, g in zip(total, grads(ws, chunk)[0]):
+            t[0], t[1] = t[0] + g[0] / len(sizes), t[1] + g[1] / len(sizes)  # (5)
+    return total
+# lab:end recompute
+# lab:notes recompute
+# (1) A residual block; backward needs its input `x` and the 4h-wide `hidden`.
+# (2) The only difference: keep both tensors, or only the block input.
+# (3) Recompute reruns this block's forward right before its backward, then drops the result.
+# (4) The residual path: the input gradient is the output gradient plus the branch's.
+# (5) Each micro-batch gradient is of its mean loss divided by k, so the sum is the full-batch mean.
+#
+# lab:explain 48-50 The block and what it saves
+# Backward of `hidden @ w2` needs `hidden`; backward of `x @ w1` needs `x`. These are the saved
+# activations, and `hidden` is four times wider than `x`.
+#
+# lab:explain 53-67 Recompute: keep less, run the forward again
+# With `recompute=True` the stash holds one (rows, h) tensor per block. The backward loop rebuilds
+# `hidden` from it with the same weights, so every later operation sees the same numbers.
+#
+# lab:explain 70-75 Gradient accumulation
+# The batch is cut along its first axis and processed chunk by chunk; only one chunk's
+# activations exist at a time. The optimizer would step once, after the loop.
+
+
+def main():
+    rng = np.random.default_rng(0)
+    B, h, L = 64, 32, 6
+    ws = [(rng.standard_normal((h, 4 * h)) / h**0.5, rng.standard_normal((4 * h, h)) / (2 * h))
+          for _ in range(L)]
+    x = rng.standard_normal((B, h))
+
+    flops["n"] = 0
+    plain, kept_plain = grads(ws, x)
+    f_plain, flops["n"] = flops["n"], 0
+    again, kept_rc = grads(ws, x, recompute=True)
+    same = all(np.array_equal(a, b) for p, q in zip(plain, again) for a, b in zip(p, q))
+    print(f"toy, {L} blocks: kept {kept_plain:,d} B -> {kept_rc:,d} B with recompute, FLOPs "
+          f"x{flops['n'] / f_plain:.3f}, gradients bitwise equal: {same}")
+    assert same and flops["n"] * 6 == f_plain * 8
+
+    acc = accumulated(ws, x, [16] * 4)
+    err = max(np.abs(a - b).max() for p, q in zip(plain, acc) for a, b in zip(p, q))
+    bad = accumulated(ws, x, [10, 22, 16, 16])
+    err_bad = max(np.abs(a - b).max() for p, q in zip(plain, bad) for a, b in zip(p, q))
+    print(f"4 x 16 accumulated vs batch 64: max diff {err:.1e}; "
+          f"unequal 10/22/16/16 with loss / 4: max diff {err_bad:.1e}")
+    assert err < 1e-12 and err_bad > 1e-6
+
+    Lg, hg, a, s, b = 96, 12288, 96, 2048, 1  # GPT-3, as in lab 12
+    sbh = s * b * hg
+    for name, per_layer in (("none", sbh * (34 + 5 * a * s / hg)), ("selective", 34 * sbh),
+                            ("full", 2 * sbh)):
+        print(f"GPT-3 recompute {name:9s}: {Lg * per_layer / 1e9:6.1f} GB stored activations")
+    print(f"full recompute also holds one layer's {sbh * (34 + 5 * a * s / hg) / 1e9:.2f} GB "
+          f"during its backward and costs 8N instead of 6N FLOPs per token")
+    assert round(Lg * 2 * sbh / 1e9, 1) == 4.8
+
+
+if __name__ == "__main__":
+    main()

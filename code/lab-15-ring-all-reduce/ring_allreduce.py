@@ -1,0 +1,126 @@
+"""Lab 15 - Ring all-reduce.
+
+Eight simulated ranks in a ring run reduce-scatter then all-gather, one chunk per step, while a
+counter records every element each rank sends. The counts give the bandwidth cost model that
+nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
+"""
+# lab:goal Derive the cost of ring all-reduce, $2(N-1)/N \cdot S$ sent per rank, by counting it.
+#
+# lab:mental-model
+# - The buffer of S elements is cut into N chunks; each step every rank sends one chunk to its right neighbour.
+# - Reduce-scatter takes N-1 steps and leaves each rank owning one fully summed chunk.
+# - All-gather takes N-1 more steps to pass the summed chunks around the ring.
+# - Time is about $2(N-1)\alpha + \frac{2(N-1)}{N}\frac{S}{B}$: latency grows with N, bandwidth cost barely does.
+#
+# lab:checkpoints
+# - How much does each rank send for N = 8?
+#   answer: 2 x 7 chunks of S/8 elements: 1.75 S, the same for every rank.
+# - What happens to per-rank traffic as N grows from 8 to 512?
+#   answer: It approaches 2S from below (1.75 S, 1.996 S); it never grows with N.
+# - An 8-GPU all-reduce of 1 GB takes 40 ms. What are algbw and busbw?
+#   answer: algbw = S/t = 25 GB/s; busbw = algbw x 2(N-1)/N = 43.75 GB/s, the number to compare
+#   with the link bandwidth.
+#
+# lab:traps
+# - "All-reduce traffic grows with N." Per-rank bytes are $2(N-1)/N \cdot S < 2S$; only the
+#   $2(N-1)$ latency terms grow, which is why small messages scale badly and large ones do not.
+# - Comparing algbw with the hardware link speed: for all-reduce algbw sits below the link by the
+#   factor $2(N-1)/N$; busbw removes that factor (nccl-tests PERFORMANCE.md).
+#
+# lab:interview
+# The state is one S-element gradient buffer per rank, viewed as N chunks along its only axis.
+# Ring all-reduce runs reduce-scatter, N-1 steps in which each rank passes one partial chunk to
+# its neighbour and adds what it receives, then all-gather, N-1 steps that circulate the finished
+# chunks. Each rank sends 2(N-1) chunks of S/N elements, so $2(N-1)/N \cdot S$: 1.75 S for 8
+# ranks and never more than 2S, whatever N. That is why nccl-tests reports busbw = algbw x
+# 2(N-1)/N, a figure comparable with link bandwidth. The trade-off is latency: the ring needs
+# 2(N-1) sequential steps, so for small messages the $\alpha$ term dominates, and libraries switch
+# to tree-based or hierarchical algorithms.
+
+import numpy as np
+
+N, S = 8, 1024  # ranks, elements per buffer
+
+
+# lab:begin ring
+def ring_all_reduce(buffers):
+    n = len(buffers)
+    chunks = [np.split(b.copy(), n) for b in buffers]  # chunks[rank][chunk]
+    sent = np.zeros(n, dtype=int)
+    for step in range(n - 1):  # reduce-scatter
+        msgs = [(r, (r - step) % n, chunks[r][(r - step) % n].copy()) for r in range(n)]  # (1)
+        for r, c, data in msgs:
+            chunks[(r + 1) % n][c] += data  # (2)
+            sent[r] += data.size
+    for step in range(n - 1):  # all-gather
+        msgs = [(r, (r + 1 - step) % n, chunks[r][(r + 1 - step) % n].copy()) for r in range(n)]
+        for r, c, data in msgs:
+            chunks[(r + 1) % n][c] = data  # (3)
+            sent[r] += data.size
+    return [np.concatenate(c) for c in chunks], sent  # (4)
+
+
+def ring_time(size_bytes, n, alpha, bw):
+    return 2 * (n - 1) * alpha + 2 * (n - 1) / n * size_bytes / bw  # (5)
+
+
+def bus_bw(size_bytes, t, n):
+    algbw = size_bytes / t
+    return algbw, algbw * 2 * (n - 1) / n  # (6)
+# lab:end ring
+# lab:notes ring
+# (1) All messages of a step are taken before any is applied: the N sends happen at once.
+# (2) Reduce-scatter: the receiver adds the partial sum. After step k a chunk holds k+2 terms.
+# (3) All-gather: the receiver overwrites with a finished chunk; no arithmetic.
+# (4) Rank r's chunk (r + 1) mod N was complete after reduce-scatter; now every rank has all N.
+# (5) The alpha-beta model: 2(N-1) sequential steps, each moving S/N bytes over a link of bandwidth B.
+# (6) nccl-tests' correction: busbw depends on the link, not on N (PERFORMANCE.md, AllReduce).
+#
+# lab:explain 46-54 Reduce-scatter around the ring
+# At step k rank r sends chunk $(r-k) \bmod N$ to rank r+1, which adds it to its own copy. Each
+# chunk travels N-1 hops and picks up one rank's contribution per hop, so after N-1 steps rank r
+# owns the full sum of chunk $(r+1) \bmod N$.
+#
+# lab:explain 55-61 All-gather of the finished chunks
+# The same ring pattern, shifted by one, copies each finished chunk to the N-1 other ranks.
+# Both phases send N-1 chunks per rank, which is where the factor $2(N-1)/N$ comes from.
+#
+# lab:explain 63-69 From counts to seconds and bandwidths
+# `ring_time` turns the count into the alpha-beta model. `bus_bw` inverts a measured time the way
+# nccl-tests does: algbw = S/t, busbw = algbw x 2(N-1)/N.
+
+
+def main():
+    rng = np.random.default_rng(0)
+    buffers = [rng.standard_normal(S) for _ in range(N)]
+    out, sent = ring_all_reduce(buffers)
+    total = np.sum(buffers, axis=0)
+    assert all(np.allclose(o, total, rtol=0, atol=1e-12) for o in out)
+    err = max(np.abs(o - total).max() for o in out)
+    print(f"{N} ranks, S = {S} elements: every rank holds the sum (max error < 1e-12: {err < 1e-12})")
+    print(f"elements sent per rank: {sent.tolist()} = {sent[0] / S:.3f} S")
+    assert np.all(sent == 2 * (N - 1) * S // N) and sent[0] / S == 1.75
+
+    naive_root = (N - 1) * S * 2  # everyone sends S to rank 0, rank 0 sends S back to each
+    print(f"naive reduce-to-root + send back: rank 0 moves {naive_root / S:.0f} S")
+
+    print("\n   N   sent per rank   time 1 GB   time 64 KB   (alpha 5 us, B 50 GB/s, assumed)")
+    alpha, bw = 5e-6, 50e9
+    for n in (2, 4, 8, 64, 512):
+        frac = 2 * (n - 1) / n
+        print(f"{n:4d}   {frac:9.3f} S   {ring_time(1e9, n, alpha, bw) * 1e3:7.2f} ms"
+              f"   {ring_time(64e3, n, alpha, bw) * 1e6:8.0f} us")
+        assert frac < 2
+
+    t = 0.040  # a measured 40 ms for 1 GB on 8 GPUs
+    algbw, busbw = bus_bw(1e9, t, 8)
+    print(f"\n1 GB all-reduce on 8 GPUs in {t * 1e3:.0f} ms: algbw {algbw / 1e9:.2f} GB/s, "
+          f"busbw {busbw / 1e9:.2f} GB/s")
+    for n in (2, 8, 64):
+        a, b = bus_bw(1e9, ring_time(1e9, n, 0.0, bw), n)
+        print(f"ideal ring, N = {n:2d}: algbw {a / 1e9:6.2f} GB/s -> busbw {b / 1e9:.2f} GB/s")
+        assert abs(b - bw) < 1e-3
+
+
+if __name__ == "__main__":
+    main()

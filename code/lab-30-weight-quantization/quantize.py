@@ -1,0 +1,107 @@
+"""Lab 30 - Weight quantization: the granularity of the scale decides the error.
+
+Quantizes a 4096 x 4096 weight matrix with a few outlier rows (output channels) to int8 with one
+scale per tensor or per row, and to int4 with one scale per group of 128 inputs.
+"""
+# lab:goal See why the granularity of the quantization scale, not only the bit width, sets the error of weight quantization.
+#
+# lab:mental-model
+# - Symmetric quantization stores round(w / s) in a few bits and one float scale s per block of weights.
+# - The scale is set by the largest magnitude in its block, so one outlier coarsens the step for the whole block.
+# - Finer blocks (per row, per group of 128) cost more scales but isolate outliers.
+# - Weight-only quantization cuts the bytes read per token; the matmul FLOPs stay the same.
+#
+# lab:checkpoints
+# - One scale for the whole tensor gives about 10% relative error in int8.
+#   answer: The outlier rows set the step; ordinary rows use only a handful of the 255 levels.
+# - One scale per output row brings int8 below 1%.
+#   answer: Each row gets a step that fits its own range, so the outlier rows no longer matter: 0.0088.
+# - int4 with groups of 128 is in the same range as per-tensor int8.
+#   answer: 16 levels cost precision (0.118), but grouping keeps the outliers from making it worse.
+# - Four times fewer weight bits do not make decode four times faster.
+#   answer: The scales, the KV cache and the dequantization cost remain; with an 8.6 GB cache the gain is 1.94x, not 3.9x.
+#
+# lab:traps
+# - "int4 means 4x faster": only the weight bytes shrink; the KV cache, activations and dequantization do not, and a compute-bound prefill gains little.
+# - Judging a format by its bit width alone: int8 with one scale per tensor is 11x worse than int8 per channel and close to int4 with groups of 128.
+# - Counting int4 as exactly 4 bits: an fp16 scale per 128 weights adds 0.125 bits.
+#
+# lab:interview
+# The state is a weight matrix W of shape (out, in) = (4096, 4096), stored as small integers
+# plus floating-point scales. The axis of the scale is the design choice: one per tensor lets 32
+# outlier rows set the step for all 16.8M weights and gives a 9.7% relative error in int8; one per
+# output row isolates them and gives 0.88%; int4 with a scale per 128 inputs of a row gives
+# about 12%. Weight-only quantization dequantizes before the matmul, so FLOPs do not change;
+# what changes is the bytes read per decode step, which is what bounds decode latency. The
+# trade-off is accuracy against bytes: finer groups cost scale storage and kernel complexity,
+# and the win shrinks as the KV cache and compute take over the step time.
+
+import numpy as np
+
+OUT, IN, GROUP, N_OUTLIER, OUTLIER_GAIN = 4096, 4096, 128, 32, 15.5
+GB, HBM_BW = 1e9, 3.35e12  # H100 SXM bandwidth, for the decode-floor estimate
+
+
+# lab:begin quantize
+def quantize(w, bits, axis):
+    qmax = 2 ** (bits - 1) - 1  # (1)
+    scale = np.abs(w).max(axis=axis, keepdims=True) / qmax  # (2)
+    q = np.clip(np.round(w / scale), -qmax - 1, qmax)  # (3)
+    return q * scale  # (4)
+
+
+def relative_error(w, w_hat):
+    return np.linalg.norm(w - w_hat) / np.linalg.norm(w)
+
+
+def schemes(w):
+    per_tensor = quantize(w, 8, axis=None)
+    per_channel = quantize(w, 8, axis=1)  # (5)
+    groups = w.reshape(OUT, IN // GROUP, GROUP)
+    int4_g128 = quantize(groups, 4, axis=2).reshape(OUT, IN)  # (6)
+    return {"int8 per-tensor": per_tensor, "int8 per-channel": per_channel,
+            "int4 group-128": int4_g128}
+# lab:end quantize
+# lab:notes quantize
+# (1) 127 for int8 and 7 for int4: symmetric, so zero is exact and no zero point is stored.
+# (2) One scale per slice along `axis`: the largest magnitude there maps to the top level.
+# (3) Round to the nearest level; the clip only guards the range, since |w / scale| <= qmax.
+# (4) Dequantize: what a weight-only kernel does in registers just before the bf16 matmul.
+# (5) `axis=1` reduces over the inputs, so each output row (channel) gets its own scale.
+# (6) Rows are cut into 32 groups of 128 inputs; each (row, group) pair gets a scale.
+#
+# lab:explain 46-50 Quantize and dequantize in one function
+# The `axis` argument is the whole lesson: None gives one scale, 1 one per row, and 2 on the
+# reshaped (4096, 32, 128) array one per group. The error per weight is at most half a step.
+#
+# lab:explain 57-63 Three granularities of the same matrix
+# The same function is applied three times; only the shape of `scale` differs: (1, 1),
+# (4096, 1) and (4096, 32, 1). Finer scales follow the local range of the weights.
+
+
+def main():
+    rng = np.random.default_rng(0)
+    w = rng.normal(0.0, 0.02, (OUT, IN)).astype(np.float32)
+    outliers = rng.choice(OUT, N_OUTLIER, replace=False)
+    w[outliers] *= OUTLIER_GAIN  # a few output channels with much larger weights
+    print(f"W {w.shape}, {N_OUTLIER} outlier rows x{OUTLIER_GAIN:g}; max |w| {np.abs(w).max():.3f}")
+    errors = {}
+    for name, w_hat in schemes(w).items():
+        errors[name] = relative_error(w, w_hat)
+        print(f"  {name:17s} relative error {errors[name]:.4f}")
+    assert errors["int8 per-channel"] < errors["int4 group-128"] < 1.5 * errors["int8 per-tensor"]
+    assert errors["int8 per-channel"] < errors["int8 per-tensor"] / 10
+
+    params, kv = 8.03e9, 16 * 4096 * 131072  # Llama-3.1-8B; batch 16 x 4096 tokens of KV cache
+    bits = {"bf16": 16, "int8 per-channel": 8 + 16 / IN, "int4 group-128": 4 + 16 / GROUP}
+    print(f"decode step floor on one H100, Llama-3.1-8B, batch 16, KV cache {kv / GB:.1f} GB:")
+    for name, b in bits.items():
+        weights = params * b / 8
+        print(f"  {name:17s} {b:6.3f} bits/weight  weights {weights / GB:5.2f} GB  "
+              f"step {(weights + kv) / HBM_BW * 1e3:5.2f} ms  "
+              f"speedup {(2 * params + kv) / (weights + kv):.2f}x")
+    assert (2 * params + kv) / (params * bits["int4 group-128"] / 8 + kv) < 2.0
+
+
+if __name__ == "__main__":
+    main()
