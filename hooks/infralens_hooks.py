@@ -84,11 +84,16 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         files.append(File.generated(config, render.starter_download_uri(lab),
                                     abs_src_path=str(project.root / lab.starter)))
     files.append(File.generated(config, "labs/index.md", content=render.render_labs_index(env, project.registry)))
+    files.append(File.generated(config, "labs/path.md", content=render.render_learning_path(env, project.registry)))
     return files
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    labs = _project(config).labs_by_page().get(page.file.src_uri)
+    project = _project(config)
+    if page.file.src_uri == "index.md":
+        progress = render.render_progress(render.environment(), project.registry, page.file.src_uri)
+        return insert_after_headings(markdown, {"your-progress": progress})
+    labs = project.labs_by_page().get(page.file.src_uri)
     if not labs:
         return markdown
     env = render.environment()

@@ -38,7 +38,7 @@ def test_nav_lists_every_chapter_and_lab_once():
     registry = load_registry(ROOT)
     nav = expand_nav([{"Home": "index.md"}, {"Labs": "labs/index.md"}], registry)
     labs_section = next(entry["Labs"] for entry in nav if "Labs" in entry)
-    pages = [page for chapter in labs_section[1:] for item in next(iter(chapter.values()))
+    pages = [page for chapter in labs_section[2:] for item in next(iter(chapter.values()))
              for page in item.values()]
     assert sorted(pages) == sorted(f"labs/{lab.id}/index.md" for lab in registry.labs)
     handbook = next(entry["Handbook"] for entry in nav if "Handbook" in entry)

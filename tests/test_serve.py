@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -58,11 +59,12 @@ def server(project_copy: Path):
         wait_for(f"{base}/labs/{LAB}/", lambda body: "Lab 01" in body, timeout=60)
         yield project_copy, base
     finally:
-        process.terminate()
+        process.send_signal(signal.SIGINT)  # as Ctrl+C: serve shuts down and removes its temp site
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 @pytest.mark.serve

@@ -38,7 +38,7 @@ def test_one_lab_page_and_one_starter_page_per_registry_entry(site):
         assert (site / "labs" / lab.id / "index.html").is_file()
         assert (site / "labs" / lab.id / "starter" / "index.html").is_file()
         assert (site / lab.starter).read_bytes() == (ROOT / lab.starter).read_bytes()
-    generated = {path.parent.name for path in (site / "labs").glob("*/index.html")}
+    generated = {path.parent.parent.name for path in (site / "labs").glob("*/starter/index.html")}
     assert generated == {lab.id for lab in registry.labs}
 
 

@@ -12,6 +12,7 @@ from .errors import AuthorError
 from .project import load_project
 from .registry import load_registry
 from .render import output_path
+from .scaffold import create_lab
 
 RUN_TIMEOUT_SECONDS = 60
 
@@ -55,6 +56,21 @@ def outputs(root: Path, labs: list[str]) -> int:
     return status
 
 
+def new(root: Path, title: str, chapter: str, number: int | None, lab_id: str | None) -> int:
+    """Create a lab from a title and a chapter: registry entry, starter and recorded output."""
+    try:
+        lab = create_lab(root, title, chapter, number, lab_id)
+    except AuthorError as error:
+        print(error.report(), file=sys.stderr)
+        return 1
+    print(f"added {lab.id} (Lab {lab.number:02d}) to labs.yaml")
+    print(f"wrote {lab.starter}")
+    status = outputs(root, [lab.id])
+    print("next: replace every 'Replace ...' text in the starter and the registry entry, then run "
+          "`infralens outputs " + lab.id + "` and `infralens check`.")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="infralens", description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="project root (default: .)")
@@ -62,7 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check", help="validate labs.yaml and every starter without building the site")
     record = commands.add_parser("outputs", help="run starters and record their output for the lab pages")
     record.add_argument("labs", nargs="*", help="lab ids (default: all)")
+    scaffold = commands.add_parser("new", help="start a new lab: registry entry, starter and output")
+    scaffold.add_argument("title", help="the lab's title, e.g. 'Tensor Parallel Attention'")
+    scaffold.add_argument("--chapter", required=True, help="the id of a chapter in labs.yaml")
+    scaffold.add_argument("--number", type=int, help="lab number (default: the next free one)")
+    scaffold.add_argument("--id", dest="lab_id", help="lab id (default: lab-NN-<title slug>)")
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(args.root)
+    if args.command == "new":
+        return new(args.root, args.title, args.chapter, args.number, args.lab_id)
     return outputs(args.root, args.labs)

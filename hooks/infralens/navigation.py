@@ -16,7 +16,7 @@ def registry_sections(registry: Registry) -> dict[str, list[Any]]:
     chapters = sorted(registry.chapters, key=lambda c: c.number)
     # Nav titles are emitted as HTML by the theme: escape author text.
     handbook: list[Any] = [{html.escape(f"{c.number}. {c.title}"): c.handbook} for c in chapters]
-    labs: list[Any] = [{"All labs": "labs/index.md"}]
+    labs: list[Any] = [{"All labs": "labs/index.md"}, {"Learning path": "labs/path.md"}]
     for chapter in chapters:
         labs.append({html.escape(chapter.title): [
             {html.escape(f"{lab.number:02d} {lab.title}"): lab_uri(lab)} for lab in registry.labs_in(chapter.id)

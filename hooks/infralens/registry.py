@@ -8,6 +8,7 @@ keys; editors use the same file for completion) and the cross-entry rules a sche
 from __future__ import annotations
 
 import difflib
+import heapq
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -92,6 +93,27 @@ class Registry:
 
     def labs_in(self, chapter_id: str) -> tuple[Lab, ...]:
         return tuple(lab for lab in self.ordered_labs if lab.chapter == chapter_id)
+
+    def learning_path(self) -> tuple[Lab, ...]:
+        """Every lab after its prerequisites, otherwise in chapter and number order."""
+        chapter_number = {chapter.id: chapter.number for chapter in self.chapters}
+        waiting = {lab.id: len(set(lab.prerequisites) - {lab.id}) for lab in self.labs}
+        unlocks: dict[str, list[Lab]] = {}
+        for lab in self.labs:
+            for prerequisite in set(lab.prerequisites) - {lab.id}:
+                unlocks.setdefault(prerequisite, []).append(lab)
+        key = lambda lab: (chapter_number.get(lab.chapter, 0), lab.number, lab.id)  # noqa: E731
+        ready = [(key(lab), lab) for lab in self.labs if waiting[lab.id] == 0]
+        heapq.heapify(ready)
+        path: list[Lab] = []
+        while ready:
+            _, lab = heapq.heappop(ready)
+            path.append(lab)
+            for follower in unlocks.get(lab.id, ()):
+                waiting[follower.id] -= 1
+                if waiting[follower.id] == 0:
+                    heapq.heappush(ready, (key(follower), follower))
+        return tuple(path)
 
     def neighbours(self, lab: Lab) -> tuple[Lab | None, Lab | None]:
         """The labs before and after `lab` in number order."""
@@ -361,8 +383,10 @@ def _unique(values: list, what: str, position, collector: _Collector) -> set:
 
 
 def _did_you_mean(value: str, known: set[str], section: str) -> str:
-    close = difflib.get_close_matches(value, sorted(known), n=1)
-    return f"did you mean `{close[0]}`?" if close else f"use an id defined under `{section}:`."
+    # A high cutoff: ids share prefixes like `lab-`, which make loose matches misleading.
+    close = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.8)
+    hint = f"did you mean `{close[0]}`? Otherwise, " if close else ""
+    return f"{hint}use an id defined under `{section}:`."
 
 
 def starter_file(root: Path, lab: Lab) -> Path | None:

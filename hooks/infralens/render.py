@@ -45,6 +45,11 @@ def relative(target: str, source: str) -> str:
     return posixpath.relpath(target, posixpath.dirname(source) or ".")
 
 
+def handbook_href(lab: Lab, source: str) -> Markdown:
+    anchor = f"#{lab.handbook_anchor}" if lab.handbook_anchor else ""
+    return Markdown(relative(lab.handbook_page, source) + anchor)
+
+
 @dataclass(frozen=True)
 class LabContext:
     """Everything one lab page needs, gathered from the registry and the starter."""
@@ -73,6 +78,8 @@ def environment() -> jinja2.Environment:
     )
     env.filters["inline"] = inline
     env.filters["code"] = code_span
+    # For values inside HTML attributes (raw HTML or attr_list), where Markdown escapes do not apply.
+    env.filters["attr"] = lambda value: Markdown(html.escape(str(value), quote=True))
     return env
 
 
@@ -133,8 +140,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         steps=steps,
         output=text_block(context.output),
         run_command=Markdown(f"python {lab.starter}"),
-        handbook_href=Markdown(relative(lab.handbook_page, source)
-                               + (f"#{lab.handbook_anchor}" if lab.handbook_anchor else "")),
+        handbook_href=handbook_href(lab, source),
         starter_page_href=Markdown(relative(starter_page_uri(lab), source)),
         prerequisites=[(registry.lab(p), Markdown(relative(lab_uri(registry.lab(p)), source)))
                        for p in lab.prerequisites],
@@ -164,14 +170,13 @@ def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, rep
 def render_labs_index(env: jinja2.Environment, registry: Registry) -> str:
     source = "labs/index.md"
     chapters = [
-        (chapter, [(lab, Markdown(relative(lab_uri(lab), source)),
-                    Markdown(relative(lab.handbook_page, source)
-                             + (f"#{lab.handbook_anchor}" if lab.handbook_anchor else "")))
+        (chapter, [(lab, Markdown(relative(lab_uri(lab), source)), handbook_href(lab, source))
                    for lab in registry.labs_in(chapter.id)])
         for chapter in sorted(registry.chapters, key=lambda c: c.number)
     ]
     return env.get_template("labs_index.md.j2").render(
-        front_matter=front_matter(title="All labs"), chapters=chapters, total=len(registry.labs))
+        front_matter=front_matter(title="All labs"), chapters=chapters, total=len(registry.labs),
+        all_ids=" ".join(lab.id for lab in registry.ordered_labs))
 
 
 def render_section_labs(env: jinja2.Environment, labs: list[Lab], page: str) -> str:
@@ -183,3 +188,24 @@ def render_lab_problems(env: jinja2.Environment, lab: Lab, problems: list) -> st
     return env.get_template("lab_problems.md.j2").render(
         front_matter=front_matter(title=f"{lab.label}: {lab.title}"), lab=lab,
         problems=[str(problem) for problem in problems])
+
+
+def render_learning_path(env: jinja2.Environment, registry: Registry) -> str:
+    source = "labs/path.md"
+    steps = []
+    for lab in registry.learning_path():
+        prerequisites = [(registry.lab(p), Markdown(relative(lab_uri(registry.lab(p)), source)))
+                         for p in lab.prerequisites]
+        steps.append((registry.chapter(lab.chapter), lab, Markdown(relative(lab_uri(lab), source)), prerequisites))
+    return env.get_template("learning_path.md.j2").render(
+        front_matter=front_matter(title="Learning path"), steps=steps,
+        all_ids=" ".join(lab.id for lab in registry.labs))
+
+
+def render_progress(env: jinja2.Environment, registry: Registry, page: str) -> str:
+    chapters = [(chapter, registry.labs_in(chapter.id), Markdown(relative(chapter.handbook, page)))
+                for chapter in sorted(registry.chapters, key=lambda c: c.number)]
+    return env.get_template("progress.md.j2").render(
+        chapters=chapters, all_ids=" ".join(lab.id for lab in registry.ordered_labs),
+        total=len(registry.labs), index_href=Markdown(relative("labs/index.md", page)),
+        path_href=Markdown(relative("labs/path.md", page)))
