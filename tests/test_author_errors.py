@@ -140,7 +140,7 @@ REGISTRY_CASES = [
     Case("starter symlink leading outside", symlink_outside, "leads outside code/", "labs.yaml", "inside code/",
          line=line_of("labs.yaml", "evil.py")),
     Case("unknown prerequisite", replace("labs.yaml", "prerequisites: []", "prerequisites: [lab-00-nothing]"),
-         "prerequisite `lab-00-nothing` is not a lab", "labs.yaml", "under `labs:`",
+         "prerequisite `lab-00-nothing` is not a lab", "labs.yaml", "use an id defined under `labs:`",
          line=line_of("labs.yaml", "lab-00-nothing")),
     Case("prerequisite cycle", both(add_lab("lab-91-after", 91, f"[{LAB}]"),
                                     replace("labs.yaml", "prerequisites: []", "prerequisites: [lab-91-after]")),
