@@ -78,7 +78,7 @@ def training_pair(x0, rng):
 # is what makes epsilon prediction a plain regression target.
 
 
-def one_step_chain(x0, t, rng):
+def step_by_step(x0, t, rng):
     """The same marginal the slow way: t Markov steps of q(x_s | x_{s-1})."""
     x = x0
     for s in range(t):
@@ -101,7 +101,7 @@ def main():
         assert abs(corr - np.sqrt(a)) < 0.02, "x_t keeps sqrt(alpha_bar) of the signal"
         assert abs(x_t.std() - 1.0) < 0.02, "the process preserves unit variance"
 
-    chain = one_step_chain(x0, 500, rng)
+    chain = step_by_step(x0, 500, rng)
     closed = q_sample(x0, np.full(BATCH, 500), rng.standard_normal(x0.shape))
     print(f"t = 500, step by step vs closed form: std {chain.std():.3f} vs {closed.std():.3f}, "
           f"corr with x0 {np.corrcoef(chain.ravel(), x0.ravel())[0, 1]:.3f} vs "

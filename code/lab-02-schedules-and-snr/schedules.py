@@ -73,7 +73,7 @@ def snr(alpha_bar):
 # (5) Index t - 1 holds $\bar\alpha_t$: the fraction of signal power left after t steps.
 # (6) Signal power over noise power of x_t, for data with unit variance.
 #
-# lab:explain 46-59 Three ways to choose betas
+# lab:explain 46-58 Three ways to choose betas
 # The linear and scaled-linear schedules specify the betas; the cosine schedule specifies
 # `alpha_bar` as a smooth curve and derives the betas that produce it. The clip at 0.999 is why
 # the cosine schedule's last value is tiny but not zero.

@@ -25,7 +25,7 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # lab:traps
 # - Misread: mixing scale conventions. Diffusers' `guidance_scale` s has s = 1 as no guidance; Ho and Salimans write $(1+w)\epsilon_c - w\,\epsilon_u$, so their w = 0 is no guidance and s = 1 + w.
 # - Guidance does not sample the conditional distribution more faithfully: at s = 7 the mean is 3, three times the class mean.
-# - The unconditional prediction does not come from a second model: it is the same network with the condition replaced by a null token.
+# - The unconditional prediction does not need a second model: it is the same network with the condition replaced by a null token.
 #
 # lab:interview
 # The state is the batch of samples x_t (40,000 scalars here) moving through a 100-step DDIM loop,
@@ -34,8 +34,8 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # Guidance forms $\epsilon_u + s(\epsilon_c - \epsilon_u)$: s = 1 reproduces the conditional model, and
 # s > 1 extrapolates. In this two-class example s = 0, 1, 3, 7 move the mean from 0 to 1, 2 and 3 and
 # shrink the std from 1.40 to 0.50, which is the fidelity-for-diversity trade. On the systems side the
-# two passes double NFE, or double the batch if they are stacked into one call, so guidance costs
-# 2x compute per step whatever the scale.
+# two passes double NFE, or double the batch if they are stacked into one call, so for any scale
+# other than 0 or 1 guidance costs 2x compute per step, however large the scale.
 
 import numpy as np
 

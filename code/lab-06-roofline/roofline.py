@@ -22,7 +22,7 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 #   answer: 1 FLOP per 6 bytes (two 2-byte reads, one 2-byte write) at any size: AI = 1/6.
 #
 # lab:traps
-# - "Compute-bound once B exceeds the ridge": that drops the B-dependent input and output bytes; the exact crossover is B = 318.
+# - "Compute-bound once B exceeds the ridge": that drops the B-dependent input and output bytes; the exact crossover is B = 318.2, so the first compute-bound batch is 319.
 # - Quoting 1979 TFLOPS for bf16: that is the 2:4 sparsity figure, and it puts the ridge at about 590 instead of 295.
 # - Reading the roofline as a prediction: it is an upper bound; real kernels also pay for launches, tiles and caches.
 #
@@ -32,7 +32,7 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # [B, D] with a weight [D, D] the FLOPs are $2BD^2$ and the bytes are $2(D^2 + 2BD)$, so the arithmetic
 # intensity $BD/(D + 2B)$ grows with the batch axis B while the weight bytes stay fixed. On an H100
 # (989 TFLOPS dense bf16, 3.35 TB/s) the ridge is 295 FLOP/B, and with D = 8192 the matmul becomes
-# compute-bound at B = 318. Elementwise kernels sit at AI = 1/6 whatever their size, so they are
+# compute-bound only past B = 318.2, not at B = 295. Elementwise kernels sit at AI = 1/6 whatever their size, so they are
 # always bandwidth-bound. The trade-off: batching raises intensity and throughput, but it costs
 # activation memory and, in serving, latency per request.
 

@@ -8,7 +8,7 @@ scaler, and the bytes per parameter of mixed-precision Adam.
 #
 # lab:mental-model
 # - Forward and backward run in 16-bit; the optimizer updates an fp32 master copy of the weights.
-# - fp16's smallest subnormal is $2^{-24} \approx 6 \times 10^{-8}$: smaller gradients become 0 unless the loss is scaled up first.
+# - fp16's smallest subnormal is $2^{-24} \approx 6 \times 10^{-8}$: gradients below half of it round to 0 unless the loss is scaled up first.
 # - Gradients are unscaled in fp32 before the update; a step whose gradients overflowed is skipped.
 # - bf16 has fp32's range, so it rarely needs loss scaling, but it still needs fp32 master weights.
 #

@@ -61,7 +61,7 @@ def closed_form(V, n_ctx, h, L):
 # (5) No `lm_head` entry: with tied weights the logits are `x @ wte.T`.
 # (6) $12h^2$ weights and $13h$ biases and norms per block, the two tables, and the final LayerNorm.
 #
-# lab:explain 38-51 The inventory, tensor by tensor
+# lab:explain 38-50 The inventory, tensor by tensor
 # The dictionary is the model's state: names and shapes, nothing else. Reading the shapes gives
 # the count: in a block the matrices $h \times 3h$, $h \times h$, $h \times 4h$ and $4h \times h$
 # make $12h^2$, while the eight vectors add $2h + 3h + h + 2h + 4h + h = 13h$.

@@ -16,15 +16,16 @@ prices a 7B model on 2T tokens on 1000 H100s and reads an MFU (and HFU) off a me
 #   answer: Each weight matmul needs two matmuls of the same size in backward: one for the gradient of its input, one for the gradient of its weight.
 # - How long do 7B parameters on 2T tokens take on 1000 H100s at 40% MFU?
 #   answer: $6ND = 8.4 \times 10^{22}$ FLOPs over $1000 \times 989 \times 10^{12} \times 0.4$ FLOP/s is about 2.46 days.
-# - The same run, with full recompute on: what are its MFU and HFU?
-#   answer: MFU stays 40% (same tokens per second, same model); HFU is 53% because the hardware did $8N$ per token, not $6N$.
+# - A run logs the same tokens per second but has full recompute on: what are its MFU and HFU?
+#   answer: MFU is 40% (same tokens per second, same model FLOPs per token); HFU is 53% because the hardware did $8N$ per token, not $6N$.
 # - When do attention-score FLOPs equal the dense matmul FLOPs?
 #   answer: At $T = 8D$ for the Scaling Book's layer (gated MLP, F = 4D); at $T = 6D$ for a GPT layer of $12D^2$.
 #
 # lab:traps
-# - Dividing by 1979 TFLOPS (2:4 sparse) instead of 989 (dense bf16) halves the MFU you report.
-# - $6ND$ leaves out the attention scores ($\propto T^2$) and recompute; it is a floor, not the FLOPs the GPU ran.
-# - MFU is not HFU: recompute raises HFU but not MFU, so only MFU compares runs with different memory tricks.
+# - Dividing by 1979 TFLOPS (the 2:4-sparse bf16 rate, also the dense FP8 rate) instead of 989 (dense bf16) halves the MFU you report.
+# - $6ND$ leaves out the attention scores (per token they grow with T) and recompute; it is a floor, not the FLOPs the GPU ran.
+#   PaLM's MFU counts the scores ($6N + 12LHQT$ per token, H heads of size Q), so a $6N$-only MFU reads low at long context.
+# - MFU is not HFU: HFU counts recomputed FLOPs and MFU does not, so only MFU compares runs with different memory tricks.
 #
 # lab:interview
 # The state being counted is the set of matmuls of a training step: forward multiplies each
@@ -34,7 +35,8 @@ prices a 7B model on 2T tokens on 1000 H100s and reads an MFU (and HFU) off a me
 # 1000 H100s at 40% MFU against the dense bf16 peak of 989 TFLOPS. The axis that changes the
 # picture is sequence length: attention scores add 12TD FLOPs per layer and token, a share of
 # T/(8D) for the Scaling Book's layer. The trade-off is in the metric: recompute spends FLOPs for
-# memory, which raises HFU while MFU, the number that measures useful work, stays put.
+# memory, and HFU counts them while MFU, the number that measures useful work, does not, so
+# turning recompute on can only lower MFU (through a slower step) even as HFU rises.
 
 import numpy as np
 
@@ -68,11 +70,11 @@ def train_step_flops(x, w1, w2):
 # (3) Each weight gives a weight gradient and an input gradient, each as costly as its forward matmul.
 # (4) `dx` is needed to continue into earlier layers, so a real network pays for it at every layer.
 #
-# lab:explain 44-49 FLOPs are a function of shapes
+# lab:explain 46-51 FLOPs are a function of shapes
 # Every matmul of an (m, k) by a (k, n) array adds $2mkn$. Elementwise work like ReLU is ignored:
 # it is a few FLOPs per activation, against $2 \cdot$ fan-in per output for a matmul.
 #
-# lab:explain 52-63 One training step, counted
+# lab:explain 54-65 One training step, counted
 # Forward is two matmuls; backward is four. Counting per token and parameter gives 2 forward and 4
 # backward, the $6N$ per token used for whole runs.
 
@@ -92,15 +94,15 @@ def attention_share(T, D, layer_params):
 # lab:notes budget
 # (1) Parameter FLOPs only: no attention scores, no recompute (Kaplan et al., 2020).
 # (2) Wall-clock time follows from the sustained rate: GPUs x peak x MFU.
-# (3) Pass $6N$ per token for MFU, or $8N$ when full recompute reruns the forward, for HFU.
+# (3) Pass $6N$ per token for MFU (PaLM adds the attention term), or $8N$ for HFU when full recompute reruns the forward.
 # (4) Training FLOPs of $QK^T$ and $AV$: $12TD$ per layer and token, with no savings from the causal mask.
 #
-# lab:explain 80-86 From FLOPs to days and utilization
+# lab:explain 82-88 From FLOPs to days and utilization
 # The same three numbers (FLOPs per token, tokens per second, peak) give either the time a run
 # needs at an assumed MFU or the MFU a measured throughput implies. Only the numerator changes
 # between MFU and HFU.
 #
-# lab:explain 89-90 The attention term
+# lab:explain 91-92 The attention term
 # Per layer and token, attention scores cost $12TD$ while the weights cost $6 \cdot$ (layer
 # parameters); with $16D^2$ parameters per layer the ratio is $T/(8D)$.
 

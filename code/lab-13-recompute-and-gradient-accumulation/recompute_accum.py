@@ -22,7 +22,7 @@ the same gradients as the plain step; the script checks that and prices recomput
 # lab:traps
 # - "Accumulation changes the optimizer math": the optimizer sees one summed gradient per global batch, as with the full batch.
 # - Dividing by k is exact only for equal micro-batches; with unequal sizes (or token counts) weight by size.
-# - Recompute is not free: it adds one forward (about a third more FLOPs), which shows in HFU, not in MFU.
+# - Recompute is not free: it adds one forward (about a third more FLOPs); HFU counts them, MFU does not and drops as the step slows.
 #
 # lab:interview
 # Both techniques act on the activations that the forward pass keeps for backward. Full
@@ -31,7 +31,8 @@ the same gradients as the plain step; the script checks that and prices recomput
 # layer, 275 GB to 4.8 GB for GPT-3 at s = 2048, for about 8N instead of 6N FLOPs per token.
 # Gradient accumulation cuts the batch axis instead: k micro-batches of B/k run one after another,
 # their gradients (of loss / k) are summed, and the optimizer steps once, so peak activations
-# shrink by k and the step takes k times longer. Neither changes the gradient: recompute is
+# shrink by k; the FLOPs per step are unchanged, but they are spent in k sequential passes on
+# smaller, often less efficient matmuls. Neither changes the gradient: recompute is
 # bitwise identical and accumulation matches to rounding, as long as the micro-batches are equal.
 
 import numpy as np
@@ -81,15 +82,15 @@ def accumulated(ws, x, sizes):
 # (4) The residual path: the input gradient is the output gradient plus the branch's.
 # (5) Each micro-batch gradient is of its mean loss divided by k, so the sum is the full-batch mean.
 #
-# lab:explain 48-50 The block and what it saves
+# lab:explain 49-51 The block and what it saves
 # Backward of `hidden @ w2` needs `hidden`; backward of `x @ w1` needs `x`. These are the saved
 # activations, and `hidden` is four times wider than `x`.
 #
-# lab:explain 53-67 Recompute: keep less, run the forward again
+# lab:explain 54-68 Recompute: keep less, run the forward again
 # With `recompute=True` the stash holds one (rows, h) tensor per block. The backward loop rebuilds
 # `hidden` from it with the same weights, so every later operation sees the same numbers.
 #
-# lab:explain 70-75 Gradient accumulation
+# lab:explain 71-76 Gradient accumulation
 # The batch is cut along its first axis and processed chunk by chunk; only one chunk's
 # activations exist at a time. The optimizer would step once, after the loop.
 

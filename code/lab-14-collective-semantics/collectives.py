@@ -7,7 +7,8 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 #
 # lab:mental-model
 # - A collective maps N per-rank buffers to N per-rank buffers; the meaning is "who ends up with what".
-# - Reduce-type collectives sum across ranks; gather-type collectives only move and concatenate.
+# - Reduce-type collectives combine across ranks (a sum here; NCCL also offers max, min, product and average);
+#   gather-type collectives only move and concatenate.
 # - All-reduce is reduce-scatter (each rank sums one chunk) followed by all-gather (share the chunks).
 # - All-to-all sends chunk j of rank i to rank j: a transpose of the (rank, chunk) grid.
 #
@@ -78,15 +79,15 @@ def all_to_all(xs):
 # (4) No arithmetic: rank shards are concatenated in rank order, output size N times the input.
 # (5) Rank r collects chunk r from each source rank: block (src, r) moves to (r, src).
 #
-# lab:explain 48-57 Root-based and reducing collectives
+# lab:explain 49-58 Root-based and reducing collectives
 # `broadcast` and `reduce` have a root: one rank sends or receives everything. `all_reduce` is the
 # rootless version of `reduce`: the sum $\sum_r x_r$ lands on every rank.
 #
-# lab:explain 60-62 Reduce-scatter: one summed chunk per rank
+# lab:explain 61-63 Reduce-scatter: one summed chunk per rank
 # Each buffer is cut into N chunks along its only axis. Rank r adds up chunk r of all N inputs, so
 # the reduction work and the result are spread evenly: every element is summed exactly once.
 #
-# lab:explain 65-72 Moving without adding
+# lab:explain 66-73 Moving without adding
 # `all_gather` is the inverse layout change of the chunking above. `all_to_all` keeps sizes
 # (S in, S out) but reroutes every chunk, which is how tokens reach their experts in an MoE layer.
 

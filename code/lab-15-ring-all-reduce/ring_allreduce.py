@@ -16,7 +16,7 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # - How much does each rank send for N = 8?
 #   answer: 2 x 7 chunks of S/8 elements: 1.75 S, the same for every rank.
 # - What happens to per-rank traffic as N grows from 8 to 512?
-#   answer: It approaches 2S from below (1.75 S, 1.996 S); it never grows with N.
+#   answer: It creeps up from 1.75 S to 1.996 S and never reaches 2S: almost flat in N, unlike the latency term.
 # - An 8-GPU all-reduce of 1 GB takes 40 ms. What are algbw and busbw?
 #   answer: algbw = S/t = 25 GB/s; busbw = algbw x 2(N-1)/N = 43.75 GB/s, the number to compare
 #   with the link bandwidth.
@@ -81,7 +81,7 @@ def bus_bw(size_bytes, t, n):
 # chunk travels N-1 hops and picks up one rank's contribution per hop, so after N-1 steps rank r
 # owns the full sum of chunk $(r+1) \bmod N$.
 #
-# lab:explain 55-61 All-gather of the finished chunks
+# lab:explain 55-60 All-gather of the finished chunks
 # The same ring pattern, shifted by one, copies each finished chunk to the N-1 other ranks.
 # Both phases send N-1 chunks per rank, which is where the factor $2(N-1)/N$ comes from.
 #

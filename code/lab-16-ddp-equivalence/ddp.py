@@ -34,8 +34,8 @@ replica takes the same step. The result is compared with one process training on
 # (B, D) is split along the batch axis into N shards of B/N rows. Each rank computes the gradient
 # of its shard's mean loss; an all-reduce sums the N gradients and dividing by N gives exactly the
 # full-batch gradient, so N replicas with batch B/N train like one process with batch B. PyTorch
-# DDP groups gradients into buckets (25 MB by default) and starts each bucket's all-reduce as soon
-# as backward has produced it, overlapping communication with the rest of backward. The trade-off:
+# DDP groups gradients into buckets (25 MiB by default) and starts a bucket's all-reduce once all
+# its gradients are ready, overlapping communication with the rest of backward. The trade-off:
 # DP scales throughput and keeps the optimizer math unchanged, but it replicates the full model
 # state on every GPU and a larger global batch may need the learning rate retuned (Goyal et al.).
 

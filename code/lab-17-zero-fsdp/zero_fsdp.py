@@ -84,7 +84,7 @@ def fsdp_step(shards, states, batches, t, comm):
 # lab:end fsdp
 # lab:notes fsdp
 # (1) A ring all-gather: each rank sends (N-1)/N of the full tensor (lab 15).
-# (2) Averaging then splitting along dim 0 is what reduce-scatter delivers: rank r keeps rows r*WIDTH/N onward.
+# (2) Averaging then splitting along dim 0 is what reduce-scatter delivers: rank r keeps rows r*WIDTH/N to (r+1)*WIDTH/N - 1.
 # (3) Concatenating the dim-0 shards of all ranks rebuilds the full (WIDTH, WIDTH) weight.
 # (4) Unsharded weights are freed after use; between layers a rank holds only its 1/N shards.
 # (5) The weight was freed after forward, so backward gathers it again: the second all-gather.

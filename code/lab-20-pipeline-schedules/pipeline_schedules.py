@@ -14,16 +14,18 @@
 #   answer: Stage 0 holds at most 4 micro-batches of activations under 1F1B and all 8 under GPipe.
 # - Interleaving with v = 2 shrinks the bubble from 9 to 4.5 units.
 #   answer: Bubble over ideal time falls from $(p-1)/m = 3/8$ to $(p-1)/(vm) = 3/16$, paid for with $v$ times as many point-to-point messages.
+# - Does interleaving also keep 1F1B's memory cap?
+#   answer: Not quite: stage 0's peak grows from 4 to 5.5 full-stage micro-batches at v = 2 (4.75 at v = 4), which is $p(1 + (p-1)/(pv))$, because its warm-up runs extra chunk forwards before the first backward.
 #
 # lab:traps
 # - Quoting $(p-1)/m$ as "the fraction of time idle": it is relative to the ideal time; of the total it is $(p-1)/(m+p-1)$.
 # - "1F1B removes the bubble": it has exactly GPipe's bubble, with less activation memory.
-# - More micro-batches shrink the bubble only at a fixed global batch if each one gets smaller.
+# - "Just raise m": at a fixed global batch, more micro-batches means smaller ones, and small matmuls use the GPU less well.
 #
 # lab:interview
 # The state that moves between stages is one micro-batch's activation tensor of shape
 # (micro-batch, sequence, hidden), sent forward and its gradient sent back. With p = 4 stages and
-# m = 8 micro-batches every schedule pays p - 1 slots of fill and drain per device, so the run
+# m = 8 micro-batches GPipe and 1F1B both pay p - 1 slots of fill and drain per device, so the run
 # takes 33 units for 24 units of work: the bubble is (p-1)/m = 3/8 of the ideal time, or 3/11 of
 # the total. GPipe runs all forwards first and stores activations for all 8 micro-batches; 1F1B
 # starts backward passes as early as possible, so stage 0 never holds more than p = 4, with the
@@ -64,12 +66,12 @@ def interleaved(d, v):
 # (3) Steady state: one forward, one backward, so stored activations stop growing.
 # (4) Chunk c of device d is virtual stage $cP + d$; chunks cycle every P micro-batches.
 #
-# lab:explain 38-47 Two orders for the same work
+# lab:explain 40-49 Two orders for the same work
 # Both lists hold 8 forwards and 8 backwards per stage. GPipe defers every backward; 1F1B
 # starts each stage's backward as soon as the pipeline can deliver a gradient, which bounds how
 # many activations wait on stage d to $p-d$.
 #
-# lab:explain 50-59 Interleaving
+# lab:explain 52-61 Interleaving
 # Each device owns v chunks of layers, each taking $1/v$ of the time. Virtual stage $cP + d$
 # lives on device d, so a micro-batch loops through the devices v times, and the fill and drain
 # shrink to $(p-1)/v$ full-stage slots.
@@ -106,12 +108,12 @@ def simulate(schedule, v=1):
 # (4) Forwards whose backward has not run yet: activations that must stay in memory.
 # (5) Idle fraction of the total, and stage 0's peak in micro-batches of a full stage.
 #
-# lab:explain 78-94 Dependencies decide the start times
+# lab:explain 80-96 Dependencies decide the start times
 # The simulator knows only the order of work on each device and the data dependencies between
 # stages. Idle gaps appear on their own: early stages wait at the end for gradients, late stages
 # wait at the start for activations.
 #
-# lab:explain 95-100 What is measured
+# lab:explain 97-102 What is measured
 # The bubble is whatever the devices did not spend computing. The count of live forwards is the
 # activation memory the schedule needs, in units of one stage's activations per micro-batch.
 
@@ -129,6 +131,8 @@ def main():
         if v == 1:
             assert abs(idle - (P - 1) / (M + P - 1)) < 1e-12  # 3/11 for p = 4, m = 8
             assert peak == (M if schedule is gpipe else P)
+        else:  # interleaved warm-up stores a little more: p (1 + (p-1)/(pv))
+            assert abs(peak - P * (1 + (P - 1) / (P * v))) < 1e-12
     print(f"formulas: (p-1)/(m+p-1) = {(P - 1) / (M + P - 1):.4f}, (p-1)/m = {(P - 1) / M:.4f},"
           f" (p-1)/(vm) = {(P - 1) / (2 * M):.4f} for v = 2")
 

@@ -18,14 +18,16 @@
 # lab:traps
 # - "Active params = total params": memory holds all experts, compute per token touches top-k of them.
 # - A dropped token is not lost from the sequence; it just gets no expert update in this layer.
-# - A low auxiliary loss does not mean no drops: it averages over the batch, capacity acts per expert.
+# - A balance loss near 1 does not mean no drops: at CF 1.0 one token over $T/E$ overflows an expert, while the loss barely moves.
+# - The router is constructed, not trained: `D` and `SKEW` were tuned by hand so the drops come out as 213 / 122 / 0.
+#   Real learned routers skew differently per layer and during training; read the counts as a demo of the mechanism.
 #
 # lab:interview
 # The state is a batch of 1024 token vectors and the router's (tokens, experts) probability
 # matrix; top-1 turns it into an expert index per token, and capacity turns the per-expert counts
 # into a fixed-shape (experts, capacity, hidden) buffer that an all-to-all can ship to the ranks
-# holding each expert. Overflow beyond capacity is dropped: here 213 tokens at capacity factor
-# 1.0, 122 at 1.25 and 0 at 2.0. The trade-off is that a larger capacity factor drops fewer
+# holding each expert. Overflow beyond capacity is dropped: with this hand-tuned router, 213
+# tokens at capacity factor 1.0, 122 at 1.25 and 0 at 2.0. The trade-off is that a larger capacity factor drops fewer
 # tokens but pads every expert's buffer, costing memory, all-to-all bytes and wasted FLOPs. The
 # Switch balance loss $E \sum_i f_i P_i$ is 1 under uniform routing and pushes the router back
 # toward it. Expert parallelism needs two all-to-alls per MoE layer forward (dispatch and combine)
@@ -33,6 +35,8 @@
 
 import numpy as np
 
+# Constructed setup: a random router plus a shared offset, with D and SKEW tuned by hand so the
+# drop counts reproduce the curriculum's 213 / 122 / 0. It illustrates imbalance; it measures nothing.
 T, E, D, SKEW = 1024, 8, 218, 0.324
 
 
@@ -67,12 +71,12 @@ def balance_loss(probs, expert):
 # (5) The dispatch layout an all-to-all sends: one (capacity,) row of token ids per expert.
 # (6) $f_i$: fraction of tokens sent to expert i; `P`: mean router probability per expert.
 #
-# lab:explain 45-54 Capacity turns counts into drops
+# lab:explain 49-58 Capacity turns counts into drops
 # Routing is an argmax, but the buffer is allocated before anyone knows the counts. A running
 # sum over the one-hot assignment gives every token its slot in its expert's buffer, and any slot
 # index at or beyond the capacity is a drop.
 #
-# lab:explain 57-60 The Switch balance loss
+# lab:explain 61-64 The Switch balance loss
 # `f` is not differentiable (it comes from an argmax) but `P` is, so the gradient of
 # $E \sum_i f_i P_i$ lowers the probability of the experts that currently receive the most tokens.
 
@@ -91,7 +95,7 @@ def main():
     x = rng.standard_normal((T, D)) + SKEW * shared
     W_router = rng.standard_normal((D, E))
     logits = x @ W_router
-    print(f"{T} tokens, {E} experts, top-1")
+    print(f"{T} tokens, {E} experts, top-1 (untrained router, skew tuned by hand)")
     for cf in (1.0, 1.25, 2.0):
         probs, expert, kept, buffer = route_top1(logits, cf)
         counts = np.bincount(expert, minlength=E)

@@ -13,7 +13,7 @@
 # - TP = 1 fails memory at every PP.
 #   answer: Activations of $L \cdot 34\,sbh / t$ bytes are 91.3 GB at t = 1 whatever PP is, more than the whole budget.
 # - PP costs little here.
-#   answer: For TP = 8, PP = 4, DP = 2 the global batch of 1024 sequences gives m = 512 micro-batches, so the bubble $(p-1)/m$ is 3/512, about 0.6%.
+#   answer: For TP = 8, PP = 4, DP = 2 the global batch of 1024 sequences gives m = 512 micro-batches, so the bubble $(p-1)/m$ is 3/512, about 0.6% of the ideal step time.
 #
 # lab:traps
 # - "TP across nodes is fine": TP communication is blocking and per layer, so it stays inside NVLink.

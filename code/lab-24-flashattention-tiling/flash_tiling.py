@@ -31,7 +31,7 @@
 # probabilities to HBM, so its traffic and memory grow as N^2 while the tiled version stores O(N)
 # extra. FLOPs are unchanged in the forward pass, and the backward recomputes the scores from Q, K
 # and the saved log-sum-exp, which costs one extra matmul but avoids storing N^2 values. The
-# trade-off is compute for bytes: attention is limited by memory traffic, so the kernel wins.
+# trade-off is compute for bytes: standard attention is limited by memory traffic, so the kernel wins.
 
 import numpy as np
 

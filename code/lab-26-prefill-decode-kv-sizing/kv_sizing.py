@@ -6,7 +6,7 @@ bytes into the batch that fits on an 80 GB H100 and the decode-time floor at 3.3
 # lab:goal See how the bytes read per generated token, weights plus KV cache, set decode latency and the batch that fits.
 #
 # lab:mental-model
-# - Prefill pushes the whole prompt through each weight matrix at once, so it is compute-bound.
+# - Prefill pushes the whole prompt through each weight matrix at once, so for prompts of more than a few hundred tokens it is compute-bound.
 # - Decode produces one token per sequence per step and must reread every weight and the sequence's KV cache.
 # - The KV cache holds K and V (never Q) for every layer, KV head and past token: it grows with context and batch.
 # - GQA shares one K/V head among several query heads and divides the cache by `n_heads / n_kv`.
@@ -86,11 +86,14 @@ def attention_intensity(c):
 # lab:explain 56-62 The cache is per token, the weights are per model
 # `kv_bytes_per_token` has no batch or context factor; those multiply in where memory is spent.
 # What is left of HBM after the weights, divided by one sequence's cache, is the batch you can hold.
+# It is an upper bound: activations, the CUDA context and allocator slack also need memory.
 #
 # lab:explain 65-72 A roofline for one decode step
 # With batch B, weight bytes stay fixed while weight FLOPs grow as 2NB, so the linear layers turn
 # compute-bound only near B = 989/3.35 = 295. Attention FLOPs and cache bytes both scale with
 # B x context, so their ratio is fixed at the group size: 1 for MHA, 4 for Llama-3.1-8B.
+# The byte count is the usual round estimate that reads every parameter; decode only gathers B
+# rows of the input embedding, so without its 1.05 GB the batch-1 floor is closer to 4.5 ms.
 
 
 def main():
