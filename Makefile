@@ -20,7 +20,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.site-installed
 
 serve: $(VENV)/.site-installed
-	$(BIN)/mkdocs serve
+	$(BIN)/mkdocs serve --dirty
 
 build: $(VENV)/.site-installed
 	$(BIN)/mkdocs build --strict

@@ -20,22 +20,24 @@ from mkdocs.structure.pages import Page
 from infralens import render
 from infralens.errors import AuthorError
 from infralens.handbook import insert_after_headings
+from infralens.incremental import SITE_KEY, FingerprintedFile, Stamps, digest, force_rebuild, tree_state
 from infralens.mathml import render_math
 from infralens.navigation import expand_nav
 from infralens.project import Project, load_project
 
 PROJECT_KEY = "infralens_project"
+STAMPS_KEY = "infralens_stamps"
 PROBLEMS_KEY = "infralens_problems"  # in config.extra, for the banner in overrides/main.html
 _ID_ATTRIBUTE = re.compile(r'\bid="([^"]+)"')
 log = logging.getLogger("mkdocs.hooks.infralens")
 
 # How MkDocs was started. It is fixed for the life of the process (set once, before the first
 # build), so it is not build state: everything read from disk is still read per build.
-_started_as = {"command": "build"}
+_started_as: dict[str, str | bool] = {"command": "build", "dirty": False}
 
 
 def on_startup(command: str, dirty: bool) -> None:
-    _started_as["command"] = command
+    _started_as.update(command=command, dirty=dirty)
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -63,28 +65,46 @@ def _project(config: MkDocsConfig) -> Project:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     project = _project(config)
     env = render.environment()
+    stamps = Stamps(Path(config.site_dir)) if _started_as["dirty"] else None
+    config[STAMPS_KEY] = stamps
+    site = digest(repr(project.registry), project.problems, sorted(f.src_uri for f in files.documentation_pages()),
+                  tree_state([render.TEMPLATES, Path(config.config_file_path),
+                              *([Path(config.theme.custom_dir)] if config.theme.custom_dir else [])]))
+
+    def add(uri: str, content_of, *inputs: object, **options) -> FingerprintedFile:
+        # Rendering is skipped when a dirty rebuild will not write the page anyway.
+        fingerprint = digest(site, *inputs)
+        if stamps:
+            stamps.record(uri, fingerprint)
+        unchanged = stamps is not None and not stamps.changed(uri)
+        file = FingerprintedFile.generated(config, uri, content="" if unchanged else content_of(), **options)
+        file.stamps = stamps
+        files.append(file)
+        return file
+
     docs_from_root = posixpath.relpath(Path(config.docs_dir).as_posix(), project.root.as_posix())
     for lab in project.registry.labs:
         if not project.is_complete(lab):
             # Only reachable under serve: the lab's page explains what to fix instead.
-            files.append(File.generated(config, render.lab_uri(lab),
-                                        content=render.render_lab_problems(env, lab, project.problems_of(lab))))
+            add(render.lab_uri(lab), lambda: render.render_lab_problems(env, lab, project.problems_of(lab)), lab.id)
             continue
-        starter = project.starters[lab.id]
-        context = render.LabContext(lab, starter, project.outputs[lab.id], project.registry)
-        lab_file = File.generated(config, render.lab_uri(lab), content=render.render_lab(env, context))
+        starter, output = project.starters[lab.id], project.outputs[lab.id]
+        context = render.LabContext(lab, starter, output, project.registry)
+        source = "\n".join(starter.lines)
+        lab_page = add(render.lab_uri(lab), lambda: render.render_lab(env, context), source, output)
+        starter_page = add(render.starter_page_uri(lab),
+                           lambda: render.render_starter_page(env, lab, starter, config.repo_url),
+                           source, inclusion=InclusionLevel.NOT_IN_NAV)
         # The edit button of a lab page opens its starter, the file an author edits.
-        lab_file.edit_uri = posixpath.relpath(lab.starter, docs_from_root)
-        files.append(lab_file)
-        starter_page = File.generated(config, render.starter_page_uri(lab),
-                                      content=render.render_starter_page(env, lab, starter, config.repo_url),
-                                      inclusion=InclusionLevel.NOT_IN_NAV)
-        starter_page.edit_uri = lab_file.edit_uri
-        files.append(starter_page)
+        lab_page.edit_uri = starter_page.edit_uri = posixpath.relpath(lab.starter, docs_from_root)
         files.append(File.generated(config, render.starter_download_uri(lab),
                                     abs_src_path=str(project.root / lab.starter)))
-    files.append(File.generated(config, "labs/index.md", content=render.render_labs_index(env, project.registry)))
-    files.append(File.generated(config, "labs/path.md", content=render.render_learning_path(env, project.registry)))
+    add("labs/index.md", lambda: render.render_labs_index(env, project.registry))
+    add("labs/path.md", lambda: render.render_learning_path(env, project.registry))
+    if stamps:
+        stamps.record(SITE_KEY, site)
+        if stamps.changed(SITE_KEY):
+            force_rebuild(files.documentation_pages())
     return files
 
 
@@ -113,3 +133,9 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     if page.present_anchor_ids is not None:
         page.present_anchor_ids.update(_ID_ATTRIBUTE.findall(html))
     return html
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    stamps = config.get(STAMPS_KEY)
+    if stamps:
+        stamps.save()  # only after a successful build: a failed one is redone next time

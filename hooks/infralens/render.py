@@ -83,10 +83,10 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def front_matter(**fields: str) -> Markdown:
-    """YAML front matter. Values are HTML-escaped: MkDocs and Material treat titles as HTML."""
-    escaped = {key: html.escape(value) for key, value in fields.items()}
-    return Markdown("---\n" + yaml.safe_dump(escaped, allow_unicode=True, sort_keys=False) + "---")
+def front_matter(title: str, description: str | None = None, **meta: Any) -> Markdown:
+    """YAML front matter. Text is HTML-escaped: MkDocs and Material print titles as HTML."""
+    fields = {"title": html.escape(title), **({"description": html.escape(description)} if description else {}), **meta}
+    return Markdown("---\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "---")
 
 
 def code_block(lines: tuple[str, ...], first_line: int, block_id: str, title: str) -> Markdown:
@@ -156,7 +156,9 @@ def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, rep
     source = starter_page_uri(lab)
     file_name = posixpath.basename(lab.starter)
     return env.get_template("starter.md.j2").render(
-        front_matter=front_matter(title=f"{lab.label} starter: {lab.title}"),
+        # The lab page already indexes the excerpts; indexing the whole file again would only
+        # double the search index and the search plugin's work.
+        front_matter=front_matter(title=f"{lab.label} starter: {lab.title}", search={"exclude": True}),
         lab=lab,
         code=code_block(starter.lines, 1, "starter", lab.starter),
         lab_href=Markdown(relative(lab_uri(lab), source)),

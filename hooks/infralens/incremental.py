@@ -1,0 +1,82 @@
+"""Incremental rebuilds for `mkdocs serve --dirty`.
+
+In a dirty build MkDocs rebuilds a page only when `File.is_modified()` is true, and a page
+generated from `content=` always claims to be modified. Here each generated page carries a
+fingerprint of what it is made from, and the fingerprints of the last successful build are kept
+in the site directory (on disk, read per build), so saving a starter rebuilds that lab's pages
+only. What every page shows (the registry, through navigation and the handbook boxes; page
+templates; the theme overrides; the list of pages; the problem banner) goes into one site
+fingerprint, and when that changes every page is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from mkdocs.structure.files import File
+
+STAMPS_FILE = Path(".infralens") / "stamps.json"
+SITE_KEY = "__site__"
+
+
+def digest(*parts: object) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def tree_state(paths: Iterable[Path]) -> list[tuple[str, int]]:
+    """Names and modification times of the files under `paths`: cheap to read on every build."""
+    state = []
+    for root in paths:
+        if root.is_file():
+            state.append((str(root), root.stat().st_mtime_ns))
+        elif root.is_dir():
+            state.extend((str(p), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file())
+    return state
+
+
+class Stamps:
+    """Fingerprints of the last successful dirty build, and of the one in progress."""
+
+    def __init__(self, site_dir: Path) -> None:
+        self.path = site_dir / STAMPS_FILE
+        try:
+            self.previous: dict[str, str] = json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            self.previous = {}
+        self.current: dict[str, str] = {}
+
+    def record(self, key: str, fingerprint: str) -> None:
+        self.current[key] = fingerprint
+
+    def changed(self, key: str) -> bool:
+        return self.previous.get(key) != self.current.get(key)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.current, sort_keys=True), encoding="utf-8")
+
+
+class FingerprintedFile(File):
+    """A generated file that counts as modified only when its fingerprint changed."""
+
+    stamps: Stamps | None = None
+
+    def is_modified(self) -> bool:
+        if self.stamps is None:
+            return True
+        return self.stamps.changed(self.src_uri) or not os.path.isfile(self.abs_dest_path)
+
+
+def force_rebuild(files: Iterable[File]) -> None:
+    """Make MkDocs rebuild ordinary pages in a dirty build by removing their last output."""
+    for file in files:
+        if not isinstance(file, FingerprintedFile) and os.path.isfile(file.abs_dest_path):
+            os.remove(file.abs_dest_path)

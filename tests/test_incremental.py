@@ -1,0 +1,69 @@
+"""Incremental rebuilds (`mkdocs serve --dirty`) give the same site as a clean build."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import mkdocs_env
+
+LAB = "lab-01-forward-noise-process"
+STARTER = f"code/{LAB}/forward_noise.py"
+HERE = Path(__file__).parent
+
+
+def run_builds(project: Path, site: Path, *steps: str) -> list[str]:
+    result = subprocess.run([sys.executable, str(HERE / "dirty_builds.py"), str(project), str(site), *steps],
+                            capture_output=True, text=True, env=mkdocs_env(), timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def clean_build(project: Path, site: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(site)],
+                            cwd=project, capture_output=True, text=True, timeout=600,
+                            env=mkdocs_env(INFRALENS_SITE_URL="http://127.0.0.1:8000/"))
+    assert result.returncode == 0, result.stderr
+
+
+def pages(site: Path) -> dict[str, str]:
+    return {str(path.relative_to(site)): path.read_text(encoding="utf-8") for path in site.rglob("*.html")}
+
+
+def search_entries(site: Path) -> list[tuple[str, str]]:
+    docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    return sorted((doc["location"], doc["text"]) for doc in docs)
+
+
+@pytest.mark.parametrize("edit", [
+    f"edit|{STARTER}|alphas = 1.0 - betas|alphas = 1.0 - betas  # rebuilt incrementally",
+    "edit|labs.yaml|    title: Forward Noise Process|    title: Forward Noise, Renamed",
+    "edit|docs/handbook/diffusion.md|## Forward noise process|## Forward noise process\n\nA new paragraph.",
+], ids=["starter", "registry", "handbook page"])
+def test_a_dirty_rebuild_equals_a_clean_build(project_copy: Path, tmp_path: Path, edit: str):
+    dirty_site = tmp_path / "dirty"
+    run_builds(project_copy, dirty_site, "build", edit, "build")
+    clean_site = tmp_path / "clean"
+    clean_build(project_copy, clean_site)
+    dirty_pages, clean_pages = pages(dirty_site), pages(clean_site)
+    assert dirty_pages.keys() == clean_pages.keys()
+    different = [name for name in clean_pages if dirty_pages[name] != clean_pages[name]]
+    assert different == []
+    assert search_entries(dirty_site) == search_entries(clean_site)
+
+
+def test_search_keeps_every_lab_after_rebuilds(project_copy: Path, tmp_path: Path):
+    site = tmp_path / "dirty"
+    edit = f"edit|{STARTER}|alphas = 1.0 - betas|alphas = 1.0 - betas  # once more"
+    run_builds(project_copy, site, "build", edit, "build", "build")
+    locations = {location for location, _ in search_entries(site)}
+    registry_ids = [line.split("id: ", 1)[1] for line in
+                    (project_copy / "labs.yaml").read_text(encoding="utf-8").splitlines()
+                    if line.startswith("  - id: lab-")]
+    assert registry_ids and all(f"labs/{lab_id}/" in locations for lab_id in registry_ids)
+    entries = search_entries(site)
+    assert len(entries) == len(set(entries)), "no page is indexed twice"
