@@ -20,15 +20,18 @@ from mkdocs.structure.pages import Page
 from infralens import render
 from infralens.errors import AuthorError
 from infralens.handbook import insert_after_headings
-from infralens.incremental import SITE_KEY, FingerprintedFile, Stamps, digest, force_rebuild, tree_state
+from infralens.cache import DiskCache
+from infralens.incremental import GeneratedPages, Stamps, digest, tree_state
 from infralens.mathml import render_math
-from infralens.navigation import expand_nav
+from infralens.navigation import expand_nav, lists_labs
 from infralens.project import Project, load_project
 
 PROJECT_KEY = "infralens_project"
 STAMPS_KEY = "infralens_stamps"
+TEMPLATES_KEY = "infralens_templates"
+CACHE_KEY = "infralens_cache"
 PROBLEMS_KEY = "infralens_problems"  # in config.extra, for the banner in overrides/main.html
-_ID_ATTRIBUTE = re.compile(r'\bid="([^"]+)"')
+_CODE_LINE_ID = re.compile(r'id="(__codelineno-[^"]+)"')  # no \b: a literal prefix is 25x faster
 log = logging.getLogger("mkdocs.hooks.infralens")
 
 # How MkDocs was started. It is fixed for the life of the process (set once, before the first
@@ -43,7 +46,8 @@ def on_startup(command: str, dirty: bool) -> None:
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     root = Path(config.config_file_path).parent
     slugify = config.mdx_configs.get("toc", {}).get("slugify")
-    project = load_project(root, Path(config.docs_dir), *([slugify] if slugify else []))
+    cache = config[CACHE_KEY] = DiskCache(root)
+    project = load_project(root, Path(config.docs_dir), *([slugify] if slugify else []), cache=cache)
     if project.problems:
         report = AuthorError(list(project.problems)).report()
         if _started_as["command"] != "serve":
@@ -52,6 +56,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         log.error(report)
         config.extra[PROBLEMS_KEY] = [str(problem) for problem in project.problems]
     config[PROJECT_KEY] = project
+    config[TEMPLATES_KEY] = render.environment()  # read afresh each build, so template edits show
     config.nav = expand_nav(config.nav, project.registry)
     if not config.repo_url:
         config.edit_uri = None  # no repository to edit in: no edit button
@@ -62,61 +67,58 @@ def _project(config: MkDocsConfig) -> Project:
     return config[PROJECT_KEY]
 
 
+def _site_fingerprint(project: Project, files: Files, config: MkDocsConfig) -> str:
+    """What every page depends on: registry, problems, repository link, page list, templates."""
+    theme_dirs = [Path(config.theme.custom_dir)] if config.theme.custom_dir else []
+    return digest(repr(project.registry), project.problems, config.repo_url,
+                  sorted(f.src_uri for f in files.documentation_pages()),
+                  tree_state([render.TEMPLATES, Path(config.config_file_path), *theme_dirs]))
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    project = _project(config)
-    env = render.environment()
-    stamps = Stamps(Path(config.site_dir)) if _started_as["dirty"] else None
-    config[STAMPS_KEY] = stamps
-    site = digest(repr(project.registry), project.problems, sorted(f.src_uri for f in files.documentation_pages()),
-                  tree_state([render.TEMPLATES, Path(config.config_file_path),
-                              *([Path(config.theme.custom_dir)] if config.theme.custom_dir else [])]))
-
-    def add(uri: str, content_of, *inputs: object, **options) -> FingerprintedFile:
-        # Rendering is skipped when a dirty rebuild will not write the page anyway.
-        fingerprint = digest(site, *inputs)
-        if stamps:
-            stamps.record(uri, fingerprint)
-        unchanged = stamps is not None and not stamps.changed(uri)
-        file = FingerprintedFile.generated(config, uri, content="" if unchanged else content_of(), **options)
-        file.stamps = stamps
-        files.append(file)
-        return file
-
+    project, env = _project(config), config[TEMPLATES_KEY]
+    stamps = config[STAMPS_KEY] = Stamps(Path(config.site_dir)) if _started_as["dirty"] else None
+    pages = GeneratedPages(config, files, _site_fingerprint(project, files, config), stamps, config[CACHE_KEY])
     docs_from_root = posixpath.relpath(Path(config.docs_dir).as_posix(), project.root.as_posix())
     for lab in project.registry.labs:
+        in_nav = lists_labs(project.registry, project.registry.chapter(lab.chapter))
+        inclusion = InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV
         if not project.is_complete(lab):
             # Only reachable under serve: the lab's page explains what to fix instead.
-            add(render.lab_uri(lab), lambda: render.render_lab_problems(env, lab, project.problems_of(lab)), lab.id)
+            pages.add(render.lab_uri(lab), lambda: render.render_lab_problems(env, lab, project.problems_of(lab)),
+                      lab.id, inclusion=inclusion)
             continue
         starter, output = project.starters[lab.id], project.outputs[lab.id]
         context = render.LabContext(lab, starter, output, project.registry)
         source = "\n".join(starter.lines)
-        lab_page = add(render.lab_uri(lab), lambda: render.render_lab(env, context), source, output)
-        starter_page = add(render.starter_page_uri(lab),
-                           lambda: render.render_starter_page(env, lab, starter, config.repo_url),
-                           source, inclusion=InclusionLevel.NOT_IN_NAV)
+        lab_page = pages.add(render.lab_uri(lab), lambda: render.render_lab(env, context), source, output,
+                             inclusion=inclusion)
+        starter_page = pages.add(render.starter_page_uri(lab),
+                                 lambda: render.render_starter_page(env, lab, starter, config.repo_url),
+                                 source, inclusion=InclusionLevel.NOT_IN_NAV)
         # The edit button of a lab page opens its starter, the file an author edits.
         lab_page.edit_uri = starter_page.edit_uri = posixpath.relpath(lab.starter, docs_from_root)
         files.append(File.generated(config, render.starter_download_uri(lab),
                                     abs_src_path=str(project.root / lab.starter)))
-    add("labs/index.md", lambda: render.render_labs_index(env, project.registry))
-    add("labs/path.md", lambda: render.render_learning_path(env, project.registry))
-    if stamps:
-        stamps.record(SITE_KEY, site)
-        if stamps.changed(SITE_KEY):
-            force_rebuild(files.documentation_pages())
+    pages.add("labs/index.md", lambda: render.render_labs_index(env, project.registry))
+    for chapter in project.registry.chapters:
+        pages.add(render.chapter_uri(chapter), lambda: render.render_labs_index(env, project.registry, chapter))
+    pages.add("labs/path.md", lambda: render.render_learning_path(env, project.registry))
+    pages.finish()
     return files
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    project = _project(config)
+    project, env = _project(config), config[TEMPLATES_KEY]
     if page.file.src_uri == "index.md":
-        progress = render.render_progress(render.environment(), project.registry, page.file.src_uri)
+        progress = render.render_progress(env, project.registry, page.file.src_uri)
         return insert_after_headings(markdown, {"your-progress": progress})
-    labs = project.labs_by_page().get(page.file.src_uri)
+    if page.file.src_uri == "handbook/index.md":
+        chapters = render.render_chapters(env, project.registry, page.file.src_uri)
+        return insert_after_headings(markdown, {"chapters": chapters})
+    labs = project.labs_by_page.get(page.file.src_uri)
     if not labs:
         return markdown
-    env = render.environment()
     by_anchor: dict[str, list] = {}
     for lab in labs:
         by_anchor.setdefault(lab.handbook_anchor, []).append(lab)
@@ -127,11 +129,11 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    html = render_math(html)
+    html = render_math(html, config[CACHE_KEY])
     # MkDocs collects anchor ids before code blocks are pasted in, so links to numbered code
-    # lines would be reported as broken; register the ids the finished HTML really has.
-    if page.present_anchor_ids is not None:
-        page.present_anchor_ids.update(_ID_ATTRIBUTE.findall(html))
+    # lines would be reported as broken; register the line ids the finished HTML really has.
+    if page.present_anchor_ids is not None and "__codelineno-" in html:
+        page.present_anchor_ids.update(_CODE_LINE_ID.findall(html))
     return html
 
 

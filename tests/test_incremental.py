@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,19 @@ def test_search_keeps_every_lab_after_rebuilds(project_copy: Path, tmp_path: Pat
     assert registry_ids and all(f"labs/{lab_id}/" in locations for lab_id in registry_ids)
     entries = search_entries(site)
     assert len(entries) == len(set(entries)), "no page is indexed twice"
+
+
+def test_a_build_from_the_cache_equals_a_build_without_it(project_copy: Path, tmp_path: Path):
+    clean_build(project_copy, tmp_path / "first")  # fills .cache/infralens
+    assert any((project_copy / ".cache" / "infralens").rglob("*"))
+    starter = project_copy / STARTER
+    starter.write_text(starter.read_text(encoding="utf-8").replace(
+        "alphas = 1.0 - betas", "alphas = 1.0 - betas  # after the cache was filled", 1), encoding="utf-8")
+    clean_build(project_copy, tmp_path / "warm")
+    cold_project = tmp_path / "cold-project"
+    shutil.copytree(project_copy, cold_project, ignore=shutil.ignore_patterns(".cache"))
+    clean_build(cold_project, tmp_path / "cold")
+    warm, cold = pages(tmp_path / "warm"), pages(tmp_path / "cold")
+    assert warm.keys() == cold.keys()
+    assert [name for name in cold if warm[name] != cold[name]] == []
+    assert "after the cache was filled" in warm[f"labs/{LAB}/index.html"]

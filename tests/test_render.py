@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import markdown
 
 from conftest import ROOT
 from infralens.markdown_text import code_span, fence_for, inline
-from infralens.navigation import expand_nav
+from infralens.navigation import NAV_LABS_PER_CHAPTER, expand_nav
 from infralens.registry import load_registry
 
 
@@ -34,12 +36,31 @@ def test_fences_outlast_backticks_in_the_content():
     assert to_html(code_span("a`b")) == "<p><code>a`b</code></p>"
 
 
+def nav_pages(items) -> list[str]:
+    pages = []
+    for item in items:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        pages += nav_pages(value) if isinstance(value, list) else [value]
+    return pages
+
+
 def test_nav_lists_every_chapter_and_lab_once():
     registry = load_registry(ROOT)
     nav = expand_nav([{"Home": "index.md"}, {"Labs": "labs/index.md"}], registry)
-    labs_section = next(entry["Labs"] for entry in nav if "Labs" in entry)
-    pages = [page for chapter in labs_section[2:] for item in next(iter(chapter.values()))
-             for page in item.values()]
-    assert sorted(pages) == sorted(f"labs/{lab.id}/index.md" for lab in registry.labs)
+    pages = nav_pages(next(entry["Labs"] for entry in nav if "Labs" in entry))
+    assert len(pages) == len(set(pages))
+    assert {page for page in pages if page.count("/") == 2 and "/lab-" in page} == {
+        f"labs/{lab.id}/index.md" for lab in registry.labs}
+    assert {f"labs/{chapter.id}/index.md" for chapter in registry.chapters} <= set(pages)
     handbook = next(entry["Handbook"] for entry in nav if "Handbook" in entry)
     assert len(handbook) == len(registry.chapters)
+
+
+def test_a_large_chapter_lists_its_labs_on_its_page_not_in_the_nav():
+    registry = load_registry(ROOT)
+    template = registry.labs[0]
+    many = tuple(replace(template, id=f"lab-{n}", number=n) for n in range(1, NAV_LABS_PER_CHAPTER + 2))
+    big = replace(registry, labs=many)
+    pages = nav_pages(next(entry["Labs"] for entry in expand_nav([], big) if "Labs" in entry))
+    assert f"labs/{template.chapter}/index.md" in pages
+    assert not any("/lab-" in page for page in pages)

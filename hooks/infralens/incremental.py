@@ -17,7 +17,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from mkdocs.structure.files import File
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+
+from .cache import DiskCache
 
 STAMPS_FILE = Path(".infralens") / "stamps.json"
 SITE_KEY = "__site__"
@@ -80,3 +83,40 @@ def force_rebuild(files: Iterable[File]) -> None:
     for file in files:
         if not isinstance(file, FingerprintedFile) and os.path.isfile(file.abs_dest_path):
             os.remove(file.abs_dest_path)
+
+
+class GeneratedPages:
+    """Adds generated pages to a build without doing work the build will not use: a page is
+    rendered only if a dirty rebuild will write it and the cache does not already hold it."""
+
+    def __init__(self, config: MkDocsConfig, files: Files, site: str, stamps: Stamps | None,
+                 cache: DiskCache) -> None:
+        self.config, self.files, self.site, self.stamps, self.cache = config, files, site, stamps, cache
+
+    def add(self, uri: str, render_page, *inputs: object, **options) -> FingerprintedFile:
+        """Add the page at `uri`, made by `render_page()` from `inputs` and the site."""
+        fingerprint = digest(self.site, *inputs)
+        if self.stamps:
+            self.stamps.record(uri, fingerprint)
+        page = FingerprintedFile.generated(self.config, uri, content=self._content(uri, fingerprint, render_page),
+                                           **options)
+        page.stamps = self.stamps
+        self.files.append(page)
+        return page
+
+    def _content(self, uri: str, fingerprint: str, render_page) -> str:
+        if self.stamps is not None and not self.stamps.changed(uri):
+            return ""  # a dirty rebuild will not write this page
+        key = f"page\0{uri}\0{fingerprint}"
+        markdown = self.cache.get(key)
+        if markdown is None:
+            markdown = render_page()
+            self.cache.put(key, markdown)
+        return markdown
+
+    def finish(self) -> None:
+        """After all pages are added: if what every page shows changed, rebuild every page."""
+        if self.stamps:
+            self.stamps.record(SITE_KEY, self.site)
+            if self.stamps.changed(SITE_KEY):
+                force_rebuild(self.files.documentation_pages())

@@ -16,17 +16,27 @@ _MARKDOWN_SPECIALS = re.compile(r"[\\`*_{}\[\]#+\-.!|~^=:$]")
 _VERBATIM = re.compile(r"(?<!\\)(`+).+?(?<!`)\1(?!`)|(?<![\\$\w])\$(?=\S)[^$\n]+?(?<=\S)\$(?![$\w])")
 
 
+_BACKTICKS = re.compile(r"`+")
+
+
 class Markdown(str):
     """Markdown produced by InfraLens itself, to be emitted as it is (not escaped)."""
 
 
+_NEEDS_ESCAPING = re.compile(r"[\\`*_{}\[\]#+\-.!|~^=:$<>&]")
+
+
 def escape_text(text: str) -> str:
     """Escape plain text so Markdown renders it literally."""
+    if not _NEEDS_ESCAPING.search(text):
+        return text
     return _MARKDOWN_SPECIALS.sub(lambda m: f"&#{ord(m.group(0))};", html.escape(text, quote=False))
 
 
 def inline(text: str) -> Markdown:
     """Author text as Markdown: code and math spans kept, everything else literal."""
+    if not _NEEDS_ESCAPING.search(text):
+        return Markdown(text)
     parts: list[str] = []
     position = 0
     for match in _VERBATIM.finditer(text):
@@ -38,7 +48,7 @@ def inline(text: str) -> Markdown:
 
 
 def _longest_backtick_run(lines: tuple[str, ...] | list[str]) -> int:
-    return max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return max((len(run) for line in lines if "`" in line for run in _BACKTICKS.findall(line)), default=0)
 
 
 def fence_for(lines: tuple[str, ...] | list[str]) -> str:

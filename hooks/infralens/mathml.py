@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
 import latex2mathml.converter
+
+from .cache import DiskCache, NoCache
 
 # What pymdownx.arithmatex (generic mode) leaves in the HTML.
 _MATH = re.compile(
@@ -13,9 +16,17 @@ _MATH = re.compile(
 _DELIMITERS = re.compile(r"^\s*(?:\\\((?P<inline>.*)\\\)|\\\[(?P<block>.*)\\\])\s*$", re.S)
 
 
-def render_math(page_html: str) -> str:
+def render_math(page_html: str, cache: DiskCache | None = None) -> str:
     """Replace every arithmatex span or div with MathML (display for blocks, inline otherwise)."""
-    return _MATH.sub(_convert, page_html)
+    if 'class="arithmatex"' not in page_html:
+        return page_html
+    cache = cache or NoCache()
+    key = "math\0" + hashlib.sha256(page_html.encode("utf-8")).hexdigest()
+    converted = cache.get(key)
+    if converted is None:
+        converted = _MATH.sub(_convert, page_html)
+        cache.put(key, converted)
+    return converted
 
 
 def _convert(match: re.Match[str]) -> str:

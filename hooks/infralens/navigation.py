@@ -5,11 +5,18 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .registry import Registry
-from .render import lab_uri
+from .registry import Chapter, Registry
+from .render import chapter_uri, lab_uri
 
 HANDBOOK = "Handbook"
 LABS = "Labs"
+# A chapter lists its labs in the navigation up to this many. Beyond it the chapter's own page
+# lists them, so that a page's navigation (and the site) does not grow with every lab added.
+NAV_LABS_PER_CHAPTER = 40
+
+
+def lists_labs(registry: Registry, chapter: Chapter) -> bool:
+    return len(registry.labs_in(chapter.id)) <= NAV_LABS_PER_CHAPTER
 
 
 def registry_sections(registry: Registry) -> dict[str, list[Any]]:
@@ -18,16 +25,27 @@ def registry_sections(registry: Registry) -> dict[str, list[Any]]:
     handbook: list[Any] = [{html.escape(f"{c.number}. {c.title}"): c.handbook} for c in chapters]
     labs: list[Any] = [{"All labs": "labs/index.md"}, {"Learning path": "labs/path.md"}]
     for chapter in chapters:
-        labs.append({html.escape(chapter.title): [
-            {html.escape(f"{lab.number:02d} {lab.title}"): lab_uri(lab)} for lab in registry.labs_in(chapter.id)
-        ]})
+        entries: list[Any] = [{html.escape(f"Chapter {chapter.number} labs"): chapter_uri(chapter)}]
+        if lists_labs(registry, chapter):
+            entries += [{html.escape(f"{lab.number:02d} {lab.title}"): lab_uri(lab)}
+                        for lab in registry.labs_in(chapter.id)]
+        labs.append({html.escape(chapter.title): entries})
     return {HANDBOOK: handbook, LABS: labs}
+
+
+def _pages(items: list[Any]) -> set[str]:
+    pages: set[str] = set()
+    for item in items:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        pages |= _pages(value) if isinstance(value, list) else {value}
+    return pages
 
 
 def expand_nav(nav: list[Any] | None, registry: Registry) -> list[Any]:
     """Fill the `Handbook` and `Labs` entries of mkdocs.yml's nav; add them if absent.
 
-    A page already listed in such an entry (for example handbook/index.md) stays first.
+    Pages mkdocs.yml already lists there (for example handbook/index.md) stay first, unless
+    the generated section has them too.
     """
     sections = registry_sections(registry)
     result: list[Any] = []
@@ -36,8 +54,7 @@ def expand_nav(nav: list[Any] | None, registry: Registry) -> list[Any]:
         if title in sections:
             kept = entry[title] if isinstance(entry[title], list) else [entry[title]]
             generated = sections.pop(title)
-            result.append({title: [item for item in kept if item not in generated and
-                                   item != "labs/index.md"] + generated})
+            result.append({title: [item for item in kept if not _pages([item]) & _pages(generated)] + generated})
         else:
             result.append(entry)
     result.extend({title: items} for title, items in sections.items())

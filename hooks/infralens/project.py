@@ -8,15 +8,18 @@ so that a build can report all of them and `mkdocs serve` can show them in the b
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from markdown.extensions.toc import slugify as default_slugify
 
+from .cache import DiskCache
 from .errors import AuthorError, Problem
 from .handbook import headings
-from .registry import REGISTRY_FILE, Lab, Registry, read_registry, starter_file
+from .registry import REGISTRY_FILE, Lab, Registry, read_registry
 from .render import output_path
 from .starter import Starter, decode_starter, parse_starter
 
@@ -31,6 +34,7 @@ class Project:
     outputs: dict[str, str]
     problems: tuple[Problem, ...] = ()
 
+    @cached_property
     def labs_by_page(self) -> dict[str, list[Lab]]:
         pages: dict[str, list[Lab]] = {}
         for lab in self.registry.ordered_labs:
@@ -49,29 +53,43 @@ class Project:
 
 
 def load_project(root: Path, docs_dir: Path | None = None,
-                 slugify: Callable[[str, str], str] = default_slugify) -> Project:
+                 slugify: Callable[[str, str], str] = default_slugify, cache: DiskCache | None = None) -> Project:
     """Load and check the whole project, collecting every problem found."""
     docs_dir = docs_dir or root / "docs"
+    cache = cache or DiskCache(root)
     try:
-        registry, problems = read_registry(root)
+        registry, problems = read_registry(root, cache)
     except AuthorError as error:
         return Project(root, EMPTY_REGISTRY, {}, {}, tuple(error.problems))
     starters: dict[str, Starter] = {}
     outputs: dict[str, str] = {}
     for lab in registry.labs:
-        path = starter_file(root, lab)
+        path = registry.starter_files.get(lab.id)
         if path is None:
             continue  # already reported by the registry check
-        try:
-            starters[lab.id] = parse_starter(decode_starter(path.read_bytes(), lab.starter, lab.id),
-                                             lab.starter, lab.id)
-        except AuthorError as error:
-            problems.extend(error.problems)
+        parsed = _parse_cached(path.read_bytes(), lab, cache)
+        if isinstance(parsed, Starter):
+            starters[lab.id] = parsed
+        else:
+            problems.extend(parsed)
         output = _read_output(root, lab, problems)
         if output is not None:
             outputs[lab.id] = output
     problems.extend(_missing_anchors(registry, docs_dir, slugify))
     return Project(root, registry, starters, outputs, tuple(problems))
+
+
+def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> Starter | list[Problem]:
+    """The parsed starter, or its problems; both depend only on the bytes, path and lab id."""
+    key = f"starter\0{lab.id}\0{lab.starter}\0{hashlib.sha256(data).hexdigest()}"
+    parsed = cache.get(key)
+    if parsed is None:
+        try:
+            parsed = parse_starter(decode_starter(data, lab.starter, lab.id), lab.starter, lab.id)
+        except AuthorError as error:
+            parsed = error.problems
+        cache.put(key, parsed)
+    return parsed
 
 
 def _read_output(root: Path, lab: Lab, problems: list[Problem]) -> str | None:

@@ -8,16 +8,20 @@ keys; editors use the same file for completion) and the cross-entry rules a sche
 from __future__ import annotations
 
 import difflib
+import hashlib
 import heapq
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
+from .cache import DiskCache, NoCache
+
+if TYPE_CHECKING:
+    import jsonschema
 from .errors import AuthorError, Problem
 
 REGISTRY_FILE = "labs.yaml"
@@ -67,6 +71,8 @@ class Registry:
     chapters: tuple[Chapter, ...]
     labs: tuple[Lab, ...]
     intuition_notes: tuple[str, ...]
+    # Lab id -> the starter's resolved path, for starters that are real files inside code/.
+    starter_files: dict[str, Path] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def _chapters_by_id(self) -> dict[str, Chapter]:
@@ -141,9 +147,10 @@ def load_registry(root: Path) -> Registry:
     return registry
 
 
-def read_registry(root: Path) -> tuple[Registry, list[Problem]]:
+def read_registry(root: Path, cache: DiskCache | None = None) -> tuple[Registry, list[Problem]]:
     """Read the registry and check it. Raise AuthorError if it cannot be read at all; return
     the problems that still leave a usable registry (a bad prerequisite, a missing starter)."""
+    cache = cache or NoCache()
     collector = _Collector(REGISTRY_FILE)
     path = root / REGISTRY_FILE
     try:
@@ -154,16 +161,22 @@ def read_registry(root: Path) -> tuple[Registry, list[Problem]]:
     except UnicodeDecodeError:
         collector.add(None, "the registry is not valid UTF-8.", "save labs.yaml as UTF-8.")
         raise AuthorError(collector.problems) from None
-    data, positions = parse_yaml(text, collector)
-    if collector.problems:
-        raise AuthorError(collector.problems)
-    schema = json.loads((root / SCHEMA_FILE).read_text(encoding="utf-8"))
-    _check_schema(data, schema, positions, collector)
-    if collector.problems:
-        raise AuthorError(collector.problems)
+    schema_text = (root / SCHEMA_FILE).read_text(encoding="utf-8")
+    key = "registry\0" + hashlib.sha256(f"{text}\0{schema_text}".encode()).hexdigest()
+    valid = cache.get(key)
+    if valid is None:
+        data, positions = parse_yaml(text, collector)
+        if collector.problems:
+            raise AuthorError(collector.problems)
+        _check_schema(data, json.loads(schema_text), positions, collector)
+        if collector.problems:
+            raise AuthorError(collector.problems)
+        cache.put(key, (data, positions))
+    else:
+        data, positions = valid
     registry = _build(data, positions)
-    _check_rules(registry, root, positions, collector)
-    return registry, collector.problems
+    starter_files = _check_rules(registry, root, positions, collector)
+    return replace(registry, starter_files=starter_files), collector.problems
 
 
 def parse_yaml(text: str, collector: _Collector) -> tuple[Any, dict[tuple, Position]]:
@@ -231,6 +244,10 @@ def _lab_id_at(data: Any, path: tuple) -> str | None:
 
 
 def _check_schema(data: Any, schema: dict, positions: dict[tuple, Position], collector: _Collector) -> None:
+    # Imported here: a build whose registry is already validated (in the cache) never needs it,
+    # and importing it costs more than the rest of such a build's hook work.
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(error.absolute_path)
@@ -337,7 +354,8 @@ def _build(data: dict, positions: dict[tuple, Position]) -> Registry:
 
 
 def _check_rules(registry: Registry, root: Path, positions: dict[tuple, Position],
-                 collector: _Collector) -> None:
+                 collector: _Collector) -> dict[str, Path]:
+    """Check what the schema cannot; return the starters that are safe to read."""
     def at(index: int, key: str) -> Position | None:
         return positions.get(("labs", index, key))
 
@@ -347,6 +365,11 @@ def _check_rules(registry: Registry, root: Path, positions: dict[tuple, Position
             lambda i: positions.get(("chapters", i, "number")), collector)
     lab_ids = _unique([lab.id for lab in registry.labs], "lab id", lambda i: at(i, "id"), collector)
     _unique([lab.number for lab in registry.labs], "lab number", lambda i: at(i, "number"), collector)
+    starter_files: dict[str, Path] = {}
+    for index, lab in enumerate(registry.labs):
+        if lab.id in chapter_ids:
+            collector.add(at(index, "id"), f"the lab id `{lab.id}` is also a chapter id; both name a page "
+                          f"under labs/.", "rename the lab or the chapter.", lab.id)
     for index, chapter in enumerate(registry.chapters):
         if not (root / "docs" / chapter.handbook).is_file():
             collector.add(positions.get(("chapters", index, "handbook")),
@@ -359,7 +382,8 @@ def _check_rules(registry: Registry, root: Path, positions: dict[tuple, Position
         if not (root / "docs" / lab.handbook_page).is_file():
             collector.add(at(index, "handbook"), f"the handbook page docs/{lab.handbook_page} does not exist.",
                           "fix the path (relative to docs/) or create the page.", lab.id)
-        _check_starter_path(lab, root, at(index, "starter"), collector)
+        if path := _check_starter_path(lab, root, at(index, "starter"), collector):
+            starter_files[lab.id] = path
         for prerequisite in lab.prerequisites:
             if prerequisite == lab.id:
                 collector.add(at(index, "prerequisites"), "the lab lists itself as a prerequisite.",
@@ -369,6 +393,7 @@ def _check_rules(registry: Registry, root: Path, positions: dict[tuple, Position
                               _did_you_mean(prerequisite, lab_ids, "labs"), lab.id)
     index_of = {lab.id: index for index, lab in enumerate(registry.labs)}
     _check_cycles(registry, lambda lab_id: at(index_of[lab_id], "prerequisites"), collector)
+    return starter_files
 
 
 def _unique(values: list, what: str, position, collector: _Collector) -> set:
@@ -398,9 +423,9 @@ def starter_file(root: Path, lab: Lab) -> Path | None:
     return resolved if resolved.is_relative_to((root / "code").resolve()) and resolved.is_file() else None
 
 
-def _check_starter_path(lab: Lab, root: Path, position: Position | None, collector: _Collector) -> None:
-    if starter_file(root, lab):
-        return
+def _check_starter_path(lab: Lab, root: Path, position: Position | None, collector: _Collector) -> Path | None:
+    if path := starter_file(root, lab):
+        return path
     relative = PurePosixPath(lab.starter)
     resolved = (root / relative).resolve()
     if relative.is_absolute() or ".." in relative.parts or "\\" in lab.starter:

@@ -7,16 +7,16 @@ Templates produce Markdown. Every `{{ value }}` is escaped as literal text unles
 from __future__ import annotations
 
 import html
+import json
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 from .markdown_text import Markdown, code_span, escape_text, fence_for, inline, link_url
-from .registry import READING_KINDS, Lab, Registry
+from .registry import READING_KINDS, Chapter, Lab, Registry
 from .starter import Excerpt, Starter
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -25,6 +25,11 @@ READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "pr
 
 def lab_uri(lab: Lab) -> str:
     return f"labs/{lab.id}/index.md"
+
+
+def chapter_uri(chapter: Chapter) -> str:
+    """The chapter's list of labs; chapter and lab ids share the labs/ URL space."""
+    return f"labs/{chapter.id}/index.md"
 
 
 def starter_page_uri(lab: Lab) -> str:
@@ -84,9 +89,11 @@ def environment() -> jinja2.Environment:
 
 
 def front_matter(title: str, description: str | None = None, **meta: Any) -> Markdown:
-    """YAML front matter. Text is HTML-escaped: MkDocs and Material print titles as HTML."""
+    """YAML front matter. Text is HTML-escaped: MkDocs and Material print titles as HTML.
+    Values are written as JSON, which YAML reads as it is (and which is much faster to write)."""
     fields = {"title": html.escape(title), **({"description": html.escape(description)} if description else {}), **meta}
-    return Markdown("---\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "---")
+    lines = [f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items()]
+    return Markdown("---\n" + "\n".join(lines) + "\n---")
 
 
 def code_block(lines: tuple[str, ...], first_line: int, block_id: str, title: str) -> Markdown:
@@ -169,16 +176,18 @@ def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, rep
     )
 
 
-def render_labs_index(env: jinja2.Environment, registry: Registry) -> str:
-    source = "labs/index.md"
-    chapters = [
-        (chapter, [(lab, Markdown(relative(lab_uri(lab), source)), handbook_href(lab, source))
-                   for lab in registry.labs_in(chapter.id)])
-        for chapter in sorted(registry.chapters, key=lambda c: c.number)
-    ]
+def render_labs_index(env: jinja2.Environment, registry: Registry, chapter: Chapter | None = None) -> str:
+    """All labs by chapter, or with `chapter` the labs of that chapter only."""
+    source = chapter_uri(chapter) if chapter else "labs/index.md"
+    chapters = sorted([chapter] if chapter else registry.chapters, key=lambda c: c.number)
+    rows = [(each, [(lab, Markdown(relative(lab_uri(lab), source)), handbook_href(lab, source))
+                    for lab in registry.labs_in(each.id)]) for each in chapters]
+    labs = [lab for _, entries in rows for lab, _, _ in entries]
+    title = f"Chapter {chapter.number} labs: {chapter.title}" if chapter else "All labs"
     return env.get_template("labs_index.md.j2").render(
-        front_matter=front_matter(title="All labs"), chapters=chapters, total=len(registry.labs),
-        all_ids=" ".join(lab.id for lab in registry.ordered_labs))
+        front_matter=front_matter(title=title), title=title, chapters=rows, total=len(labs),
+        all_ids=" ".join(lab.id for lab in labs), path_href=Markdown(relative("labs/path.md", source)),
+        handbook=Markdown(relative(chapter.handbook, source)) if chapter else None)
 
 
 def render_section_labs(env: jinja2.Environment, labs: list[Lab], page: str) -> str:
@@ -204,9 +213,17 @@ def render_learning_path(env: jinja2.Environment, registry: Registry) -> str:
         all_ids=" ".join(lab.id for lab in registry.labs))
 
 
+def _chapter_links(registry: Registry, page: str) -> list:
+    return [(chapter, registry.labs_in(chapter.id), Markdown(relative(chapter.handbook, page)))
+            for chapter in sorted(registry.chapters, key=lambda c: c.number)]
+
+
+def render_chapters(env: jinja2.Environment, registry: Registry, page: str) -> str:
+    return env.get_template("chapters.md.j2").render(chapters=_chapter_links(registry, page))
+
+
 def render_progress(env: jinja2.Environment, registry: Registry, page: str) -> str:
-    chapters = [(chapter, registry.labs_in(chapter.id), Markdown(relative(chapter.handbook, page)))
-                for chapter in sorted(registry.chapters, key=lambda c: c.number)]
+    chapters = _chapter_links(registry, page)
     return env.get_template("progress.md.j2").render(
         chapters=chapters, all_ids=" ".join(lab.id for lab in registry.ordered_labs),
         total=len(registry.labs), index_href=Markdown(relative("labs/index.md", page)),
