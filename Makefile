@@ -30,3 +30,6 @@ check: $(VENV)/.site-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
+
+bench: $(VENV)/.site-installed
+	$(BIN)/python bench/run.py
