@@ -1,0 +1,292 @@
+"""InfraLens benchmark: hook overhead, hook cost per lab, the author loop and page sizes.
+
+Run with `make bench` (or `.venv/bin/python bench/run.py`). It prints a table and writes it,
+with the machine it ran on, to bench/README.md. Synthetic projects of N labs are copies of the
+real registry entries and starters under new ids and numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT / "hooks"))
+
+from infralens.registry import load_registry  # noqa: E402
+from infralens.render import output_path  # noqa: E402
+from infralens.starter import parse_starter  # noqa: E402
+
+SITE_PARTS = ("labs.schema.json", "mkdocs.yml", "docs", "hooks", "overrides")
+ENV = {**{k: v for k, v in os.environ.items() if k != "INFRALENS_REPO_URL"}, "NO_MKDOCS_2_WARNING": "1"}
+
+
+def synthetic_project(destination: Path, count: int) -> Path:
+    """A copy of the site with `count` labs cycled from the real ones under new ids and numbers."""
+    destination.mkdir(parents=True)
+    for part in SITE_PARTS:
+        if (ROOT / part).is_dir():
+            shutil.copytree(ROOT / part, destination / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / part, destination / part)
+    registry = load_registry(ROOT)
+    real = registry.ordered_labs
+    slug = {lab.id: re.sub(r"^lab-\d+-", "", lab.id) for lab in real}
+    position = {lab.id: index for index, lab in enumerate(real)}
+
+    def new_id(number: int, source_id: str) -> str:
+        return f"lab-{number:04d}-{slug[source_id]}"
+
+    entries = []
+    for index in range(count):
+        source = real[index % len(real)]
+        block = index // len(real) * len(real)
+        number = index + 1
+        lab_id = new_id(number, source.id)
+        starter = f"code/{lab_id}/{Path(source.starter).name}"
+        (destination / starter).parent.mkdir(parents=True)
+        text = (ROOT / source.starter).read_text(encoding="utf-8")
+        # Vary the content without moving any line: the explain ranges name line numbers.
+        first, rest = text.split("\n", 1)
+        closing = '"""' if first.endswith('"""') and len(first) > 6 else ""
+        first = f"{first.removesuffix(closing)} Copy {number}.{closing}"
+        (destination / starter).write_text(f"{first}\n{rest}", encoding="utf-8")
+        shutil.copy2(ROOT / output_path(source.starter), destination / output_path(starter))
+        prerequisites = [new_id(block + position[p] + 1, p) for p in source.prerequisites
+                         if block + position[p] < count]
+        entries.append({
+            "id": lab_id, "number": number, "title": f"{source.title} ({number})", "chapter": source.chapter,
+            "handbook": source.handbook_page + (f"#{source.handbook_anchor}" if source.handbook_anchor else ""),
+            "starter": starter, "prerequisites": prerequisites, "tags": list(source.tags),
+            "reading": [{"title": r.title, "url": r.url, "kind": r.kind, **({"note": r.note} if r.note else {})}
+                        for r in source.reading],
+        })
+    data = {
+        "intuition_notes": list(registry.intuition_notes),
+        "chapters": [{"id": c.id, "number": c.number, "title": c.title, "handbook": c.handbook}
+                     for c in registry.chapters],
+        "labs": entries,
+    }
+    (destination / "labs.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+                                           encoding="utf-8")
+    return destination
+
+
+def mkdocs_build(project: Path, site: Path, config: str = "mkdocs.yml", env: dict | None = None) -> float:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f", config, "-d", str(site)],
+                            cwd=project, capture_output=True, text=True, env={**ENV, **(env or {})})
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+    return elapsed
+
+
+def timed_build(project: Path, site: Path, record: Path) -> tuple[float, dict]:
+    """A full build with the hooks wrapped by a timer (bench/timed_hooks.py)."""
+    config = project / "mkdocs-timed.yml"
+    text = (project / "mkdocs.yml").read_text(encoding="utf-8")
+    timed = text.replace("  - hooks/infralens_hooks.py", f"  - {BENCH / 'timed_hooks.py'}")
+    if not config.is_file() or config.read_text(encoding="utf-8") != timed:
+        config.write_text(timed, encoding="utf-8")  # rewriting it would change what pages depend on
+    elapsed = mkdocs_build(project, site, config.name,
+                           {"INFRALENS_BENCH_RECORD": str(record), "INFRALENS_HOOKS_DIR": str(project / "hooks")})
+    return elapsed, json.loads(record.read_text(encoding="utf-8"))
+
+
+def baseline_project(project: Path, record: dict, destination: Path) -> Path:
+    """The same pages as static Markdown: what the hooks produced, built with the hooks off.
+
+    Only the MathML step stays (bench/baseline_hooks.py): it is the one piece of work any site
+    with offline math needs, whatever generates its pages."""
+    shutil.copytree(project / "docs", destination / "docs")
+    shutil.copytree(project / "overrides", destination / "overrides")
+    for uri, markdown in record["markdown"].items():
+        target = destination / "docs" / uri
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(markdown, encoding="utf-8")
+    for uri in record["static"]:
+        (destination / "docs" / uri).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / uri, destination / "docs" / uri)
+    config = yaml.safe_load((project / "mkdocs.yml").read_text(encoding="utf-8").replace("!ENV", ""))
+    config.pop("watch", None)
+    config["site_url"] = "http://127.0.0.1:8000/"
+    config.pop("repo_url", None)
+    config["nav"] = record["nav"]
+    config["hooks"] = [str(BENCH / "baseline_hooks.py")]
+    (destination / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return destination
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8")
+    except OSError:
+        return ""
+
+
+def author_loop(project: Path, edits: int = 5) -> list[float]:
+    """Seconds from saving a starter edit to the served lab page showing it, under `make serve`."""
+    lab = load_registry(project).ordered_labs[0]
+    port = free_port()
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    serve_args = re.search(r"^serve:.*\n\t\$\(BIN\)/mkdocs (serve.*)$", makefile, re.M).group(1).split()
+    server = subprocess.Popen([sys.executable, "-m", "mkdocs", *serve_args, "-a", f"127.0.0.1:{port}"],
+                              cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/labs/{lab.id}/"
+    try:
+        deadline = time.monotonic() + 600
+        while lab.title not in fetch(url):
+            if time.monotonic() > deadline:
+                raise RuntimeError("serve did not come up")
+            time.sleep(0.2)
+        starter = project / lab.starter
+        parsed = parse_starter(starter.read_text(encoding="utf-8"), lab.starter)
+        # A code line of the first excerpt without a comment: an edit there shows on the page.
+        excerpt_line = next(line for line in parsed.excerpts[0].lines if line.strip() and "#" not in line)
+        times = []
+        for edit in range(edits):
+            time.sleep(1.0)  # let the previous rebuild settle
+            marker = f"bench-edit-{edit}"
+            text = starter.read_text(encoding="utf-8")
+            starter.write_text(re.sub(rf"^{re.escape(excerpt_line)}.*$", f"{excerpt_line}  # {marker}", text,
+                                      count=1, flags=re.M), encoding="utf-8")
+            saved = time.perf_counter()
+            while marker not in fetch(url):
+                if time.perf_counter() - saved > 60:
+                    raise RuntimeError("edit never showed")
+                time.sleep(0.02)
+            times.append(time.perf_counter() - saved)
+        return times
+    finally:
+        server.send_signal(2)
+        server.wait(timeout=30)
+
+
+def site_bytes(site: Path) -> int:
+    return sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
+
+
+def lab_page_bytes(site: Path) -> int:
+    pages = sorted(site.glob("labs/lab-*/index.html"))
+    return max(page.stat().st_size for page in pages)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    import mkdocs
+    import material
+
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, MkDocs {mkdocs.__version__}, "
+            f"Material {getattr(material, '__version__', '9.x')}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 300, 1000])
+    parser.add_argument("--loop-sizes", type=int, nargs="+", default=[30, 300])
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/README.md alone")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="infralens-bench-") as scratch:
+        scratch_path = Path(scratch)
+        for count in args.sizes:
+            project = synthetic_project(scratch_path / f"p{count}", count)
+            site = scratch_path / f"site{count}"
+            cold, cold_record = timed_build(project, site, scratch_path / f"cold{count}.json")
+            # The same build again: parsed starters and rendered pages now come from .cache/.
+            warm, record = timed_build(project, site, scratch_path / f"warm{count}.json")
+            baseline = baseline_project(project, record, scratch_path / f"b{count}")
+            plain = mkdocs_build(baseline, scratch_path / f"bsite{count}")
+            row = {
+                "labs": count, "cold_s": cold, "warm_s": warm, "baseline_s": plain,
+                "cold_ratio": cold / plain, "warm_ratio": warm / plain,
+                "cold_ms_per_lab": cold_record["total_ms"] / count, "warm_ms_per_lab": record["total_ms"] / count,
+                "cold_events": cold_record["events_ms"], "warm_events": record["events_ms"],
+                "lab_page_kb": lab_page_bytes(site) / 1024, "site_mb": site_bytes(site) / 2**20,
+            }
+            if count in args.loop_sizes:
+                loop_project = synthetic_project(scratch_path / f"loop{count}", count)
+                row["loop_s"] = author_loop(loop_project)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    report = render_report(rows, machine())
+    print(report)
+    if not args.no_write:
+        (BENCH / "README.md").write_text(report, encoding="utf-8")
+
+
+def render_report(rows: list[dict], machine_text: str) -> str:
+    lines = [
+        "# InfraLens benchmark",
+        "",
+        f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}: {machine_text}.",
+        "",
+        "| Labs | Build, cold cache (s) | Build, warm cache (s) | Baseline, hooks off (s) | Ratio cold | Ratio warm "
+        "| Hook ms per lab, cold | Hook ms per lab, warm | Author loop median (s) | Lab page (KB) | Site (MB) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        loop = f"{statistics.median(row['loop_s']):.2f}" if "loop_s" in row else "-"
+        lines.append(f"| {row['labs']} | {row['cold_s']:.2f} | {row['warm_s']:.2f} | {row['baseline_s']:.2f} "
+                     f"| {row['cold_ratio']:.3f} | {row['warm_ratio']:.3f} | {row['cold_ms_per_lab']:.2f} "
+                     f"| {row['warm_ms_per_lab']:.2f} | {loop} | {row['lab_page_kb']:.1f} | {row['site_mb']:.1f} |")
+    for label in ("cold", "warm"):
+        events = sorted({name for row in rows for name in row[f"{label}_events"]})
+        lines += ["", f"Hook time by event, {label} cache (ms):", "",
+                  "| Labs | " + " | ".join(events) + " |", "| ---: | " + " | ".join("---:" for _ in events) + " |"]
+        lines += [f"| {row['labs']} | " + " | ".join(f"{row[f'{label}_events'].get(e, 0):.0f}" for e in events)
+                  + " |" for row in rows]
+    lines += ["", "Author loop, each edit (s): " + "; ".join(
+        f"{row['labs']} labs: " + ", ".join(f"{t:.2f}" for t in row["loop_s"]) for row in rows if "loop_s" in row),
+        "", HOW, ""]
+    return "\n".join(lines)
+
+
+HOW = """How to read it:
+
+- *Full build* is `mkdocs build` of a synthetic project with N labs (copies of the real labs
+  under new ids); *baseline* builds the very same pages, written out as static Markdown, with
+  the InfraLens hooks off. Only the step that turns math into MathML stays in the baseline, as
+  any site with offline math needs it. *Overhead ratio* is full / baseline in the same run.
+- *Cold* is the first build of a fresh project; *warm* builds it again, when parsed starters,
+  the validated registry and rendered lab pages come from `.cache/infralens/` (keyed by their
+  inputs' content). Authors mostly see warm builds; CI and a fresh clone see cold ones.
+- *Hook time* is the time spent inside the hook events (registry, starter parsing, rendering,
+  handbook boxes, MathML and anchor registration), measured by wrapping each event.
+- *Author loop* runs the README's serve command (`mkdocs serve --dirty`), saves an edit to an
+  excerpt line of a starter and times until the served lab page shows it: 5 edits, median.
+- *Lab page* is the largest lab page's HTML; *site* is every file of the built site."""
+
+
+if __name__ == "__main__":
+    main()
