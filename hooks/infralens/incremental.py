@@ -115,8 +115,14 @@ class GeneratedPages:
         return markdown
 
     def finish(self) -> None:
-        """After all pages are added: if what every page shows changed, rebuild every page."""
-        if self.stamps:
-            self.stamps.record(SITE_KEY, self.site)
-            if self.stamps.changed(SITE_KEY):
-                force_rebuild(self.files.documentation_pages())
+        """After all pages are added: if what every page shows changed, rebuild every page;
+        otherwise the theme's own pages (404, sitemap), which show only that, stay as they are."""
+        if not self.stamps:
+            return
+        self.stamps.record(SITE_KEY, self.site)
+        if self.stamps.changed(SITE_KEY):
+            force_rebuild(self.files.documentation_pages())
+        else:
+            site_dir = Path(self.config.site_dir)
+            self.config.theme.static_templates = {
+                name for name in self.config.theme.static_templates if not (site_dir / name).is_file()}
