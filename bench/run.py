@@ -277,11 +277,44 @@ def registry_scaling(sizes: tuple[int, ...] = (1000, 10000)) -> dict[int, float]
     return times
 
 
+def targets(rows: list[dict]) -> list[str]:
+    """Each target of the performance issue against this run's numbers."""
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    by_size = {row["labs"]: row for row in rows}
+    lines = ["| Target | Measured | Verdict |", "| --- | --- | --- |"]
+    for size in (30, 1000):
+        if size in by_size:
+            row = by_size[size]
+            lines.append(f"| Overhead ratio <= 1.03 at {size} labs | warm {row['warm_ratio']:.3f}, cold "
+                         f"{row['cold_ratio']:.3f} | warm {verdict(row['warm_ratio'] <= 1.03)}, "
+                         f"cold {verdict(row['cold_ratio'] <= 1.03)} |")
+    if 1000 in by_size:
+        row = by_size[1000]
+        lines.append(f"| Hook cost <= 1 ms per lab at 1000 labs | warm {row['warm_ms_per_lab']:.2f}, cold "
+                     f"{row['cold_ms_per_lab']:.2f} | warm {verdict(row['warm_ms_per_lab'] <= 1)}, "
+                     f"cold {verdict(row['cold_ms_per_lab'] <= 1)} |")
+        lines.append(f"| Lab page <= 100 KB at 1000 labs | {row['lab_page_kb']:.1f} KB | "
+                     f"{verdict(row['lab_page_kb'] <= 100)} |")
+    if len(rows) > 1:
+        per_lab = [row["site_mb"] / row["labs"] for row in rows]
+        lines.append("| Site size linear in N | " + ", ".join(f"{v * 1024:.0f} KB per lab" for v in per_lab)
+                     + f" | {verdict(max(per_lab[1:]) <= per_lab[0] * 1.1)} |")
+    for size, limit in ((30, 1.0), (300, 1.5)):
+        if size in by_size and "loop_s" in by_size[size]:
+            median = statistics.median(by_size[size]["loop_s"])
+            lines.append(f"| Author loop median <= {limit} s at {size} labs | {median:.2f} s | {verdict(median <= limit)} |")
+    return lines
+
+
 def render_report(rows: list[dict], scaling: dict[int, float], machine_text: str) -> str:
     lines = [
         "# InfraLens benchmark",
         "",
         f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}: {machine_text}.",
+        "",
+        "## Results",
         "",
         "| Labs | Build, cold cache (s) | Build, warm cache (s) | Baseline, hooks off (s) | Ratio cold | Ratio warm "
         "| Hook ms per lab, cold | Hook ms per lab, warm | Author loop median (s) | Lab page (KB) | Site (MB) |",
@@ -298,13 +331,29 @@ def render_report(rows: list[dict], scaling: dict[int, float], machine_text: str
                   "| Labs | " + " | ".join(events) + " |", "| ---: | " + " | ".join("---:" for _ in events) + " |"]
         lines += [f"| {row['labs']} | " + " | ".join(f"{row[f'{label}_events'].get(e, 0):.0f}" for e in events)
                   + " |" for row in rows]
+    lines += ["", "## Targets", "", *targets(rows)]
     lines += ["", "Registry check without cache (`labs.yaml` parsed, validated and cross-checked): " + ", ".join(
         f"{size:,} labs {seconds:.2f} s ({seconds / size * 1000:.2f} ms per lab)" for size, seconds in scaling.items())
         + ": the time per lab stays flat, so the check is linear."]
     lines += ["", "Author loop, each edit (s): " + "; ".join(
         f"{row['labs']} labs: " + ", ".join(f"{t:.2f}" for t in row["loop_s"]) for row in rows if "loop_s" in row),
-        "", HOW, ""]
+        "", HOW, "", WHERE_THE_TIME_GOES, ""]
     return "\n".join(lines)
+
+
+WHERE_THE_TIME_GOES = """## Where the time goes when a target is not met
+
+Cold builds (a fresh clone, CI) pay for work a warm build takes from `.cache/infralens/`.
+Profiled per lab: checking that the starter is valid Python with `compile()` is about 0.65 ms
+(the CPython parser; `ast.parse` is no faster), reading `labs.yaml` with line positions and
+validating it with jsonschema about 1.3 ms, rendering the lab and starter pages about 0.65 ms,
+and MathML for the handbook's formulas about 0.25 ms per formula. None of these can be skipped
+on a first build without skipping a check an author relies on, so the cold targets are not met
+(see the table). A warm build, which is what an author editing the site sees, spends about 1 ms
+per lab in the hooks. Under
+`mkdocs serve --dirty` only the edited lab's pages are rendered; what remains of the author loop
+is MkDocs itself (reloading the config, compiling the theme's templates: about 0.3 s) and the
+file watcher, which polls every 0.5 s."""
 
 
 HOW = """How to read it:
