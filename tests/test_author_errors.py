@@ -267,3 +267,50 @@ def test_ten_thousand_labs_load(tmp_path: Path):
     registry = load_registry(project)
     assert len(registry.labs) == 10_000
     assert registry.neighbours(registry.lab("lab-5000"))[1].id == "lab-5001"
+
+
+PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))"]
+
+
+def test_html_and_markdown_in_author_text_stay_text(tmp_path: Path):
+    from bs4 import BeautifulSoup
+
+    project = copy_project(tmp_path / "project")
+    payload = " ".join(PAYLOADS)
+    replace("labs.yaml", "    title: Forward Noise Process", f"    title: 'Forward {payload}'")(project)
+    replace("labs.yaml", 'title: "Ho, Jain, Abbeel:', f'title: "Ho {payload}, Jain, Abbeel:')(project)
+    for old in ("# lab:goal Read the fixed", "# - Forward noise is a training construction.",
+                "# (6) Fresh Gaussian noise", "# - Forward process is not the generator."):
+        replace(STARTER, old, f"{old} {payload}")(project)
+    result = build(project, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    for page in (tmp_path / "site").rglob("*.html"):
+        html = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        assert not [s for s in html.find_all("script") if "alert(1)" in s.get_text()], page
+        assert not html.find_all(attrs={"onerror": True}), page
+        assert not html.select('a[href^="javascript:"]'), page
+    lab_page = (tmp_path / "site" / "labs" / LAB / "index.html").read_text(encoding="utf-8")
+    text = BeautifulSoup(lab_page, "html.parser").get_text()
+    for shown in PAYLOADS:
+        assert text.count(shown) >= 4, f"{shown} is shown as typed"
+
+
+def test_crlf_tabs_backticks_and_non_ascii_build(tmp_path: Path):
+    from bs4 import BeautifulSoup
+
+    project = copy_project(tmp_path / "project")
+    starter = project / STARTER
+    text = starter.read_text(encoding="utf-8").replace(
+        "alphas = 1.0 - betas", 'alphas = 1.0 - betas\t# ``` größer → β', 1)
+    starter.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    result = build(project, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    page = BeautifulSoup((tmp_path / "site" / "labs" / LAB / "index.html").read_text(encoding="utf-8"),
+                         "html.parser")
+    lines = text.splitlines()
+    for block in page.select("div[id^=excerpt-]"):
+        numbers = [int(a.get_text()) for a in block.select(".linenos a")]
+        shown = [span.get_text().rstrip("\n") for span in block.select("code > span[id^=__span-]")]
+        # Markdown expands tabs before highlighting; the page shows them as spaces to tab stops of 4.
+        assert [lines[n - 1].expandtabs(4) for n in numbers] == shown
+    assert any("# ``` größer → β" in line for line in shown)
