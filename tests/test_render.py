@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import markdown
 
@@ -64,3 +66,15 @@ def test_a_large_chapter_lists_its_labs_on_its_page_not_in_the_nav():
     pages = nav_pages(next(entry["Labs"] for entry in expand_nav([], big) if "Labs" in entry))
     assert f"labs/{template.chapter}/index.md" in pages
     assert not any("/lab-" in page for page in pages)
+
+
+def test_search_partial_override_only_names_the_dialog():
+    import material
+
+    stock = (Path(material.__file__).parent / "templates" / "partials" / "search.html").read_text(encoding="utf-8")
+    ours = (ROOT / "overrides" / "partials" / "search.html").read_text(encoding="utf-8")
+    def without_comments(text: str) -> str:
+        return re.sub(r"\{#.*?#\}\n?", "", text, flags=re.S)
+
+    assert 'role="dialog" aria-label=' in ours
+    assert without_comments(ours).replace(' aria-label="{{ lang.t(\'search\') }}"', "", 1) == without_comments(stock)

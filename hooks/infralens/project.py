@@ -47,10 +47,6 @@ class Project:
     def problems_of(self, lab: Lab) -> list[Problem]:
         return [problem for problem in self.problems if problem.lab == lab.id]
 
-    def raise_problems(self) -> None:
-        if self.problems:
-            raise AuthorError(list(self.problems))
-
 
 def load_project(root: Path, docs_dir: Path | None = None,
                  slugify: Callable[[str, str], str] = default_slugify, cache: DiskCache | None = None) -> Project:

@@ -17,7 +17,7 @@ import jinja2
 
 from .markdown_text import Markdown, code_span, escape_text, fence_for, inline, link_url
 from .registry import READING_KINDS, Chapter, Lab, Registry
-from .starter import Excerpt, Starter
+from .starter import Starter
 
 TEMPLATES = Path(__file__).parent / "templates"
 READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "practical": "Practical guides"}
@@ -114,8 +114,9 @@ def line_anchor(block_id: str, line: int) -> str:
     return f"__codelineno-{block_id}-{line}"
 
 
-def excerpt_id(excerpt: Excerpt) -> str:
-    return f"excerpt-{excerpt.name}"
+def excerpt_id(name: str) -> str:
+    """The id of an excerpt's code block on its lab page."""
+    return f"excerpt-{name}"
 
 
 def render_lab(env: jinja2.Environment, context: LabContext) -> str:
@@ -127,7 +128,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
     excerpts = [
         {
             "excerpt": excerpt,
-            "code": code_block(excerpt.lines, excerpt.start, excerpt_id(excerpt),
+            "code": code_block(excerpt.lines, excerpt.start, excerpt_id(excerpt.name),
                                f"{file_name} · lines {excerpt.start}–{excerpt.end}"),
             "starter_lines": Markdown(relative(starter_page_uri(lab), source)
                                       + "#" + line_anchor("starter", excerpt.start)),
@@ -135,7 +136,8 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         for excerpt in starter.excerpts
     ]
     steps = [
-        {"step": step, "href": Markdown("#" + line_anchor(f"excerpt-{step.excerpt}", step.start))}
+        {"step": step, "block": excerpt_id(step.excerpt),
+         "href": Markdown("#" + line_anchor(excerpt_id(step.excerpt), step.start))}
         for step in starter.steps
     ]
     return env.get_template("lab.md.j2").render(
