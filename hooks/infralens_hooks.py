@@ -18,9 +18,9 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from infralens import render
+from infralens.cache import DiskCache
 from infralens.errors import AuthorError
 from infralens.handbook import insert_after_headings
-from infralens.cache import DiskCache
 from infralens.incremental import GeneratedPages, Stamps, digest, tree_state
 from infralens.mathml import render_math
 from infralens.navigation import expand_nav, lists_labs
