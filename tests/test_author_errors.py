@@ -112,9 +112,9 @@ REGISTRY_CASES = [
     Case("unknown key", replace("labs.yaml", "    starter: code/", "    startr: code/"),
          "unknown key `startr`", "labs.yaml", "did you mean `starter`", line=line_of("labs.yaml", "startr:")),
     Case("duplicate lab id", add_lab(LAB, 91), f"lab id `{LAB}` is used twice", "labs.yaml",
-         "its own lab id", lab=None),
+         "its own lab id"),
     Case("duplicate lab number", add_lab("lab-91-copy", 1), "lab number `1` is used twice", "labs.yaml",
-         "its own lab number", lab=None),
+         "its own lab number", lab="lab-91-copy"),
     Case("id not a URL slug", replace("labs.yaml", f"  - id: {LAB}", "  - id: Lab_01"),
          "expected form", "labs.yaml", "URL slug", lab="Lab_01", line=line_of("labs.yaml", "Lab_01")),
     Case("lab id equal to a chapter id", replace("labs.yaml", f"  - id: {LAB}", "  - id: diffusion"),
@@ -159,7 +159,7 @@ REGISTRY_CASES = [
          "write the value out in full", lab=None),
     Case("duplicate key", replace("labs.yaml", "    title: Forward Noise Process\n",
                                   "    title: Forward Noise Process\n    title: Again\n"),
-         "the key `title` appears twice", "labs.yaml", "keep one", lab=None, line=line_of("labs.yaml", "title: Again")),
+         "the key `title` appears twice", "labs.yaml", "keep one", line=line_of("labs.yaml", "title: Again")),
 ]
 
 STARTER_CASES = [

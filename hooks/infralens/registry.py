@@ -227,11 +227,20 @@ def _construct(node: yaml.Node, path: tuple, positions: dict[tuple, Position], s
             continue
         if key in mapping:
             collector.add((key_node.start_mark.line + 1, key_node.start_mark.column + 1),
-                          f"the key `{key}` appears twice in one entry.", "keep one of them.")
+                          f"the key `{key}` appears twice in one entry.", "keep one of them.",
+                          lab=_entry_id(node, loader) if path[:1] == ("labs",) else None)
         mapping[key] = _construct(value_node, path + (key,), positions, seen, loader, collector)
         # Point problems about an entry at its key, where an author looks for them.
         positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
     return mapping
+
+
+def _entry_id(node: yaml.MappingNode, loader: Any) -> str | None:
+    """The `id` written in a mapping node, for naming the lab while it is still being read."""
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == "id" and isinstance(value_node, yaml.ScalarNode):
+            return str(value_node.value)
+    return None
 
 
 def _lab_id_at(data: Any, path: tuple) -> str | None:
@@ -363,8 +372,9 @@ def _check_rules(registry: Registry, root: Path, positions: dict[tuple, Position
                           lambda i: positions.get(("chapters", i, "id")), collector)
     _unique([c.number for c in registry.chapters], "chapter number",
             lambda i: positions.get(("chapters", i, "number")), collector)
-    lab_ids = _unique([lab.id for lab in registry.labs], "lab id", lambda i: at(i, "id"), collector)
-    _unique([lab.number for lab in registry.labs], "lab number", lambda i: at(i, "number"), collector)
+    labs = [lab.id for lab in registry.labs]
+    lab_ids = _unique(labs, "lab id", lambda i: at(i, "id"), collector, labs)
+    _unique([lab.number for lab in registry.labs], "lab number", lambda i: at(i, "number"), collector, labs)
     starter_files: dict[str, Path] = {}
     for index, lab in enumerate(registry.labs):
         if lab.id in chapter_ids:
@@ -396,12 +406,13 @@ def _check_rules(registry: Registry, root: Path, positions: dict[tuple, Position
     return starter_files
 
 
-def _unique(values: list, what: str, position, collector: _Collector) -> set:
+def _unique(values: list, what: str, position, collector: _Collector, labs: list[str] | None = None) -> set:
     first: dict[Any, int] = {}
     for index, value in enumerate(values):
         if value in first:
             collector.add(position(index), f"the {what} `{value}` is used twice "
-                          f"(first at line {position(first[value])[0]}).", f"give each entry its own {what}.")
+                          f"(first at line {position(first[value])[0]}).", f"give each entry its own {what}.",
+                          labs[index] if labs else None)
         else:
             first[value] = index
     return set(first)
