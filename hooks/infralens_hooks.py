@@ -68,9 +68,10 @@ def _project(config: MkDocsConfig) -> Project:
 
 
 def _site_fingerprint(project: Project, files: Files, config: MkDocsConfig) -> str:
-    """What every page depends on: registry, problems, repository link, page list, templates."""
+    """What every page depends on: registry, problems, handbook section titles, repository link,
+    page list, templates."""
     theme_dirs = [Path(config.theme.custom_dir)] if config.theme.custom_dir else []
-    return digest(repr(project.registry), project.problems, config.repo_url,
+    return digest(repr(project.registry), project.problems, sorted(project.section_titles.items()), config.repo_url,
                   sorted(f.src_uri for f in files.documentation_pages()),
                   tree_state([render.TEMPLATES, Path(config.config_file_path), *theme_dirs]))
 
@@ -89,7 +90,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                       lab.id, inclusion=inclusion)
             continue
         starter, output = project.starters[lab.id], project.outputs[lab.id]
-        context = render.LabContext(lab, starter, output, project.registry)
+        context = render.LabContext(lab, starter, output, project.registry, project.section_titles.get(lab.id, ""))
         source = "\n".join(starter.lines)
         lab_page = pages.add(render.lab_uri(lab), lambda: render.render_lab(env, context), source, output,
                              inclusion=inclusion)
@@ -100,9 +101,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         lab_page.edit_uri = starter_page.edit_uri = posixpath.relpath(lab.starter, docs_from_root)
         files.append(File.generated(config, render.starter_download_uri(lab),
                                     abs_src_path=str(project.root / lab.starter)))
-    pages.add("labs/index.md", lambda: render.render_labs_index(env, project.registry))
+    titles = project.section_titles
+    pages.add("labs/index.md", lambda: render.render_labs_index(env, project.registry, titles))
     for chapter in project.registry.chapters:
-        pages.add(render.chapter_uri(chapter), lambda: render.render_labs_index(env, project.registry, chapter))
+        pages.add(render.chapter_uri(chapter), lambda: render.render_labs_index(env, project.registry, titles, chapter))
     pages.add("labs/path.md", lambda: render.render_learning_path(env, project.registry))
     pages.finish()
     return files

@@ -86,8 +86,11 @@ def test_links_to_handbook_starter_and_neighbours_resolve(site):
     registry, lab, _ = starter_file()
     page = soup(site, LAB_URL)
     links = {a.get_text(strip=True): a["href"] for a in page.find("article").find_all("a", href=True)}
-    handbook_path, anchor = resolve(site, LAB_URL, links["the handbook section"])
+    handbook = page.select_one("a.il-handbook-link")
+    handbook_path, anchor = resolve(site, LAB_URL, handbook["href"])
     assert handbook_path == "/handbook/diffusion/" and anchor == lab.handbook_anchor
+    target = soup(site, handbook_path).find(id=anchor)
+    assert handbook.get_text(strip=True) == target.get_text(strip=True).rstrip("¶"), "named after its section"
     starter_path, _ = resolve(site, LAB_URL, links["Open starter file"])
     assert starter_path == f"{LAB_URL}starter/"
     ordered = sorted(registry.labs, key=lambda item: item.number)

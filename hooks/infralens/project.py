@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -33,6 +33,7 @@ class Project:
     starters: dict[str, Starter]
     outputs: dict[str, str]
     problems: tuple[Problem, ...] = ()
+    section_titles: dict[str, str] = field(default_factory=dict)  # lab id -> handbook section title
 
     @cached_property
     def labs_by_page(self) -> dict[str, list[Lab]]:
@@ -71,8 +72,9 @@ def load_project(root: Path, docs_dir: Path | None = None,
         output = _read_output(root, lab, problems)
         if output is not None:
             outputs[lab.id] = output
-    problems.extend(_missing_anchors(registry, docs_dir, slugify))
-    return Project(root, registry, starters, outputs, tuple(problems))
+    section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
+    problems.extend(missing)
+    return Project(root, registry, starters, outputs, tuple(problems), section_titles)
 
 
 def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> Starter | list[Problem]:
@@ -99,20 +101,28 @@ def _read_output(root: Path, lab: Lab, problems: list[Problem]) -> str | None:
         return None
 
 
-def _missing_anchors(registry: Registry, docs_dir: Path, slugify) -> list[Problem]:
+def _handbook_sections(registry: Registry, docs_dir: Path, slugify) -> tuple[dict[str, str], list[Problem]]:
+    """Each lab's handbook section title (its heading, or the page's first), and the labs
+    whose anchor names no heading on the page."""
+    titles: dict[str, str] = {}
     problems = []
-    anchors: dict[str, set[str]] = {}
+    pages: dict[str, dict[str, str]] = {}
     for lab in registry.labs:
-        if not lab.handbook_anchor or not (docs_dir / lab.handbook_page).is_file():
-            continue
-        if lab.handbook_page not in anchors:
+        if not (docs_dir / lab.handbook_page).is_file():
+            continue  # already reported by the registry check
+        if lab.handbook_page not in pages:
             text = (docs_dir / lab.handbook_page).read_text(encoding="utf-8")
-            anchors[lab.handbook_page] = {h.anchor for h in headings(text, slugify)}
-        if lab.handbook_anchor not in anchors[lab.handbook_page]:
-            close = difflib.get_close_matches(lab.handbook_anchor, sorted(anchors[lab.handbook_page]), n=1)
+            pages[lab.handbook_page] = {h.anchor: h.title for h in headings(text, slugify)}
+        sections = pages[lab.handbook_page]
+        if not lab.handbook_anchor:
+            titles[lab.id] = next(iter(sections.values()), lab.handbook_page)
+        elif lab.handbook_anchor in sections:
+            titles[lab.id] = sections[lab.handbook_anchor]
+        else:
+            close = difflib.get_close_matches(lab.handbook_anchor, sorted(sections), n=1)
             fix = (f"did you mean `#{close[0]}`?" if close else
-                   f"use one of its anchors ({', '.join(sorted(anchors[lab.handbook_page])) or 'none'}), "
+                   f"use one of its anchors ({', '.join(sorted(sections)) or 'none'}), "
                    "or add the heading to the page.")
             problems.append(Problem(REGISTRY_FILE, f"docs/{lab.handbook_page} has no heading "
                                     f"`#{lab.handbook_anchor}`.", fix, line=lab.line, lab=lab.id))
-    return problems
+    return titles, problems

@@ -63,6 +63,7 @@ class LabContext:
     starter: Starter
     output: str
     registry: Registry
+    section_title: str
 
 
 def _finalize(value: Any) -> str:
@@ -150,6 +151,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         output=text_block(context.output),
         run_command=Markdown(f"python {lab.starter}"),
         handbook_href=handbook_href(lab, source),
+        section_title=context.section_title,
         starter_page_href=Markdown(relative(starter_page_uri(lab), source)),
         prerequisites=[(registry.lab(p), Markdown(relative(lab_uri(registry.lab(p)), source)))
                        for p in lab.prerequisites],
@@ -178,7 +180,8 @@ def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, rep
     )
 
 
-def render_labs_index(env: jinja2.Environment, registry: Registry, chapter: Chapter | None = None) -> str:
+def render_labs_index(env: jinja2.Environment, registry: Registry, section_titles: dict[str, str],
+                      chapter: Chapter | None = None) -> str:
     """All labs by chapter, or with `chapter` the labs of that chapter only."""
     source = chapter_uri(chapter) if chapter else "labs/index.md"
     chapters = sorted([chapter] if chapter else registry.chapters, key=lambda c: c.number)
@@ -188,6 +191,7 @@ def render_labs_index(env: jinja2.Environment, registry: Registry, chapter: Chap
     title = f"Chapter {chapter.number} labs: {chapter.title}" if chapter else "All labs"
     return env.get_template("labs_index.md.j2").render(
         front_matter=front_matter(title=title), title=title, chapters=rows, total=len(labs),
+        section_titles=section_titles,
         all_ids=" ".join(lab.id for lab in labs), path_href=Markdown(relative("labs/path.md", source)),
         handbook=Markdown(relative(chapter.handbook, source)) if chapter else None)
 
