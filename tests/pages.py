@@ -50,3 +50,11 @@ def section(page: BeautifulSoup, heading_id: str) -> list:
 
 def text_of(elements: list) -> str:
     return " ".join(element.get_text(" ", strip=True) for element in elements)
+
+
+def numbered_lines(block) -> list[tuple[int, str]]:
+    """The (line number, text) pairs a highlighted code block shows."""
+    numbers = [int(a.get_text()) for a in block.select(".linenos a")]
+    texts = [span.get_text().rstrip("\n") for span in block.select("code > span[id^=__span-]")]
+    assert len(numbers) == len(texts)
+    return list(zip(numbers, texts))

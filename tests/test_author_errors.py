@@ -16,6 +16,7 @@ import pytest
 
 from conftest import build, copy_project
 from infralens.cli import main as infralens
+from pages import numbered_lines
 
 LAB = "lab-01-forward-noise-process"
 STARTER = f"code/{LAB}/forward_noise.py"
@@ -308,9 +309,7 @@ def test_crlf_tabs_backticks_and_non_ascii_build(tmp_path: Path):
     page = BeautifulSoup((tmp_path / "site" / "labs" / LAB / "index.html").read_text(encoding="utf-8"),
                          "html.parser")
     lines = text.splitlines()
-    for block in page.select("div[id^=excerpt-]"):
-        numbers = [int(a.get_text()) for a in block.select(".linenos a")]
-        shown = [span.get_text().rstrip("\n") for span in block.select("code > span[id^=__span-]")]
-        # Markdown expands tabs before highlighting; the page shows them as spaces to tab stops of 4.
-        assert [lines[n - 1].expandtabs(4) for n in numbers] == shown
-    assert any("# ``` größer → β" in line for line in shown)
+    shown = [pair for block in page.select("div[id^=excerpt-]") for pair in numbered_lines(block)]
+    # Markdown expands tabs before highlighting; the page shows them as spaces to tab stops of 4.
+    assert [(number, lines[number - 1].expandtabs(4)) for number, _ in shown] == shown
+    assert any("# ``` größer → β" in text for _, text in shown)

@@ -6,7 +6,7 @@ import re
 
 from conftest import ROOT, TEST_REPO_URL
 from infralens.registry import load_registry
-from pages import resolve, section, soup, text_of
+from pages import numbered_lines, resolve, section, soup, text_of
 
 LAB = "lab-01-forward-noise-process"
 LAB_URL = f"/labs/{LAB}/"
@@ -48,11 +48,10 @@ def test_excerpt_lines_equal_the_starter_lines_at_the_numbers_shown(site):
     blocks = page.select("div[id^=excerpt-]")
     assert blocks
     for block in blocks:
-        numbers = [int(a.get_text()) for a in block.select(".linenos a")]
-        shown = [span.get_text().rstrip("\n") for span in block.select("code > span[id^=__span-]")]
-        assert numbers and len(numbers) == len(shown)
-        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
-        for number, text in zip(numbers, shown):
+        shown = numbered_lines(block)
+        numbers = [number for number, _ in shown]
+        assert numbers and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+        for number, text in shown:
             assert text == lines[number - 1], f"line {number} differs from the starter"
 
 

@@ -11,7 +11,10 @@ import re
 
 # Characters with a Markdown meaning become numeric entities. (Backslash escapes would not do:
 # arithmatex reads `\(` and `\[` as math delimiters.)
-_MARKDOWN_SPECIALS = re.compile(r"[\\`*_{}\[\]#+\-.!|~^=:$]")
+_SPECIALS = r"\\`*_{}\[\]#+\-.!|~^=:$"
+_MARKDOWN_SPECIALS = re.compile(f"[{_SPECIALS}]")
+# Text without these (Markdown specials or HTML's <, >, &) needs no escaping at all.
+_NEEDS_ESCAPING = re.compile(f"[{_SPECIALS}<>&]")
 # Code spans and $math$ spans are kept whole: Markdown and the math renderer escape them.
 _VERBATIM = re.compile(r"(?<!\\)(`+).+?(?<!`)\1(?!`)|(?<![\\$\w])\$(?=\S)[^$\n]+?(?<=\S)\$(?![$\w])")
 
@@ -21,9 +24,6 @@ _BACKTICKS = re.compile(r"`+")
 
 class Markdown(str):
     """Markdown produced by InfraLens itself, to be emitted as it is (not escaped)."""
-
-
-_NEEDS_ESCAPING = re.compile(r"[\\`*_{}\[\]#+\-.!|~^=:$<>&]")
 
 
 def escape_text(text: str) -> str:

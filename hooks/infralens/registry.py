@@ -425,29 +425,23 @@ def _did_you_mean(value: str, known: set[str], section: str) -> str:
     return f"{hint}use an id defined under `{section}:`."
 
 
-def starter_file(root: Path, lab: Lab) -> Path | None:
-    """The starter's real path if it is a file inside code/, else None (never read it then)."""
-    relative = PurePosixPath(lab.starter)
-    if relative.is_absolute() or ".." in relative.parts or "\\" in lab.starter or relative.parts[0] != "code":
-        return None
-    resolved = (root / relative).resolve()
-    return resolved if resolved.is_relative_to((root / "code").resolve()) and resolved.is_file() else None
-
-
 def _check_starter_path(lab: Lab, root: Path, position: Position | None, collector: _Collector) -> Path | None:
-    if path := starter_file(root, lab):
-        return path
+    """The starter's real path if it is a file inside code/; otherwise report why not."""
     relative = PurePosixPath(lab.starter)
-    resolved = (root / relative).resolve()
     if relative.is_absolute() or ".." in relative.parts or "\\" in lab.starter:
         collector.add(position, f"the starter path `{lab.starter}` must be a plain relative path under code/.",
                       "write it like `code/<lab-id>/<file>.py`, without `..` or a leading `/`.", lab.id)
-    elif relative.parts[0] != "code" or not resolved.is_relative_to((root / "code").resolve()):
+        return None
+    resolved = (root / relative).resolve()
+    if relative.parts[0] != "code" or not resolved.is_relative_to((root / "code").resolve()):
         collector.add(position, f"the starter `{lab.starter}` leads outside code/.",
                       "keep starters as real files inside code/, not links to elsewhere.", lab.id)
-    else:
+        return None
+    if not resolved.is_file():
         collector.add(position, f"the starter file `{lab.starter}` does not exist.",
                       "create it (the authoring page has a complete example) or fix the path.", lab.id)
+        return None
+    return resolved
 
 
 def _check_cycles(registry: Registry, position, collector: _Collector) -> None:
