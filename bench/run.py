@@ -77,7 +77,6 @@ def synthetic_project(destination: Path, count: int) -> Path:
                         for r in source.reading],
         })
     data = {
-        "intuition_notes": list(registry.intuition_notes),
         "chapters": [{"id": c.id, "number": c.number, "title": c.title, "handbook": c.handbook}
                      for c in registry.chapters],
         "labs": entries,

@@ -22,7 +22,7 @@ from infralens.cache import DiskCache
 from infralens.errors import AuthorError
 from infralens.handbook import insert_after_headings
 from infralens.incremental import GeneratedPages, Stamps, digest, tree_state
-from infralens.mathml import render_math
+from infralens.mathml import formula_problems, render_math
 from infralens.navigation import expand_nav, lists_labs
 from infralens.project import Project, load_project
 
@@ -131,7 +131,9 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    html = render_math(html, config[CACHE_KEY])
+    html, bad_formulas = render_math(html, config[CACHE_KEY])
+    if bad_formulas:
+        _report_formulas(bad_formulas, page, config)
     # MkDocs collects anchor ids before code blocks are pasted in, so links to numbered code
     # lines would be reported as broken; register the line ids the finished HTML really has.
     if page.present_anchor_ids is not None and "__codelineno-" in html:
@@ -139,7 +141,24 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     return html
 
 
+def _report_formulas(bad_formulas: list, page: Page, config: MkDocsConfig) -> None:
+    """Name the file an author wrote each unreadable formula in: the starter, for a lab page."""
+    project = _project(config)
+    lab = next((lab for lab in project.registry.labs if render.lab_uri(lab) == page.file.src_uri), None)
+    if lab is not None and lab.id in project.starters:
+        file, lines = lab.starter, list(project.starters[lab.id].lines)
+    else:
+        file = posixpath.join(Path(config.docs_dir).name, page.file.src_uri)
+        source = page.file.abs_src_path
+        lines = Path(source).read_text(encoding="utf-8").split("\n") if source else []
+    report = AuthorError(formula_problems(bad_formulas, file, lines, lab.id if lab else None)).report()
+    if _started_as["command"] != "serve":
+        raise PluginError(report)
+    log.error(report)  # under serve the page shows the formula's source in red until it is fixed
+
+
 def on_post_build(config: MkDocsConfig) -> None:
     stamps = config.get(STAMPS_KEY)
     if stamps:
         stamps.save()  # only after a successful build: a failed one is redone next time
+    config[CACHE_KEY].prune()

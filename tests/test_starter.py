@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from infralens.errors import AuthorError
-from infralens.starter import parse_starter, split_lines
+from infralens.starter import Evidence, Trap, parse_starter, split_lines
 
 GOOD = textwrap.dedent('''\
     """Example."""
@@ -21,17 +21,26 @@ GOOD = textwrap.dedent('''\
     #   that continues.
     #
     # lab:checkpoints
-    # - A question?
-    #   answer: The answer.
-    # - A plain checkpoint.
+    # - What does line 34 compute?
+    #   answer: Twice y.
+    #   see: line 34
+    # - What does the program print?
+    #   answer: The value of z,
+    #   on a line of its own.
+    #   see: output "4"
     #
     # lab:traps
     # - A trap.
+    #   why: Because
+    #   of the code.
     #
     # lab:interview
     # First paragraph.
     #
     # Second paragraph.
+    #
+    # lab:intuition
+    # - A picture.
 
     # lab:begin main
     x = 1  # (1)
@@ -43,7 +52,7 @@ GOOD = textwrap.dedent('''\
     # (2) Doubles,
     #     as promised.
     #
-    # lab:explain 23-25 All three lines
+    # lab:explain 32-34 All three lines
     # They compute z.
     print(z)
     ''')
@@ -59,29 +68,31 @@ def test_blocks_are_parsed_into_their_sections():
     starter = parse_starter(GOOD, "code/x/x.py")
     assert starter.goal == "Learn one thing."
     assert starter.mental_model == ("First idea with `code`.", "Second idea that continues.")
-    assert [(c.text, c.answer) for c in starter.checkpoints] == [
-        ("A question?", "The answer."), ("A plain checkpoint.", "")]
-    assert starter.traps == ("A trap.",)
+    assert [(c.question, c.answer, c.evidence) for c in starter.checkpoints] == [
+        ("What does line 34 compute?", "Twice y.", Evidence(34, 34)),
+        ("What does the program print?", "The value of z, on a line of its own.", Evidence(output_text="4"))]
+    assert starter.traps == (Trap("A trap.", "Because of the code."),)
     assert starter.interview == ("First paragraph.", "Second paragraph.")
+    assert starter.intuition == ("A picture.",)
 
 
 def test_excerpt_keeps_real_line_numbers_and_annotations():
     starter = parse_starter(GOOD, "code/x/x.py")
     (excerpt,) = starter.excerpts
     lines = GOOD.splitlines()
-    assert excerpt.start == 23 and excerpt.end == 25
-    assert list(excerpt.lines) == lines[22:25]
+    assert excerpt.start == 32 and excerpt.end == 34
+    assert list(excerpt.lines) == lines[31:34]
     assert [(a.number, a.line, a.text) for a in excerpt.annotations] == [
-        (1, 23, "Starts at one."), (2, 25, "Doubles, as promised.")]
+        (1, 32, "Starts at one."), (2, 34, "Doubles, as promised.")]
     (step,) = starter.steps
-    assert (step.start, step.end, step.title, step.text) == (23, 25, "All three lines", "They compute z.")
+    assert (step.start, step.end, step.title, step.text) == (32, 34, "All three lines", "They compute z.")
 
 
 def test_crlf_tabs_and_non_ascii_keep_line_numbers():
     text = GOOD.replace("y = x + 1", "y = x + 1\t# größer → ok").replace("\n", "\r\n")
     starter = parse_starter(text, "code/x/x.py")
     assert starter.excerpts[0].lines[1] == "y = x + 1\t# größer → ok"
-    assert starter.excerpts[0].start == 23
+    assert starter.excerpts[0].start == 32
 
 
 def test_form_feed_is_not_a_line_break():
@@ -104,9 +115,17 @@ def test_the_authoring_page_example_parses():
     (("# lab:end main", ""), "opened but never closed"),
     (("# lab:begin main", ""), "never opened"),
     (("# (2) Doubles,", "# (3) Doubles,"), "has no note text"),
-    (("x = 1  # (1)", "x = 1"), "markers of excerpt `main` are (2) on line 25"),
+    (("x = 1  # (1)", "x = 1"), "markers of excerpt `main` are (2) on line 34"),
     (("# lab:traps", "# lab:trap"), "did you mean `# lab:traps`?"),
-    (("# lab:explain 23-25", "# lab:explain 20-25"), "not inside one excerpt"),
+    (("# lab:explain 32-34", "# lab:explain 20-34"), "not inside one excerpt"),
+    (("# - What does line 34 compute?", "# - Line 33 doubles y."), "is a statement, not a question"),
+    (("#   answer: Twice y.", "#   note: Twice y."), "has no answer"),
+    (("#   see: line 34", "#   see: line 3"), "`see: line 3` is not inside one excerpt"),
+    (("#   see: line 34", "#   see: the output"), "names neither lines nor output"),
+    (("#   see: line 34\n", ""), "does not say what settles it"),
+    (("#   why: Because", "#   answer: Because"), "`answer:` does not belong in `# lab:traps`"),
+    (("#   why: Because\n#   of the code.", ""), "is not refuted"),
+    (("# lab:intuition\n# - A picture.", ""), "no `# lab:intuition` block"),
     (("print(z)", "print(z"), "not valid Python"),
     (("# lab:notes main", "# lab:notes mian"), "did you mean `main`?"),
 ])
@@ -122,3 +141,13 @@ def test_problems_name_the_file_line_and_fix(change, expected):
 def test_three_backticks_inside_an_excerpt_are_code():
     text = GOOD.replace("y = x + 1", 'y = "```"')
     assert parse_starter(text, "code/x/x.py").excerpts[0].lines[1] == 'y = "```"'
+
+
+def test_directives_and_markers_inside_strings_are_text():
+    """Python decides what is a comment: `# lab:` in a string literal is not a directive."""
+    text = GOOD.replace("y = x + 1", 'y = x + 1\nhelp = """\n# lab:traps\n# - not a trap\n"""\nnote = "# (3)"')
+    text = text.replace("# lab:explain 32-34", "# lab:explain 32-38")
+    starter = parse_starter(text, "code/x/x.py")
+    assert [trap.belief for trap in starter.traps] == ["A trap."]
+    assert [a.number for a in starter.excerpts[0].annotations] == [1, 2]
+    assert '# lab:traps' in starter.excerpts[0].lines

@@ -1,9 +1,11 @@
 """A content-addressed disk cache for work that only depends on file contents.
 
 Parsing a starter, reading the registry and rendering a page are pure functions of their
-inputs, so their results are stored under a digest of those inputs (and of this package's own
-source, so a change to the code never reuses an old result) in `.cache/infralens/` beside
-`mkdocs.yml`, like Material's own plugin caches. Nothing is kept in memory between builds.
+inputs, so their results are stored under a digest of those inputs in `.cache/infralens/<version>/`
+beside `mkdocs.yml`, like Material's own plugin caches, where the version is a digest of this
+package's own source, so a change to the code never reuses an old result. Nothing is kept in
+memory between builds. The cache is bounded: `prune()` deletes other versions' folders and,
+past `MAX_BYTES`, the entries used least recently.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 CACHE_DIR = Path(".cache") / "infralens"
+MAX_BYTES = 64 * 1024 * 1024  # the real site's cache holds about 5 MB; 1,000 labs about 40 MB
+PRUNE_TO = 0.75  # once over the bound, delete down to this share of it, so pruning is rare
 _PACKAGE = Path(__file__).parent
 
 
@@ -29,19 +34,42 @@ def code_version() -> str:
 
 
 class DiskCache:
-    def __init__(self, root: Path, version: str | None = None) -> None:
-        self.directory = root / CACHE_DIR
+    def __init__(self, root: Path, version: str | None = None, max_bytes: int = MAX_BYTES) -> None:
         self.version = version or code_version()
+        self.root = root / CACHE_DIR
+        self.directory = self.root / self.version
+        self.max_bytes = max_bytes
 
     def _path(self, key: str) -> Path:
-        name = hashlib.sha256(f"{self.version}\0{key}".encode()).hexdigest()
+        name = hashlib.sha256(key.encode()).hexdigest()
         return self.directory / name[:2] / name
 
     def get(self, key: str) -> Any | None:
+        path = self._path(key)
         try:
-            return pickle.loads(self._path(key).read_bytes())
+            value = pickle.loads(path.read_bytes())
+            os.utime(path)  # the modification time says when an entry was last used
+            return value
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError):
             return None  # a missing or unreadable entry is simply recomputed
+
+    def prune(self) -> None:
+        """Delete other versions' entries, and the least recently used past the size bound."""
+        try:
+            for other in self.root.iterdir():
+                if other.name != self.version and other.is_dir():
+                    shutil.rmtree(other, ignore_errors=True)
+            entries = [(entry.stat(), entry) for entry in self.directory.glob("*/*")]
+        except OSError:
+            return
+        total = sum(stat.st_size for stat, _ in entries)
+        if total <= self.max_bytes:
+            return
+        for stat, entry in sorted(entries, key=lambda item: item[0].st_mtime_ns):
+            if total <= self.max_bytes * PRUNE_TO:
+                break
+            entry.unlink(missing_ok=True)
+            total -= stat.st_size
 
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
@@ -64,4 +92,7 @@ class NoCache(DiskCache):
         return None
 
     def put(self, key: str, value: Any) -> None:
+        pass
+
+    def prune(self) -> None:
         pass

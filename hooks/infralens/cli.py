@@ -17,10 +17,10 @@ from .scaffold import create_lab
 RUN_TIMEOUT_SECONDS = 60
 
 
-def run_starter(root: Path, starter: str) -> subprocess.CompletedProcess[str]:
+def run_starter(root: Path, starter: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a starter the way the lab page tells learners to: `python <starter>` from the root."""
     return subprocess.run([sys.executable, starter], cwd=root, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT_SECONDS, encoding="utf-8")
+                          timeout=RUN_TIMEOUT_SECONDS, encoding="utf-8", env=env)
 
 
 def check(root: Path) -> int:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 
 import latex2mathml.converter
 
 from .cache import DiskCache, NoCache
+from .errors import Problem
 
 # What pymdownx.arithmatex (generic mode) leaves in the HTML.
 _MATH = re.compile(
@@ -16,24 +18,48 @@ _MATH = re.compile(
 _DELIMITERS = re.compile(r"^\s*(?:\\\((?P<inline>.*)\\\)|\\\[(?P<block>.*)\\\])\s*$", re.S)
 
 
-def render_math(page_html: str, cache: DiskCache | None = None) -> str:
-    """Replace every arithmatex span or div with MathML (display for blocks, inline otherwise)."""
+@dataclass(frozen=True)
+class BadFormula:
+    latex: str
+    reason: str
+
+
+def render_math(page_html: str, cache: DiskCache | None = None) -> tuple[str, list[BadFormula]]:
+    """Replace every arithmatex span or div with MathML (display for blocks, inline otherwise).
+    A formula that cannot be read stays as its source text and is returned with the reason."""
     if 'class="arithmatex"' not in page_html:
-        return page_html
+        return page_html, []
     cache = cache or NoCache()
     key = "math\0" + hashlib.sha256(page_html.encode("utf-8")).hexdigest()
     converted = cache.get(key)
-    if converted is None:
-        converted = _MATH.sub(_convert, page_html)
+    if converted is not None:
+        return converted, []
+    bad: list[BadFormula] = []
+    converted = _MATH.sub(lambda match: _convert(match, bad), page_html)
+    if not bad:
         cache.put(key, converted)
-    return converted
+    return converted, bad
 
 
-def _convert(match: re.Match[str]) -> str:
+def _convert(match: re.Match[str], bad: list[BadFormula]) -> str:
     body = html.unescape(match["body"])
     parts = _DELIMITERS.match(body)
     if not parts:
         return match.group(0)
     latex = parts["inline"] if parts["inline"] is not None else parts["block"]
     display = "block" if parts["block"] is not None else "inline"
-    return latex2mathml.converter.convert(latex.strip(), display=display)
+    try:
+        return latex2mathml.converter.convert(latex.strip(), display=display)
+    except Exception as error:  # latex2mathml raises a plain Exception subclass per kind of mistake
+        reason = re.sub(r"(?<!^)(?=[A-Z])", " ", type(error).__name__).lower().removesuffix(" error")
+        bad.append(BadFormula(latex.strip(), reason))
+        return f'<code class="il-bad-math">{html.escape(latex.strip())}</code>'
+
+
+def formula_problems(bad: list[BadFormula], file: str, lines: list[str], lab: str | None = None) -> list[Problem]:
+    """Problems for formulas that could not be rendered, at the line of `file` that holds each."""
+    return [Problem(file, f"the formula `{formula.latex}` cannot be rendered ({formula.reason}).",
+                    "fix the LaTeX (every `^`, `_` and `{` needs its argument), or escape a literal "
+                    "dollar sign as `\\$`.",
+                    line=next((n for n, line in enumerate(lines, 1) if formula.latex in line), None), lab=lab)
+            for formula in bad]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .registry import Chapter, Registry
+from .model import Chapter, Registry
 from .render import chapter_uri, lab_uri
 
 HANDBOOK = "Handbook"

@@ -7,7 +7,6 @@ so that a build can report all of them and `mkdocs serve` can show them in the b
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,13 +16,15 @@ from pathlib import Path
 from markdown.extensions.toc import slugify as default_slugify
 
 from .cache import DiskCache
-from .errors import AuthorError, Problem
+from .errors import AuthorError, Problem, suggest
 from .handbook import headings
-from .registry import REGISTRY_FILE, Lab, Registry, read_registry
-from .render import output_path
+from .model import Lab, Registry
+from .registry import REGISTRY_FILE, read_registry
+from .render import output_line, output_path
+from .scaffold import placeholder_lines
 from .starter import Starter, decode_starter, parse_starter
 
-EMPTY_REGISTRY = Registry(chapters=(), labs=(), intuition_notes=())
+EMPTY_REGISTRY = Registry(chapters=(), labs=())
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,10 @@ def load_project(root: Path, docs_dir: Path | None = None,
     docs_dir = docs_dir or root / "docs"
     cache = cache or DiskCache(root)
     try:
-        registry, problems = read_registry(root, cache)
+        registry, problems = read_registry(root, docs_dir, cache)
     except AuthorError as error:
         return Project(root, EMPTY_REGISTRY, {}, {}, tuple(error.problems))
+    problems.extend(_scaffold_text_in_registry(registry))
     starters: dict[str, Starter] = {}
     outputs: dict[str, str] = {}
     for lab in registry.labs:
@@ -72,6 +74,10 @@ def load_project(root: Path, docs_dir: Path | None = None,
         output = _read_output(root, lab, problems)
         if output is not None:
             outputs[lab.id] = output
+        if isinstance(parsed, Starter):
+            problems.extend(_scaffold_text_in_starter(lab, parsed))
+            if output is not None:
+                problems.extend(_stale_output_evidence(lab, parsed, output))
     section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
     problems.extend(missing)
     return Project(root, registry, starters, outputs, tuple(problems), section_titles)
@@ -101,6 +107,35 @@ def _read_output(root: Path, lab: Lab, problems: list[Problem]) -> str | None:
         return None
 
 
+def _scaffold_text_in_starter(lab: Lab, starter: Starter) -> list[Problem]:
+    lines = placeholder_lines(starter.lines)
+    if not lines:
+        return []
+    shown = ", ".join(map(str, lines[:8])) + (", ..." if len(lines) > 8 else "")
+    return [Problem(lab.starter, f"the starter still has the scaffold's guidance text on line"
+                    f"{'s' if len(lines) > 1 else ''} {shown}.",
+                    "replace each `Replace ...` text with the lab's own, then run "
+                    f"`infralens outputs {lab.id}`.", line=lines[0], lab=lab.id)]
+
+
+def _scaffold_text_in_registry(registry: Registry) -> list[Problem]:
+    return [Problem(REGISTRY_FILE, f"the reading entry {reading.title!r:.70} is the scaffold's guidance text.",
+                    "give the primary source for this lab: its title, address, kind and a note.",
+                    line=lab.line, lab=lab.id)
+            for lab in registry.labs for reading in lab.reading
+            if placeholder_lines((reading.title, reading.note))]
+
+
+def _stale_output_evidence(lab: Lab, starter: Starter, output: str) -> list[Problem]:
+    """Checkpoints whose `see: output "..."` is no longer printed by the starter."""
+    return [Problem(lab.starter, f'the checkpoint points at `output "{c.evidence.output_text}"`, which no '
+                    f"line of {output_path(lab.starter)} contains.",
+                    "quote text from one line of the recorded output exactly, or re-record it with "
+                    f"`infralens outputs {lab.id}` if the starter changed.", line=c.line, lab=lab.id)
+            for c in starter.checkpoints
+            if c.evidence.in_output and output_line(output, c.evidence.output_text) is None]
+
+
 def _handbook_sections(registry: Registry, docs_dir: Path, slugify) -> tuple[dict[str, str], list[Problem]]:
     """Each lab's handbook section title (its heading, or the page's first), and the labs
     whose anchor names no heading on the page."""
@@ -119,10 +154,10 @@ def _handbook_sections(registry: Registry, docs_dir: Path, slugify) -> tuple[dic
         elif lab.handbook_anchor in sections:
             titles[lab.id] = sections[lab.handbook_anchor]
         else:
-            close = difflib.get_close_matches(lab.handbook_anchor, sorted(sections), n=1)
-            fix = (f"did you mean `#{close[0]}`?" if close else
+            close = suggest(lab.handbook_anchor, sections)
+            fix = (f"did you mean `#{close}`?" if close else
                    f"use one of its anchors ({', '.join(sorted(sections)) or 'none'}), "
                    "or add the heading to the page.")
-            problems.append(Problem(REGISTRY_FILE, f"docs/{lab.handbook_page} has no heading "
+            problems.append(Problem(REGISTRY_FILE, f"{docs_dir.name}/{lab.handbook_page} has no heading "
                                     f"`#{lab.handbook_anchor}`.", fix, line=lab.line, lab=lab.id))
     return titles, problems

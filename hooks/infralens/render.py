@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,11 @@ from typing import Any
 import jinja2
 
 from .markdown_text import Markdown, code_span, escape_text, fence_for, inline, link_url
-from .registry import READING_KINDS, Chapter, Lab, Registry
-from .starter import Starter
+from .model import Chapter, Lab, Registry
+from .starter import Checkpoint, Starter
 
 TEMPLATES = Path(__file__).parent / "templates"
+HOW_TO_READ = "how-to-read.md"  # the site-wide page on reading a lab, linked from every lab
 READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "practical": "Practical guides"}
 
 
@@ -104,10 +106,33 @@ def code_block(lines: tuple[str, ...], first_line: int, block_id: str, title: st
     return Markdown("\n".join([head, *lines, fence]))
 
 
-def text_block(text: str) -> Markdown:
+OUTPUT_BLOCK = "output"  # the id of the recorded output's code block on a lab page
+
+
+def text_block(text: str, block_id: str) -> Markdown:
     lines = text.rstrip("\n").split("\n")
     fence = fence_for(lines)
-    return Markdown("\n".join([f"{fence} text", *lines, fence]))
+    return Markdown("\n".join([f"{fence} {{ .text #{block_id} }}", *lines, fence]))
+
+
+def output_line(output: str, text: str) -> int | None:
+    """The number of the first line of a recorded output that contains `text`."""
+    return next((number for number, line in enumerate(output.split("\n"), 1) if text in line), None)
+
+
+def _evidence_link(checkpoint: Checkpoint, starter: Starter, output: str) -> dict[str, Any]:
+    """Where a checkpoint's answer points: the lines of its excerpt, or its line of the output."""
+    evidence = checkpoint.evidence
+    if evidence.in_output:
+        line = output_line(output, evidence.output_text) or 1
+        block, start, end = OUTPUT_BLOCK, line, line
+        label = "Show the output line"
+    else:
+        home = next(e for e in starter.excerpts if e.contains(evidence.start))
+        block, start, end = excerpt_id(home.name), evidence.start, evidence.end
+        label = f"Show line {start}" if start == end else f"Show lines {start}–{end}"
+    return {"label": label, "block": block, "start": start, "end": end,
+            "href": Markdown("#" + line_anchor(block, start) if block != OUTPUT_BLOCK else "#run-it")}
 
 
 def line_anchor(block_id: str, line: int) -> str:
@@ -118,6 +143,26 @@ def line_anchor(block_id: str, line: int) -> str:
 def excerpt_id(name: str) -> str:
     """The id of an excerpt's code block on its lab page."""
     return f"excerpt-{name}"
+
+
+# A learner reads the notes slowly and code slower still, and stops to answer each checkpoint.
+PROSE_WORDS_PER_MINUTE = 150
+CODE_LINES_PER_MINUTE = 6
+MINUTES_PER_CHECKPOINT = 1.5
+
+
+def reading_minutes(starter: Starter) -> int:
+    """About how long a lab takes to work through, from its length, to the next 5 minutes."""
+    prose = [starter.goal, *starter.mental_model, *starter.interview, *starter.intuition,
+             *(f"{c.question} {c.answer}" for c in starter.checkpoints),
+             *(f"{t.belief} {t.why}" for t in starter.traps),
+             *(a.text for e in starter.excerpts for a in e.annotations),
+             *(f"{s.title} {s.text}" for s in starter.steps)]
+    words = sum(len(text.split()) for text in prose)
+    code = sum(len(e.lines) for e in starter.excerpts)
+    minutes = (words / PROSE_WORDS_PER_MINUTE + code / CODE_LINES_PER_MINUTE
+               + MINUTES_PER_CHECKPOINT * len(starter.checkpoints))
+    return max(5, 5 * math.ceil(minutes / 5))
 
 
 def render_lab(env: jinja2.Environment, context: LabContext) -> str:
@@ -141,6 +186,8 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
          "href": Markdown("#" + line_anchor(excerpt_id(step.excerpt), step.start))}
         for step in starter.steps
     ]
+    checkpoints = [(checkpoint, _evidence_link(checkpoint, starter, context.output))
+                   for checkpoint in starter.checkpoints]
     return env.get_template("lab.md.j2").render(
         front_matter=front_matter(title=f"{lab.label}: {lab.title}", description=starter.goal),
         lab=lab,
@@ -148,7 +195,9 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         starter=starter,
         excerpts=excerpts,
         steps=steps,
-        output=text_block(context.output),
+        checkpoints=checkpoints,
+        minutes=reading_minutes(starter),
+        output=text_block(context.output, OUTPUT_BLOCK),
         run_command=Markdown(f"python {lab.starter}"),
         handbook_href=handbook_href(lab, source),
         section_title=context.section_title,
@@ -158,8 +207,8 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         neighbours={key: (other, Markdown(relative(lab_uri(other), source))) if other else None
                     for key, other in neighbours.items()},
         reading=[(READING_HEADINGS[kind], [(r, Markdown(link_url(r.url))) for r in lab.reading if r.kind == kind])
-                 for kind in READING_KINDS if any(r.kind == kind for r in lab.reading)],
-        intuition_notes=registry.intuition_notes,
+                 for kind in READING_HEADINGS if any(r.kind == kind for r in lab.reading)],
+        how_to_read_href=Markdown(relative(HOW_TO_READ, source)),
     )
 
 

@@ -10,9 +10,17 @@ import jinja2
 import yaml
 
 from .errors import AuthorError, Problem
-from .registry import REGISTRY_FILE, Registry, load_registry
+from .model import Registry
+from .registry import REGISTRY_FILE, load_registry
 
 TEMPLATES = Path(__file__).parent / "templates"
+# Every piece of guidance text the scaffold writes starts like this, so none can be published.
+PLACEHOLDER = re.compile(r"\bReplace (?:with|this)\b")
+
+
+def placeholder_lines(lines: tuple[str, ...]) -> list[int]:
+    """The (1-based) numbers of the lines that still hold the scaffold's guidance text."""
+    return [number for number, line in enumerate(lines, 1) if PLACEHOLDER.search(line)]
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,20 @@ The format is documented, with a complete example, on the site's authoring page
 
 from __future__ import annotations
 
-import difflib
+import io
 import re
+import tokenize
 from dataclasses import dataclass, field
 
-from .errors import AuthorError, Problem
+from .errors import AuthorError, Problems, suggest
 
 MAX_STARTER_BYTES = 512 * 1024
 
-BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "notes", "explain")
+BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "intuition", "notes", "explain")
 DIRECTIVES = (*BLOCKS, "begin", "end")
-REQUIRED_BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview")
+REQUIRED_BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "intuition")
+# Indented `key: text` lines a list entry may carry, by block. An entry needs every key listed.
+ENTRY_FIELDS = {"checkpoints": ("answer", "see"), "traps": ("why",)}
 
 _DIRECTIVE = re.compile(r"^\s*#\s?lab:(?P<name>[A-Za-z-]*)(?:\s+(?P<args>.*?))?\s*$")
 _REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -24,13 +27,40 @@ _REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _MARKER = re.compile(r"#[^\n]*?\((?P<number>\d+)\)\s*$")
 _NOTE = re.compile(r"^\((?P<number>\d+)\)\s*(?P<text>.*)$")
 _RANGE = re.compile(r"^(?P<start>\d+)(?:\s*-\s*(?P<end>\d+))?(?:\s+(?P<title>.*))?$")
-_ANSWER = re.compile(r"^answer:\s*", re.IGNORECASE)
+_FIELD = re.compile(r"^(?P<key>answer|see|why):\s*(?P<text>.*)$", re.IGNORECASE)
+_SEE_LINES = re.compile(r"^lines?\s+(?P<start>\d+)(?:\s*-\s*(?P<end>\d+))?$")
+_SEE_OUTPUT = re.compile(r'^output\s+"(?P<text>[^"]+)"$')
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What settles a checkpoint: lines of an excerpt, or a line of the recorded output."""
+
+    start: int = 0  # starter lines (inclusive); 0 when the evidence is output text
+    end: int = 0
+    output_text: str = ""
+
+    @property
+    def in_output(self) -> bool:
+        return bool(self.output_text)
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    text: str
-    answer: str = ""
+    """A question the learner answers from the excerpt or the output, with its answer."""
+
+    question: str
+    answer: str
+    evidence: Evidence
+    line: int  # where the checkpoint is written, for problems found later (stale output text)
+
+
+@dataclass(frozen=True)
+class Trap:
+    """A misunderstanding as a learner would hold it, and why it is wrong."""
+
+    belief: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -75,8 +105,9 @@ class Starter:
     goal: str
     mental_model: tuple[str, ...]
     checkpoints: tuple[Checkpoint, ...]
-    traps: tuple[str, ...]
+    traps: tuple[Trap, ...]
     interview: tuple[str, ...]
+    intuition: tuple[str, ...]
     excerpts: tuple[Excerpt, ...]
     steps: tuple[Step, ...]
 
@@ -89,37 +120,27 @@ class _Block:
     body: list[tuple[int, str]] = field(default_factory=list)
 
 
-class _Parser:
-    def __init__(self, path: str, lab: str | None) -> None:
-        self.path = path
-        self.lab = lab
-        self.problems: list[Problem] = []
-
-    def problem(self, line: int | None, message: str, fix: str) -> None:
-        self.problems.append(Problem(self.path, message, fix, line=line, lab=self.lab))
-
-
 def decode_starter(data: bytes, path: str, lab: str | None = None) -> str:
     """Check that raw starter bytes are a reasonable UTF-8 text file and return the text."""
-    parser = _Parser(path, lab)
+    problems = Problems(path, lab)
     if len(data) > MAX_STARTER_BYTES:
-        parser.problem(
+        problems.add(
             None,
             f"the starter is {len(data):,} bytes; starters are limited to {MAX_STARTER_BYTES:,}.",
             "keep a starter a short, readable program; move data into code it generates.",
         )
     elif b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        parser.problem(line, "the starter looks like a binary file (it has a NUL byte).",
+        problems.add(line, "the starter looks like a binary file (it has a NUL byte).",
                        "point `starter` at a Python source file.")
     else:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            parser.problem(line, f"the starter is not valid UTF-8 (byte {data[exc.start]:#04x}).",
+            problems.add(line, f"the starter is not valid UTF-8 (byte {data[exc.start]:#04x}).",
                            "save the file as UTF-8 in your editor.")
-    raise AuthorError(parser.problems)
+    raise AuthorError(problems)
 
 
 def split_lines(text: str) -> tuple[str, ...]:
@@ -133,28 +154,59 @@ def split_lines(text: str) -> tuple[str, ...]:
 
 def parse_starter(text: str, path: str, lab: str | None = None) -> Starter:
     """Parse starter source text; raise AuthorError listing every problem found."""
-    parser = _Parser(path, lab)
+    problems = Problems(path, lab)
     lines = split_lines(text)
     if not any(line.strip() for line in lines):
-        parser.problem(None, "the starter is empty.",
+        problems.add(None, "the starter is empty.",
                        "write the lab's program with its `# lab:` blocks (see the authoring page).")
-        raise AuthorError(parser.problems)
-    _check_python(text, parser)
-    blocks, regions = _scan(lines, parser)
-    starter = _assemble(path, lines, blocks, regions, parser)
-    if parser.problems:
-        raise AuthorError(parser.problems)
+        raise AuthorError(problems)
+    _check_python(text, problems)
+    comments = find_comments(lines)
+    blocks, regions = _scan(lines, comments, problems)
+    starter = _assemble(path, lines, blocks, regions, comments, problems)
+    problems.raise_if_any()
     return starter
 
 
-def _check_python(text: str, parser: _Parser) -> None:
+def _check_python(text: str, problems: Problems) -> None:
     try:
-        compile(text, parser.path, "exec", dont_inherit=True)
+        compile(text, problems.file, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        parser.problem(exc.lineno, f"the starter is not valid Python: {exc.msg}.",
+        problems.add(exc.lineno, f"the starter is not valid Python: {exc.msg}.",
                        "fix the syntax so that `python <starter>` runs.")
     except ValueError as exc:
-        parser.problem(None, f"the starter is not valid Python: {exc}.", "remove the stray bytes.")
+        problems.add(None, f"the starter is not valid Python: {exc}.", "remove the stray bytes.")
+
+
+@dataclass(frozen=True)
+class Comments:
+    """Where a starter has comments, as Python reads it: whole-line comments (which may be
+    directives or block text) and the comment that ends a code line (which may be a marker)."""
+
+    whole_lines: frozenset[int]
+    trailing: dict[int, str]
+
+
+def find_comments(lines: tuple[str, ...]) -> Comments:
+    """Comments found with `tokenize`, so `# lab:` inside a string is text, not a directive.
+    A file Python cannot read falls back to lines that look like comments, so that its other
+    problems are still reported."""
+    whole: set[int] = set()
+    trailing: dict[int, str] = {}
+    source = io.StringIO("\n".join(lines) + "\n")
+    try:
+        for token in tokenize.generate_tokens(source.readline):
+            if token.type == tokenize.COMMENT:
+                row, column = token.start
+                if token.line[:column].strip():
+                    trailing[row] = token.string
+                else:
+                    whole.add(row)
+    except (tokenize.TokenError, SyntaxError):
+        whole = {n for n, line in enumerate(lines, 1) if line.lstrip().startswith("#")}
+        trailing = {n: line[line.index("#"):] for n, line in enumerate(lines, 1)
+                    if n not in whole and "#" in line}
+    return Comments(frozenset(whole), trailing)
 
 
 def _comment_text(line: str) -> str | None:
@@ -166,124 +218,125 @@ def _comment_text(line: str) -> str | None:
     return body[1:] if body.startswith(" ") else body
 
 
-def _scan(lines: tuple[str, ...], parser: _Parser) -> tuple[list[_Block], list[tuple[str, int, int]]]:
+def _scan(lines: tuple[str, ...], comments: Comments,
+          problems: Problems) -> tuple[list[_Block], list[tuple[str, int, int]]]:
     """Split the file into directive blocks and excerpt regions (name, first line, last line)."""
     blocks: list[_Block] = []
     regions: list[tuple[str, int, int]] = []
     current: _Block | None = None
     region: tuple[str, int] | None = None
     for number, line in enumerate(lines, start=1):
-        match = _DIRECTIVE.match(line)
+        is_comment = number in comments.whole_lines
+        match = _DIRECTIVE.match(line) if is_comment else None
         if match:
             current = None
             name, args = match["name"], (match["args"] or "")
             if name == "begin":
-                region = _begin(region, args, number, parser)
+                region = _begin(region, args, number, problems)
             elif name == "end":
-                region = _end(region, args, number, regions, parser)
+                region = _end(region, args, number, regions, problems)
             elif name in BLOCKS:
                 if region is not None:
-                    parser.problem(number, f"`# lab:{name}` is inside the excerpt `{region[0]}`.",
+                    problems.add(number, f"`# lab:{name}` is inside the excerpt `{region[0]}`.",
                                    f"move it above `# lab:begin {region[0]}` or below its `# lab:end`.")
                 current = _Block(name, args, number)
                 blocks.append(current)
             else:
-                parser.problem(number, f"unknown directive `# lab:{name}`.", _suggest(name, DIRECTIVES))
+                problems.add(number, f"unknown directive `# lab:{name}`.", _directive_fix(name))
             continue
-        text = _comment_text(line) if current is not None else None
+        text = _comment_text(line) if current is not None and is_comment else None
         if text is None:
             current = None
         else:
             current.body.append((number, text))
     if region is not None:
-        parser.problem(region[1] - 1, f"the excerpt `{region[0]}` is opened but never closed.",
+        problems.add(region[1] - 1, f"the excerpt `{region[0]}` is opened but never closed.",
                        f"add `# lab:end {region[0]}` after its last line.")
     return blocks, regions
 
 
 def _begin(region: tuple[str, int] | None, name: str, number: int,
-           parser: _Parser) -> tuple[str, int] | None:
+           problems: Problems) -> tuple[str, int] | None:
     if region is not None:
-        parser.problem(number, f"the excerpt `{name}` starts inside the excerpt `{region[0]}`; "
+        problems.add(number, f"the excerpt `{name}` starts inside the excerpt `{region[0]}`; "
                        "excerpts cannot nest.", f"close `{region[0]}` with `# lab:end {region[0]}` first.")
         return region
     if not _REGION_NAME.match(name):
-        parser.problem(number, f"`# lab:begin` needs an excerpt name like `main`, got `{name}`.",
+        problems.add(number, f"`# lab:begin` needs an excerpt name like `main`, got `{name}`.",
                        "write `# lab:begin <name>` with lowercase letters, digits, `-` or `_`.")
     return (name, number + 1)
 
 
 def _end(region: tuple[str, int] | None, name: str, number: int,
-         regions: list[tuple[str, int, int]], parser: _Parser) -> tuple[str, int] | None:
+         regions: list[tuple[str, int, int]], problems: Problems) -> tuple[str, int] | None:
     if region is None:
-        parser.problem(number, f"`# lab:end {name}` closes an excerpt that was never opened.",
+        problems.add(number, f"`# lab:end {name}` closes an excerpt that was never opened.",
                        f"add `# lab:begin {name}` above the excerpt's first line, or remove this line.")
         return None
     if name != region[0]:
-        parser.problem(number, f"`# lab:end {name}` does not match the open excerpt `{region[0]}`.",
+        problems.add(number, f"`# lab:end {name}` does not match the open excerpt `{region[0]}`.",
                        f"write `# lab:end {region[0]}`.")
     if any(existing[0] == region[0] for existing in regions):
-        parser.problem(region[1] - 1, f"the excerpt name `{region[0]}` is used twice.",
+        problems.add(region[1] - 1, f"the excerpt name `{region[0]}` is used twice.",
                        "give each excerpt its own name.")
     regions.append((region[0], region[1], number - 1))
     return None
 
 
-def _suggest(word: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    known = ", ".join(f"`{c}`" for c in choices)
-    return f"did you mean `# lab:{close[0]}`?" if close else f"use one of {known}."
+def _directive_fix(word: str) -> str:
+    close = suggest(word, DIRECTIVES)
+    known = ", ".join(f"`{c}`" for c in DIRECTIVES)
+    return f"did you mean `# lab:{close}`?" if close else f"use one of {known}."
 
 
 def _assemble(path: str, lines: tuple[str, ...], blocks: list[_Block],
-              regions: list[tuple[str, int, int]], parser: _Parser) -> Starter:
+              regions: list[tuple[str, int, int]], comments: Comments, problems: Problems) -> Starter:
     single: dict[str, _Block] = {}
     notes: dict[str, _Block] = {}
     explains: list[_Block] = []
     for block in blocks:
         if block.kind == "notes":
             if block.args in notes:
-                parser.problem(block.line, f"a second `# lab:notes {block.args}` block.",
+                problems.add(block.line, f"a second `# lab:notes {block.args}` block.",
                                "merge the notes of one excerpt into one block.")
             notes[block.args] = block
         elif block.kind == "explain":
             explains.append(block)
         elif block.kind in single:
-            parser.problem(block.line, f"a second `# lab:{block.kind}` block "
+            problems.add(block.line, f"a second `# lab:{block.kind}` block "
                            f"(the first is on line {single[block.kind].line}).", "keep one and merge them.")
         else:
             single[block.kind] = block
     for kind in REQUIRED_BLOCKS:
         if kind not in single:
-            parser.problem(None, f"the starter has no `# lab:{kind}` block.",
+            problems.add(None, f"the starter has no `# lab:{kind}` block.",
                            f"add a `# lab:{kind}` block near the top (see the authoring page).")
-    if not regions and not any(p.message.startswith("the excerpt") for p in parser.problems):
-        parser.problem(None, "the starter has no excerpt.",
+    if not regions and not any(p.message.startswith("the excerpt") for p in problems):
+        problems.add(None, "the starter has no excerpt.",
                        "wrap the lines to show in `# lab:begin <name>` ... `# lab:end <name>`.")
 
-    excerpts = tuple(_excerpt(name, start, end, lines, notes.pop(name, None), parser)
+    excerpts = tuple(_excerpt(name, start, end, lines, comments, notes.pop(name, None), problems)
                      for name, start, end in regions)
     for name, block in notes.items():
-        parser.problem(block.line, f"`# lab:notes {name}` names no excerpt.",
+        problems.add(block.line, f"`# lab:notes {name}` names no excerpt.",
                        _name_fix(name, [e.name for e in excerpts]))
     return Starter(
         path=path,
         lines=lines,
-        goal=_paragraph(single.get("goal"), parser),
-        mental_model=_items(single.get("mental-model"), parser),
-        checkpoints=tuple(Checkpoint(text, answer) for text, answer in
-                          _items_with_answers(single.get("checkpoints"), parser)),
-        traps=_items(single.get("traps"), parser),
-        interview=_paragraphs(single.get("interview"), parser),
+        goal=_paragraph(single.get("goal"), problems),
+        mental_model=_items(single.get("mental-model"), problems),
+        checkpoints=_checkpoints(single.get("checkpoints"), excerpts, problems),
+        traps=_traps(single.get("traps"), problems),
+        interview=_paragraphs(single.get("interview"), problems),
+        intuition=_items(single.get("intuition"), problems),
         excerpts=excerpts,
-        steps=tuple(step for block in explains if (step := _step(block, excerpts, parser))),
+        steps=tuple(step for block in explains if (step := _step(block, excerpts, problems))),
     )
 
 
 def _name_fix(name: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        return f"did you mean `{close[0]}`?"
+    if close := suggest(name, names):
+        return f"did you mean `{close}`?"
     return f"use the name of an excerpt: {', '.join(names) or '(none defined)'}."
 
 
@@ -292,7 +345,7 @@ def _texts(block: _Block) -> list[tuple[int, str]]:
     return head + block.body
 
 
-def _paragraphs(block: _Block | None, parser: _Parser) -> tuple[str, ...]:
+def _paragraphs(block: _Block | None, problems: Problems) -> tuple[str, ...]:
     if block is None:
         return ()
     paragraphs: list[list[str]] = [[]]
@@ -303,16 +356,16 @@ def _paragraphs(block: _Block | None, parser: _Parser) -> tuple[str, ...]:
             paragraphs.append([])
     result = tuple(" ".join(p) for p in paragraphs if p)
     if not result:
-        parser.problem(block.line, f"the `# lab:{block.kind}` block is empty.",
+        problems.add(block.line, f"the `# lab:{block.kind}` block is empty.",
                        f"write its text on the comment lines below `# lab:{block.kind}`.")
     return result
 
 
-def _paragraph(block: _Block | None, parser: _Parser) -> str:
-    return " ".join(_paragraphs(block, parser))
+def _paragraph(block: _Block | None, problems: Problems) -> str:
+    return " ".join(_paragraphs(block, problems))
 
 
-def _list_entries(block: _Block, start: re.Pattern[str], parser: _Parser,
+def _list_entries(block: _Block, start: re.Pattern[str], problems: Problems,
                   example: str) -> list[tuple[int, re.Match[str], list[str]]]:
     """Group a block's lines into entries: a line matching `start`, then indented continuations."""
     entries: list[tuple[int, re.Match[str], list[str]]] = []
@@ -325,10 +378,10 @@ def _list_entries(block: _Block, start: re.Pattern[str], parser: _Parser,
         elif text.startswith(" ") and entries:
             entries[-1][2].append(text.strip())
         else:
-            parser.problem(number, f"`{text.strip()[:60]}` in `# lab:{block.kind}` is not an entry.",
+            problems.add(number, f"`{text.strip()[:60]}` in `# lab:{block.kind}` is not an entry.",
                            f"start each entry with `{example}` and indent its continuation lines.")
     if not entries:
-        parser.problem(block.line, f"the `# lab:{block.kind}` block has no entries.",
+        problems.add(block.line, f"the `# lab:{block.kind}` block has no entries.",
                        f"add at least one `# {example}` line below it.")
     return entries
 
@@ -336,77 +389,145 @@ def _list_entries(block: _Block, start: re.Pattern[str], parser: _Parser,
 _ITEM = re.compile(r"^- (?P<text>.*)$")
 
 
-def _items_with_answers(block: _Block | None, parser: _Parser) -> list[tuple[str, str]]:
+@dataclass
+class _Entry:
+    """One `- item` of a list block, with the `key: text` fields indented below it."""
+
+    line: int
+    text: str
+    fields: dict[str, str]
+
+
+def _entries(block: _Block | None, problems: Problems) -> list[_Entry]:
     if block is None:
         return []
-    items = []
-    for number, match, more in _list_entries(block, _ITEM, parser, "- text"):
-        text, answer = [match["text"].strip()], []
+    allowed = ENTRY_FIELDS.get(block.kind, ())
+    entries = []
+    for number, match, more in _list_entries(block, _ITEM, problems, "- text"):
+        parts: dict[str, list[str]] = {"": [match["text"].strip()]}
+        current = ""
         for extra in more:
-            if answer or _ANSWER.match(extra):
-                answer.append(_ANSWER.sub("", extra))
+            field_match = _FIELD.match(extra)
+            if field_match and field_match["key"].lower() in allowed:
+                current = field_match["key"].lower()
+                parts[current] = [field_match["text"].strip()]
+            elif field_match:
+                key = field_match["key"].lower()
+                problems.add(number, f"`{key}:` does not belong in `# lab:{block.kind}`.", _field_fix(key))
             else:
-                text.append(extra)
-        if not " ".join(text).strip():
-            parser.problem(number, f"an empty item in `# lab:{block.kind}`.", "write its text after `- `.")
-        items.append((" ".join(text), " ".join(answer)))
-    return items
+                parts[current].append(extra)
+        text = " ".join(parts.pop("")).strip()
+        if not text:
+            problems.add(number, f"an empty item in `# lab:{block.kind}`.", "write its text after `- `.")
+        entries.append(_Entry(number, text, {key: " ".join(words).strip() for key, words in parts.items()}))
+    return entries
 
 
-def _items(block: _Block | None, parser: _Parser) -> tuple[str, ...]:
-    items = _items_with_answers(block, parser)
-    if block is not None:
-        for text, answer in items:
-            if answer:
-                parser.problem(block.line, f"`answer:` is only for checkpoints, not `# lab:{block.kind}`.",
-                               "remove the answer or move the item to `# lab:checkpoints`.")
-    return tuple(text for text, _ in items)
+def _field_fix(key: str) -> str:
+    owners = [kind for kind, keys in ENTRY_FIELDS.items() if key in keys]
+    return f"move the item to `# lab:{owners[0]}`, or remove the `{key}:` line."
 
 
-def _excerpt(name: str, start: int, end: int, lines: tuple[str, ...],
-             notes: _Block | None, parser: _Parser) -> Excerpt:
+def _items(block: _Block | None, problems: Problems) -> tuple[str, ...]:
+    return tuple(entry.text for entry in _entries(block, problems))
+
+
+def _traps(block: _Block | None, problems: Problems) -> tuple[Trap, ...]:
+    traps = []
+    for entry in _entries(block, problems):
+        if not entry.fields.get("why"):
+            problems.add(entry.line, f"the misunderstanding `{entry.text[:60]}` is not refuted.",
+                           "add an indented `why:` line that says why it is wrong, pointing at a line "
+                           "or a printed number where you can.")
+        traps.append(Trap(entry.text, entry.fields.get("why", "")))
+    return tuple(traps)
+
+
+def _checkpoints(block: _Block | None, excerpts: tuple[Excerpt, ...], problems: Problems) -> tuple[Checkpoint, ...]:
+    checkpoints = []
+    for entry in _entries(block, problems):
+        if entry.text and not entry.text.endswith("?"):
+            problems.add(entry.line, f"the checkpoint `{entry.text[:60]}` is a statement, not a question.",
+                           "ask what the learner should predict or find (a number, a shape, which line "
+                           "does what), end it with `?`, and put the answer on an `answer:` line.")
+        if not entry.fields.get("answer"):
+            problems.add(entry.line, f"the checkpoint `{entry.text[:60]}` has no answer.",
+                           "add an indented `answer: ...` line below the question.")
+        evidence = _evidence(entry, excerpts, problems)
+        checkpoints.append(Checkpoint(entry.text, entry.fields.get("answer", ""), evidence, entry.line))
+    return tuple(checkpoints)
+
+
+def _evidence(entry: _Entry, excerpts: tuple[Excerpt, ...], problems: Problems) -> Evidence:
+    """Where the page points the learner to check an answer: `see: line 12`, `see: lines 12-14`
+    or `see: output "text"` (a piece of one line of the recorded output)."""
+    see = entry.fields.get("see", "")
+    example = '`see: line 12`, `see: lines 12-14` or `see: output "text printed by the starter"`'
+    if not see:
+        problems.add(entry.line, f"the checkpoint `{entry.text[:60]}` does not say what settles it.",
+                       f"add an indented {example} line below its answer.")
+        return Evidence()
+    if output := _SEE_OUTPUT.match(see):
+        return Evidence(output_text=output["text"])
+    lines = _SEE_LINES.match(see)
+    if not lines:
+        problems.add(entry.line, f"`see: {see[:60]}` names neither lines nor output.", f"write {example}.")
+        return Evidence()
+    start, end = int(lines["start"]), int(lines["end"] or lines["start"])
+    if end < start or not any(e.contains(start) and e.contains(end) for e in excerpts):
+        problems.add(entry.line, f"`see: {see}` is not inside one excerpt ({_spans(excerpts)}).",
+                       "point at lines the page shows; line numbers shift when you edit above them.")
+    return Evidence(start, end)
+
+
+def _spans(excerpts: tuple[Excerpt, ...]) -> str:
+    return "excerpts: " + (", ".join(f"{e.name} {e.start}-{e.end}" for e in excerpts) or "none")
+
+
+def _excerpt(name: str, start: int, end: int, lines: tuple[str, ...], comments: Comments,
+             notes: _Block | None, problems: Problems) -> Excerpt:
     body = lines[start - 1:end]
     if not any(line.strip() for line in body):
-        parser.problem(start - 1, f"the excerpt `{name}` is empty.",
+        problems.add(start - 1, f"the excerpt `{name}` is empty.",
                        f"put code between `# lab:begin {name}` and `# lab:end {name}`.")
     markers = []
-    for offset, line in enumerate(body):
-        if (match := _MARKER.search(line)) and not _DIRECTIVE.match(line):
-            markers.append((int(match["number"]), start + offset))
-    texts = _note_texts(notes, parser) if notes else {}
+    for number in range(start, end + 1):
+        if (match := _MARKER.search(comments.trailing.get(number, ""))):
+            markers.append((int(match["number"]), number))
+    texts = _note_texts(notes, problems) if notes else {}
     expected = list(range(1, len(markers) + 1))
     if [number for number, _ in markers] != expected:
         found = ", ".join(f"({n}) on line {ln}" for n, ln in markers)
-        parser.problem(markers[0][1], f"the annotation markers of excerpt `{name}` are {found}.",
+        problems.add(markers[0][1], f"the annotation markers of excerpt `{name}` are {found}.",
                        "number the markers (1), (2), ... in order from the top of the excerpt.")
     annotations = []
     for number, line in markers:
         if number not in texts:
-            parser.problem(line, f"the marker ({number}) in excerpt `{name}` has no note text.",
+            problems.add(line, f"the marker ({number}) in excerpt `{name}` has no note text.",
                            f"add `# ({number}) <text>` to a `# lab:notes {name}` block below the excerpt.")
         else:
             annotations.append(Annotation(number, line, texts.pop(number)[1]))
     for number, (line, _) in texts.items():
-        parser.problem(line, f"the note ({number}) has no marker in excerpt `{name}`.",
+        problems.add(line, f"the note ({number}) has no marker in excerpt `{name}`.",
                        f"end the annotated code line with `# ({number})`, or remove the note.")
     return Excerpt(name, start, body, tuple(annotations))
 
 
-def _note_texts(block: _Block, parser: _Parser) -> dict[int, tuple[int, str]]:
+def _note_texts(block: _Block, problems: Problems) -> dict[int, tuple[int, str]]:
     texts: dict[int, tuple[int, str]] = {}
-    for number, match, more in _list_entries(block, _NOTE, parser, "(1) text"):
+    for number, match, more in _list_entries(block, _NOTE, problems, "(1) text"):
         text = " ".join([match["text"].strip(), *more]).strip()
         if not text:
-            parser.problem(number, f"the note ({match['number']}) is empty.",
+            problems.add(number, f"the note ({match['number']}) is empty.",
                            "write what the marked line does after the number.")
         texts[int(match["number"])] = (number, text)
     return texts
 
 
-def _step(block: _Block, excerpts: tuple[Excerpt, ...], parser: _Parser) -> Step | None:
+def _step(block: _Block, excerpts: tuple[Excerpt, ...], problems: Problems) -> Step | None:
     match = _RANGE.match(block.args)
     if not match:
-        parser.problem(block.line, f"`# lab:explain {block.args}` does not name a line range.",
+        problems.add(block.line, f"`# lab:explain {block.args}` does not name a line range.",
                        "write `# lab:explain 12-18 Short title` with the starter's own line numbers.")
         return None
     start = int(match["start"])
@@ -414,13 +535,12 @@ def _step(block: _Block, excerpts: tuple[Excerpt, ...], parser: _Parser) -> Step
     title = (match["title"] or "").strip()
     home = next((e for e in excerpts if e.contains(start)), None)
     if end < start or home is None or not home.contains(end):
-        spans = ", ".join(f"{e.name} {e.start}-{e.end}" for e in excerpts) or "none"
-        parser.problem(block.line, f"lines {start}-{end} are not inside one excerpt (excerpts: {spans}).",
+        problems.add(block.line, f"lines {start}-{end} are not inside one excerpt ({_spans(excerpts)}).",
                        "name lines of a single excerpt; line numbers shift when you edit above them.")
         return None
     text = " ".join(text.strip() for _, text in block.body if text.strip())
     if not title or not text:
-        parser.problem(block.line, f"the explanation of lines {start}-{end} needs a title and a text.",
+        problems.add(block.line, f"the explanation of lines {start}-{end} needs a title and a text.",
                        "write the title after the range and the explanation on the comment lines below.")
         return None
     return Step(start, end, title, text, home.name)

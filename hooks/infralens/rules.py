@@ -1,0 +1,136 @@
+"""The registry rules a schema cannot say: unique ids and numbers, known chapters and
+prerequisites, no prerequisite cycles, handbook pages that exist, starters inside code/."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import Position, Problems, suggest
+from .model import Lab, Registry
+from .yaml_positions import Path_
+
+Positions = dict[Path_, Position]
+
+
+def check_duplicates(data: Any, positions: Positions, problems: Problems) -> None:
+    """Ids and numbers used twice. Read from the raw data, so that they are reported together
+    with schema errors elsewhere in the file."""
+    if not isinstance(data, dict):
+        return
+    lab_ids = _entry_values(data, "labs", "id")
+    for section, key, what in (("chapters", "id", "chapter id"), ("chapters", "number", "chapter number"),
+                               ("labs", "id", "lab id"), ("labs", "number", "lab number")):
+        first: dict[Any, int] = {}
+        for index, value in _entry_values(data, section, key).items():
+            position = positions.get((section, index, key))
+            if value not in first:
+                first[value] = index
+                continue
+            earlier = positions.get((section, first[value], key))
+            problems.add(position, f"the {what} `{value}` is used twice"
+                         + (f" (first at line {earlier[0]})." if earlier else "."),
+                         f"give each entry its own {what}.",
+                         lab=str(lab_ids[index]) if section == "labs" and index in lab_ids else None)
+
+
+def _entry_values(data: dict, section: str, key: str) -> dict[int, Any]:
+    entries = data.get(section)
+    if not isinstance(entries, list):
+        return {}
+    return {index: entry[key] for index, entry in enumerate(entries)
+            if isinstance(entry, dict) and isinstance(entry.get(key), (str, int))}
+
+
+def check_rules(registry: Registry, root: Path, docs_dir: Path, positions: Positions,
+                problems: Problems) -> dict[str, Path]:
+    """Check what the schema cannot; return the starters that are safe to read."""
+    def at(index: int, key: str) -> Position | None:
+        return positions.get(("labs", index, key))
+
+    chapter_ids = {chapter.id for chapter in registry.chapters}
+    lab_ids = {lab.id for lab in registry.labs}
+    docs = docs_dir.name
+    starter_files: dict[str, Path] = {}
+    for index, chapter in enumerate(registry.chapters):
+        if not (docs_dir / chapter.handbook).is_file():
+            problems.add(positions.get(("chapters", index, "handbook")),
+                         f"chapter `{chapter.id}` points at {docs}/{chapter.handbook}, which does not exist.",
+                         f"create that page or fix the path (it is relative to {docs}/).")
+    for index, lab in enumerate(registry.labs):
+        if lab.id in chapter_ids:
+            problems.add(at(index, "id"), f"the lab id `{lab.id}` is also a chapter id; both name a page "
+                         f"under labs/.", "rename the lab or the chapter.", lab.id)
+        if lab.chapter not in chapter_ids:
+            problems.add(at(index, "chapter"), f"the chapter `{lab.chapter}` is not defined.",
+                         _did_you_mean(lab.chapter, chapter_ids, "chapters"), lab.id)
+        if not (docs_dir / lab.handbook_page).is_file():
+            problems.add(at(index, "handbook"), f"the handbook page {docs}/{lab.handbook_page} does not exist.",
+                         f"fix the path (relative to {docs}/) or create the page.", lab.id)
+        if path := _check_starter_path(lab, root, at(index, "starter"), problems):
+            starter_files[lab.id] = path
+        for prerequisite in lab.prerequisites:
+            if prerequisite == lab.id:
+                problems.add(at(index, "prerequisites"), "the lab lists itself as a prerequisite.",
+                             "remove its own id from `prerequisites`.", lab.id)
+            elif prerequisite not in lab_ids:
+                problems.add(at(index, "prerequisites"), f"the prerequisite `{prerequisite}` is not a lab.",
+                             _did_you_mean(prerequisite, lab_ids, "labs"), lab.id)
+    index_of = {lab.id: index for index, lab in enumerate(registry.labs)}
+    _check_cycles(registry, lambda lab_id: at(index_of[lab_id], "prerequisites"), problems)
+    return starter_files
+
+
+def _did_you_mean(value: str, known: set[str], section: str) -> str:
+    # A high cutoff: ids share prefixes like `lab-`, which make loose matches misleading.
+    close = suggest(value, known, cutoff=0.8)
+    hint = f"did you mean `{close}`? Otherwise, " if close else ""
+    return f"{hint}use an id defined under `{section}:`."
+
+
+def _check_starter_path(lab: Lab, root: Path, position: Position | None, problems: Problems) -> Path | None:
+    """The starter's real path if it is a file inside code/; otherwise report why not."""
+    relative = PurePosixPath(lab.starter)
+    if relative.is_absolute() or ".." in relative.parts or "\\" in lab.starter:
+        problems.add(position, f"the starter path `{lab.starter}` must be a plain relative path under code/.",
+                      "write it like `code/<lab-id>/<file>.py`, without `..` or a leading `/`.", lab.id)
+        return None
+    resolved = (root / relative).resolve()
+    if relative.parts[0] != "code" or not resolved.is_relative_to((root / "code").resolve()):
+        problems.add(position, f"the starter `{lab.starter}` leads outside code/.",
+                      "keep starters as real files inside code/, not links to elsewhere.", lab.id)
+        return None
+    if not resolved.is_file():
+        problems.add(position, f"the starter file `{lab.starter}` does not exist.",
+                      "create it (the authoring page has a complete example) or fix the path.", lab.id)
+        return None
+    return resolved
+
+
+def _check_cycles(registry: Registry, position: Callable[[str], Position | None], problems: Problems) -> None:
+    requires = {lab.id: [p for p in lab.prerequisites if p != lab.id] for lab in registry.labs}
+    state: dict[str, str] = {}
+    for start in requires:
+        if state.get(start):
+            continue
+        stack = [(start, iter(requires[start]))]
+        trail = [start]
+        state[start] = "open"
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = "done"
+                stack.pop()
+                trail.pop()
+            elif child not in requires or state.get(child) == "done":
+                continue
+            elif state.get(child) == "open":
+                cycle = trail[trail.index(child):] + [child]
+                problems.add(position(node), f"the prerequisites form a cycle: {' -> '.join(cycle)}.",
+                              "remove one prerequisite from that loop.", node)
+            else:
+                state[child] = "open"
+                stack.append((child, iter(requires[child])))
+                trail.append(child)
