@@ -200,11 +200,43 @@ STARTER_CASES = [
          "keep a starter a short"),
     Case("recorded output missing", lambda p: (p / OUTPUT).unlink(), "recorded output is missing", OUTPUT,
          f"infralens outputs {LAB}"),
+    Case("formula that cannot be rendered in a starter", replace(STARTER, "# lab:goal ", "# lab:goal Broken $x^$ here. "),
+         "the formula `x^` cannot be rendered", STARTER, "fix the LaTeX", line=line_of(STARTER, "$x^$")),
+    Case("checkpoint stated, not asked", lambda p: write(STARTER, re.sub(
+        r"(# lab:checkpoints\n# - )(.*?)\?\n", r"\1\2.\n", (p / STARTER).read_text(encoding="utf-8"), count=1))(p),
+         "is a statement, not a question", STARTER, "end it with `?`",
+         line=lambda p: line_of(STARTER, "# lab:checkpoints")(p) + 1),
+    Case("checkpoint points at output the starter no longer prints",
+         lambda p: write(OUTPUT, "nothing like before\n")(p),
+         "which no line of", STARTER, f"infralens outputs {LAB}"),
+    Case("misunderstanding not refuted", lambda p: write(STARTER, re.sub(
+        r"(# lab:traps\n# - .*\n)(#   why: .*\n)(#   .*\n)*", r"\1", (p / STARTER).read_text(encoding="utf-8"), count=1))(p),
+         "is not refuted", STARTER, "add an indented `why:` line",
+         line=lambda p: line_of(STARTER, "# lab:traps")(p) + 1),
+]
+
+SCAFFOLDED = "lab-31-tensor-parallel-attention"
+PAGE_CASES = [
+    Case("formula that cannot be rendered in a handbook page",
+         lambda p: write("docs/handbook/diffusion.md", (p / "docs/handbook/diffusion.md").read_text(encoding="utf-8")
+                         + "\nA broken formula: $x^$.\n")(p),
+         "the formula `x^` cannot be rendered", "docs/handbook/diffusion.md", "fix the LaTeX", lab=None,
+         line=line_of("docs/handbook/diffusion.md", "$x^$")),
+    Case("scaffold text left in a new lab",
+         lambda p: infralens(["--root", str(p), "new", "Tensor Parallel Attention", "--chapter", "model-parallelism"]),
+         "still has the scaffold's guidance text", f"code/{SCAFFOLDED}/tensor_parallel_attention.py",
+         "replace each `Replace ...` text", lab=SCAFFOLDED),
+    Case("scaffold reading entry left in the registry",
+         lambda p: infralens(["--root", str(p), "new", "Tensor Parallel Attention", "--chapter", "model-parallelism"]),
+         "is the scaffold's guidance text", "labs.yaml", "give the primary source", lab=SCAFFOLDED),
 ]
 
 
+ALL_CASES = REGISTRY_CASES + STARTER_CASES + PAGE_CASES
+
+
 def named(name: str) -> Case:
-    return next(case for case in REGISTRY_CASES + STARTER_CASES if case.name == name)
+    return next(case for case in ALL_CASES if case.name == name)
 
 
 def check(project: Path, capsys) -> tuple[int, list[str]]:
@@ -213,7 +245,7 @@ def check(project: Path, capsys) -> tuple[int, list[str]]:
     return status, problems
 
 
-@pytest.mark.parametrize("case", REGISTRY_CASES + STARTER_CASES, ids=lambda case: case.name)
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda case: case.name)
 def test_each_mistake_gets_a_clear_message(case: Case, tmp_path: Path, capsys):
     project = copy_project(tmp_path / "project")
     case.change(project)
@@ -232,7 +264,9 @@ def test_each_mistake_gets_a_clear_message(case: Case, tmp_path: Path, capsys):
 
 
 @pytest.mark.parametrize("case", [named("yaml syntax error"), named("unknown key"), named("unknown prerequisite"),
-                                  named("region never closed"), named("marker without text")],
+                                  named("region never closed"), named("marker without text"),
+                                  named("formula that cannot be rendered in a handbook page"),
+                                  named("scaffold text left in a new lab")],
                          ids=lambda case: case.name)
 def test_build_fails_with_the_same_problems_as_check(case: Case, tmp_path: Path, capsys):
     project = copy_project(tmp_path / "project")
@@ -254,6 +288,32 @@ def test_all_problems_of_a_build_are_reported_together(tmp_path: Path, capsys):
     assert status == 1
     assert any("no `# lab:goal` block" in p for p in problems)
     assert any("lab-00-nothing" in p for p in problems)
+
+
+def test_schema_errors_and_cross_entry_errors_are_reported_together(tmp_path: Path, capsys):
+    project = copy_project(tmp_path / "project")
+    text = (project / "labs.yaml").read_text(encoding="utf-8")
+    second = text.index("  - id: lab-02-")
+    reading = text.index("    reading:\n", second)
+    end = text.index("\n  - id: ", reading + 1)
+    (project / "labs.yaml").write_text(text[:reading] + "    reading: []\n" + text[end + 1:], encoding="utf-8")
+    add_lab(LAB, 91)(project)
+    status, problems = check(project, capsys)
+    assert status == 1
+    assert any("`labs[2].reading` is empty" in p for p in problems), problems
+    assert any(f"lab id `{LAB}` is used twice" in p for p in problems), problems
+
+
+def test_a_custom_docs_dir_is_honoured(tmp_path: Path, capsys):
+    project = copy_project(tmp_path / "project")
+    (project / "docs").rename(project / "content")
+    config = project / "mkdocs.yml"
+    config.write_text("docs_dir: content\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    status, problems = check(project, capsys)
+    assert (status, problems) == (0, [])
+    result = build(project, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "labs" / LAB / "index.html").is_file()
 
 
 def test_ten_thousand_labs_load(tmp_path: Path):

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from .errors import AuthorError
 from .project import load_project
 from .registry import load_registry
@@ -23,9 +25,26 @@ def run_starter(root: Path, starter: str, env: dict[str, str] | None = None) -> 
                           timeout=RUN_TIMEOUT_SECONDS, encoding="utf-8", env=env)
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml for plain settings; tags such as `!ENV` are read as no value."""
+
+
+_ConfigLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def docs_dir(root: Path) -> Path:
+    """The docs_dir mkdocs.yml sets (default `docs`), so `check` reads the pages MkDocs builds."""
+    try:
+        config = yaml.load((root / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_ConfigLoader)
+    except (OSError, yaml.YAMLError):
+        config = None
+    name = config.get("docs_dir") if isinstance(config, dict) else None
+    return root / (name if isinstance(name, str) else "docs")
+
+
 def check(root: Path) -> int:
     started = time.perf_counter()
-    project = load_project(root)
+    project = load_project(root, docs_dir(root))
     if project.problems:
         print(AuthorError(list(project.problems)).report(), file=sys.stderr)
         return 1
@@ -38,7 +57,7 @@ def check(root: Path) -> int:
 def outputs(root: Path, labs: list[str]) -> int:
     """Run starters and write what each prints next to it, for its lab page's "Run it"."""
     try:
-        registry = load_registry(root)
+        registry = load_registry(root, docs_dir(root))
     except AuthorError as error:
         print(error.report(), file=sys.stderr)
         return 1
@@ -59,7 +78,7 @@ def outputs(root: Path, labs: list[str]) -> int:
 def new(root: Path, title: str, chapter: str, number: int | None, lab_id: str | None) -> int:
     """Create a lab from a title and a chapter: registry entry, starter and recorded output."""
     try:
-        lab = create_lab(root, title, chapter, number, lab_id)
+        lab = create_lab(root, docs_dir(root), title, chapter, number, lab_id)
     except AuthorError as error:
         print(error.report(), file=sys.stderr)
         return 1

@@ -16,6 +16,9 @@ from .errors import Problem
 _MATH = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">(?P<body>.*?)</(?P=tag)>', re.S)
 _DELIMITERS = re.compile(r"^\s*(?:\\\((?P<inline>.*)\\\)|\\\[(?P<block>.*)\\\])\s*$", re.S)
+# Where arithmatex finds math in Markdown: $$ blocks and $inline$ spans outside code.
+_CODE = re.compile(r"^(\s*)(`{3,}|~{3,}).*?^\1\2|`+[^`\n]*`+", re.S | re.M)
+_SOURCE_MATH = re.compile(r"\$\$(?P<block>.+?)\$\$|(?<![\\$\w])\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$(?![$\w])", re.S)
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,24 @@ def _convert(match: re.Match[str], bad: list[BadFormula]) -> str:
     try:
         return latex2mathml.converter.convert(latex.strip(), display=display)
     except Exception as error:  # latex2mathml raises a plain Exception subclass per kind of mistake
-        reason = re.sub(r"(?<!^)(?=[A-Z])", " ", type(error).__name__).lower().removesuffix(" error")
-        bad.append(BadFormula(latex.strip(), reason))
+        bad.append(BadFormula(latex.strip(), _reason(error)))
         return f'<code class="il-bad-math">{html.escape(latex.strip())}</code>'
+
+
+def bad_formulas(markdown: str) -> list[BadFormula]:
+    """The formulas of a Markdown text (outside code) that cannot be rendered, before any build."""
+    bad: list[BadFormula] = []
+    for match in _SOURCE_MATH.finditer(_CODE.sub("", markdown)):
+        latex = (match["block"] if match["block"] is not None else match["inline"]).strip()
+        try:
+            latex2mathml.converter.convert(latex)
+        except Exception as error:  # see _convert
+            bad.append(BadFormula(latex, _reason(error)))
+    return bad
+
+
+def _reason(error: Exception) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", type(error).__name__).lower().removesuffix(" error")
 
 
 def formula_problems(bad: list[BadFormula], file: str, lines: list[str], lab: str | None = None) -> list[Problem]:

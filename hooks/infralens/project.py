@@ -8,6 +8,7 @@ so that a build can report all of them and `mkdocs serve` can show them in the b
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +19,7 @@ from markdown.extensions.toc import slugify as default_slugify
 from .cache import DiskCache
 from .errors import AuthorError, Problem, suggest
 from .handbook import headings
+from .mathml import bad_formulas, formula_problems
 from .model import Lab, Registry
 from .registry import REGISTRY_FILE, read_registry
 from .render import output_line, output_path
@@ -66,34 +68,52 @@ def load_project(root: Path, docs_dir: Path | None = None,
         path = registry.starter_files.get(lab.id)
         if path is None:
             continue  # already reported by the registry check
-        parsed = _parse_cached(path.read_bytes(), lab, cache)
-        if isinstance(parsed, Starter):
-            starters[lab.id] = parsed
-        else:
-            problems.extend(parsed)
+        starter, found = _parse_cached(path.read_bytes(), lab, cache)
+        problems.extend(found)
         output = _read_output(root, lab, problems)
         if output is not None:
             outputs[lab.id] = output
-        if isinstance(parsed, Starter):
-            problems.extend(_scaffold_text_in_starter(lab, parsed))
+        if starter is not None:
+            starters[lab.id] = starter
             if output is not None:
-                problems.extend(_stale_output_evidence(lab, parsed, output))
+                problems.extend(_stale_output_evidence(lab, starter, output))
+    problems.extend(_bad_formulas_in_pages(docs_dir, cache))
     section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
     problems.extend(missing)
     return Project(root, registry, starters, outputs, tuple(problems), section_titles)
 
 
-def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> Starter | list[Problem]:
-    """The parsed starter, or its problems; both depend only on the bytes, path and lab id."""
+def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> tuple[Starter | None, list[Problem]]:
+    """The parsed starter (if it could be parsed) and its problems, including those of a starter
+    that parses: scaffold text and formulas that cannot be rendered. All depend only on the
+    bytes, path and lab id."""
     key = f"starter\0{lab.id}\0{lab.starter}\0{hashlib.sha256(data).hexdigest()}"
     parsed = cache.get(key)
     if parsed is None:
         try:
-            parsed = parse_starter(decode_starter(data, lab.starter, lab.id), lab.starter, lab.id)
+            starter = parse_starter(decode_starter(data, lab.starter, lab.id), lab.starter, lab.id)
         except AuthorError as error:
-            parsed = error.problems
+            parsed = (None, error.problems)
+        else:
+            bad = bad_formulas("\n".join(starter.prose()))
+            parsed = (starter, [*_scaffold_text_in_starter(lab, starter),
+                                *formula_problems(bad, lab.starter, list(starter.lines), lab.id)])
         cache.put(key, parsed)
     return parsed
+
+
+def _bad_formulas_in_pages(docs_dir: Path, cache: DiskCache) -> list[Problem]:
+    problems: list[Problem] = []
+    for page in sorted(docs_dir.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        key = "formulas\0" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        bad = cache.get(key)
+        if bad is None:
+            bad = bad_formulas(text)
+            cache.put(key, bad)
+        name = posixpath.join(docs_dir.name, page.relative_to(docs_dir).as_posix())
+        problems.extend(formula_problems(bad, name, text.split("\n")))
+    return problems
 
 
 def _read_output(root: Path, lab: Lab, problems: list[Problem]) -> str | None:

@@ -153,12 +153,7 @@ MINUTES_PER_CHECKPOINT = 1.5
 
 def reading_minutes(starter: Starter) -> int:
     """About how long a lab takes to work through, from its length, to the next 5 minutes."""
-    prose = [starter.goal, *starter.mental_model, *starter.interview, *starter.intuition,
-             *(f"{c.question} {c.answer}" for c in starter.checkpoints),
-             *(f"{t.belief} {t.why}" for t in starter.traps),
-             *(a.text for e in starter.excerpts for a in e.annotations),
-             *(f"{s.title} {s.text}" for s in starter.steps)]
-    words = sum(len(text.split()) for text in prose)
+    words = sum(len(text.split()) for text in starter.prose())
     code = sum(len(e.lines) for e in starter.excerpts)
     minutes = (words / PROSE_WORDS_PER_MINUTE + code / CODE_LINES_PER_MINUTE
                + MINUTES_PER_CHECKPOINT * len(starter.checkpoints))

@@ -74,10 +74,10 @@ def starter_text(title: str, number: int) -> str:
     return env.get_template("new_starter.py.j2").render(title=title, number=number)
 
 
-def create_lab(root: Path, title: str, chapter: str, number: int | None = None,
+def create_lab(root: Path, docs_dir: Path, title: str, chapter: str, number: int | None = None,
                lab_id: str | None = None) -> NewLab:
     """Write the starter and append the registry entry; the caller records the output."""
-    lab = plan_lab(load_registry(root), title, chapter, number, lab_id)
+    lab = plan_lab(load_registry(root, docs_dir), title, chapter, number, lab_id)
     path = root / lab.starter
     path.parent.mkdir(parents=True, exist_ok=False)
     path.write_text(starter_text(title, lab.number), encoding="utf-8")

@@ -111,6 +111,14 @@ class Starter:
     excerpts: tuple[Excerpt, ...]
     steps: tuple[Step, ...]
 
+    def prose(self) -> list[str]:
+        """Every text the lab page shows besides code, in the order of the page."""
+        return [self.goal, *self.mental_model,
+                *(annotation.text for excerpt in self.excerpts for annotation in excerpt.annotations),
+                *(f"{step.title} {step.text}" for step in self.steps),
+                *(f"{c.question} {c.answer}" for c in self.checkpoints),
+                *(f"{trap.belief} {trap.why}" for trap in self.traps), *self.interview, *self.intuition]
+
 
 @dataclass
 class _Block:
