@@ -6,7 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hooks"))
-from infralens.mathml import render_math  # noqa: E402
+from infralens.mathml import render_math
 
 
 def on_page_content(html, page, config, files):

@@ -15,7 +15,7 @@ import time
 import yaml
 
 sys.path.insert(0, os.environ["INFRALENS_HOOKS_DIR"])
-import infralens_hooks as hooks  # noqa: E402
+import infralens_hooks as hooks
 
 _record: dict = {"events_ms": {}, "markdown": {}, "nav": None, "static": []}
 

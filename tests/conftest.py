@@ -38,7 +38,7 @@ def build(project: Path, site: Path, *args: str, **env: str) -> subprocess.Compl
     """Run `mkdocs build --strict` as an author would (no -q/-v: both hide warnings)."""
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site), *args],
-        cwd=project, capture_output=True, text=True, env=mkdocs_env(**env), timeout=300,
+        cwd=project, capture_output=True, check=False, text=True, env=mkdocs_env(**env), timeout=300,
     )
 
 

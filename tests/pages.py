@@ -57,4 +57,4 @@ def numbered_lines(block) -> list[tuple[int, str]]:
     numbers = [int(a.get_text()) for a in block.select(".linenos a")]
     texts = [span.get_text().rstrip("\n") for span in block.select("code > span[id^=__span-]")]
     assert len(numbers) == len(texts)
-    return list(zip(numbers, texts))
+    return list(zip(numbers, texts, strict=False))

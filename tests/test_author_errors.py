@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import build, copy_project
 from infralens.cli import main as infralens
 from pages import numbered_lines
@@ -207,7 +206,7 @@ STARTER_CASES = [
          "is a statement, not a question", STARTER, "end it with `?`",
          line=lambda p: line_of(STARTER, "# lab:checkpoints")(p) + 1),
     Case("checkpoint points at output the starter no longer prints",
-         lambda p: write(OUTPUT, "nothing like before\n")(p),
+         write(OUTPUT, "nothing like before\n"),
          "which no line of", STARTER, f"infralens outputs {LAB}"),
     Case("misunderstanding not refuted", lambda p: write(STARTER, re.sub(
         r"(# lab:traps\n# - .*\n)(#   why: .*\n)(#   .*\n)*", r"\1", (p / STARTER).read_text(encoding="utf-8"), count=1))(p),

@@ -4,10 +4,8 @@ chapter's handbook page teaches at a readable length."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 from infralens.project import load_project
 

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import mkdocs_env
 
 LAB = "lab-01-forward-noise-process"
@@ -19,14 +18,14 @@ HERE = Path(__file__).parent
 
 def run_builds(project: Path, site: Path, *steps: str) -> list[str]:
     result = subprocess.run([sys.executable, str(HERE / "dirty_builds.py"), str(project), str(site), *steps],
-                            capture_output=True, text=True, env=mkdocs_env(), timeout=600)
+                            capture_output=True, check=False, text=True, env=mkdocs_env(), timeout=600)
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
 
 def clean_build(project: Path, site: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(site)],
-                            cwd=project, capture_output=True, text=True, timeout=600,
+                            cwd=project, capture_output=True, check=False, text=True, timeout=600,
                             env=mkdocs_env(INFRALENS_SITE_URL="http://127.0.0.1:8000/"))
     assert result.returncode == 0, result.stderr
 

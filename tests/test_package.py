@@ -39,7 +39,7 @@ def imported_modules(folder: Path) -> set[str]:
 
 
 def declared(requirement: str) -> str:
-    name = requirement.split(";")[0]
+    name = requirement.split(";", maxsplit=1)[0]
     for mark in "<>=!~[ ":
         name = name.split(mark)[0]
     return name.lower().replace("_", "-")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 from infralens.errors import AuthorError
 from infralens.registry import load_registry

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import markdown
-
 from conftest import ROOT
 from infralens.markdown_text import code_span, fence_for, inline
 from infralens.navigation import NAV_LABS_PER_CHAPTER, expand_nav

@@ -64,7 +64,7 @@ def test_annotation_markers_carry_the_starter_notes(site):
                    for m in re.findall(r"\((\d+)\)\s*$", span.get_text())]
         items = block.find_next_sibling("ol").find_all("li", recursive=False)
         assert markers == list(range(1, len(items) + 1))
-        for number, item in zip(markers, items):
+        for number, item in zip(markers, items, strict=False):
             # A note may continue on the next comment line of the starter.
             assert item.get_text(" ", strip=True).startswith(notes[number].replace("`", "")[:40])
 

@@ -6,7 +6,6 @@ import re
 import textwrap
 
 import pytest
-
 from conftest import ROOT
 from infralens.errors import AuthorError
 from infralens.starter import Evidence, Trap, parse_starter, split_lines

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
 from infralens.cli import run_starter
 from infralens.registry import load_registry
-from infralens.render import output_path
+from infralens.paths import output_path
 from pages import section, soup
 
 LABS = load_registry(ROOT).labs
@@ -35,7 +34,7 @@ def run_everywhere(lab) -> dict[str, str]:
         return result.stdout if result.returncode == 0 else f"exit {result.returncode}: {result.stderr}"
 
     with ThreadPoolExecutor(max_workers=len(MACHINES)) as pool:
-        return dict(zip(MACHINES, pool.map(run, MACHINES.values())))
+        return dict(zip(MACHINES, pool.map(run, MACHINES.values()), strict=False))
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[lab.id for lab in LABS])

@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 
 from .errors import AuthorError
+from .paths import output_path
 from .project import load_project
 from .registry import load_registry
-from .render import output_path
 from .scaffold import create_lab
 
 RUN_TIMEOUT_SECONDS = 60
@@ -21,7 +21,7 @@ RUN_TIMEOUT_SECONDS = 60
 
 def run_starter(root: Path, starter: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a starter the way the lab page tells learners to: `python <starter>` from the root."""
-    return subprocess.run([sys.executable, starter], cwd=root, capture_output=True, text=True,
+    return subprocess.run([sys.executable, starter], cwd=root, capture_output=True, check=False, text=True,
                           timeout=RUN_TIMEOUT_SECONDS, encoding="utf-8", env=env)
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .cache import DiskCache
 
@@ -93,18 +93,20 @@ class GeneratedPages:
                  cache: DiskCache) -> None:
         self.config, self.files, self.site, self.stamps, self.cache = config, files, site, stamps, cache
 
-    def add(self, uri: str, render_page, *inputs: object, **options) -> FingerprintedFile:
-        """Add the page at `uri`, made by `render_page()` from `inputs` and the site."""
+    def add(self, uri: str, inputs: tuple[object, ...], render_page: Callable[..., str], *args: object,
+            inclusion: InclusionLevel = InclusionLevel.UNDEFINED) -> FingerprintedFile:
+        """Add the page at `uri`, made by `render_page(*args)` from `inputs` and the site."""
         fingerprint = digest(self.site, *inputs)
         if self.stamps:
             self.stamps.record(uri, fingerprint)
-        page = FingerprintedFile.generated(self.config, uri, content=self._content(uri, fingerprint, render_page),
-                                           **options)
+        content = self._content(uri, fingerprint, lambda: render_page(*args))
+        page = FingerprintedFile.generated(self.config, uri, content=content, inclusion=inclusion)
+        assert isinstance(page, FingerprintedFile)  # File.generated builds the class it is called on
         page.stamps = self.stamps
         self.files.append(page)
         return page
 
-    def _content(self, uri: str, fingerprint: str, render_page) -> str:
+    def _content(self, uri: str, fingerprint: str, render_page: Callable[[], str]) -> str:
         if self.stamps is not None and not self.stamps.changed(uri):
             return ""  # a dirty rebuild will not write this page
         key = f"page\0{uri}\0{fingerprint}"

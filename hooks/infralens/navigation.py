@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from .model import Chapter, Registry
-from .render import chapter_uri, lab_uri
+from .paths import LABS_INDEX, LEARNING_PATH, chapter_uri, lab_uri
 
 HANDBOOK = "Handbook"
 LABS = "Labs"
@@ -23,7 +23,7 @@ def registry_sections(registry: Registry) -> dict[str, list[Any]]:
     chapters = sorted(registry.chapters, key=lambda c: c.number)
     # Nav titles are emitted as HTML by the theme: escape author text.
     handbook: list[Any] = [{html.escape(f"{c.number}. {c.title}"): c.handbook} for c in chapters]
-    labs: list[Any] = [{"All labs": "labs/index.md"}, {"Learning path": "labs/path.md"}]
+    labs: list[Any] = [{"All labs": LABS_INDEX}, {"Learning path": LEARNING_PATH}]
     for chapter in chapters:
         entries: list[Any] = [{html.escape(f"Chapter {chapter.number} labs"): chapter_uri(chapter)}]
         if lists_labs(registry, chapter):

@@ -21,10 +21,10 @@ from .errors import AuthorError, Problem, suggest
 from .handbook import headings
 from .mathml import bad_formulas, formula_problems
 from .model import Lab, Registry
+from .paths import output_path
 from .registry import REGISTRY_FILE, read_registry
-from .render import output_line, output_path
 from .scaffold import placeholder_lines
-from .starter import Starter, decode_starter, parse_starter
+from .starter import Starter, decode_starter, output_line, parse_starter
 
 EMPTY_REGISTRY = Registry(chapters=(), labs=())
 

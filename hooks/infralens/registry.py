@@ -89,8 +89,8 @@ def _check_schema(data: Any, schema: dict, positions: Positions, problems: Probl
 def _position(positions: Positions, path: Path_, error: Any) -> Position | None:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         extra = schema_messages.unknown_keys(error)
-        if extra and path + (extra[0],) in positions:
-            return positions[path + (extra[0],)]
+        if extra and (*path, extra[0]) in positions:
+            return positions[(*path, extra[0])]
     while path not in positions and path:
         path = path[:-1]
     return positions.get(path)

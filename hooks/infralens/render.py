@@ -18,38 +18,23 @@ import jinja2
 
 from .markdown_text import Markdown, code_span, escape_text, fence_for, inline, link_url
 from .model import Chapter, Lab, Registry
-from .starter import Checkpoint, Starter
+from .paths import (
+    HOW_TO_READ,
+    LABS_INDEX,
+    LEARNING_PATH,
+    OUTPUT_BLOCK,
+    chapter_uri,
+    excerpt_id,
+    lab_uri,
+    line_anchor,
+    relative,
+    starter_download_uri,
+    starter_page_uri,
+)
+from .starter import Checkpoint, Starter, output_line
 
 TEMPLATES = Path(__file__).parent / "templates"
-HOW_TO_READ = "how-to-read.md"  # the site-wide page on reading a lab, linked from every lab
 READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "practical": "Practical guides"}
-
-
-def lab_uri(lab: Lab) -> str:
-    return f"labs/{lab.id}/index.md"
-
-
-def chapter_uri(chapter: Chapter) -> str:
-    """The chapter's list of labs; chapter and lab ids share the labs/ URL space."""
-    return f"labs/{chapter.id}/index.md"
-
-
-def starter_page_uri(lab: Lab) -> str:
-    return f"labs/{lab.id}/starter.md"
-
-
-def starter_download_uri(lab: Lab) -> str:
-    return lab.starter  # published at the same path it has in the repository: code/...
-
-
-def output_path(starter: str) -> str:
-    """Where the starter's recorded output lives: next to it, as <name>.output.txt."""
-    return starter.removesuffix(".py") + ".output.txt"
-
-
-def relative(target: str, source: str) -> str:
-    """A Markdown link from the page `source` to the file `target` (both docs-relative)."""
-    return posixpath.relpath(target, posixpath.dirname(source) or ".")
 
 
 def handbook_href(lab: Lab, source: str) -> Markdown:
@@ -106,18 +91,10 @@ def code_block(lines: tuple[str, ...], first_line: int, block_id: str, title: st
     return Markdown("\n".join([head, *lines, fence]))
 
 
-OUTPUT_BLOCK = "output"  # the id of the recorded output's code block on a lab page
-
-
 def text_block(text: str, block_id: str) -> Markdown:
     lines = text.rstrip("\n").split("\n")
     fence = fence_for(lines)
     return Markdown("\n".join([f"{fence} {{ .text #{block_id} }}", *lines, fence]))
-
-
-def output_line(output: str, text: str) -> int | None:
-    """The number of the first line of a recorded output that contains `text`."""
-    return next((number for number, line in enumerate(output.split("\n"), 1) if text in line), None)
 
 
 def _evidence_link(checkpoint: Checkpoint, starter: Starter, output: str) -> dict[str, Any]:
@@ -133,16 +110,6 @@ def _evidence_link(checkpoint: Checkpoint, starter: Starter, output: str) -> dic
         label = f"Show line {start}" if start == end else f"Show lines {start}–{end}"
     return {"label": label, "block": block, "start": start, "end": end,
             "href": Markdown("#" + line_anchor(block, start) if block != OUTPUT_BLOCK else "#run-it")}
-
-
-def line_anchor(block_id: str, line: int) -> str:
-    """The id pymdownx.highlight gives a numbered line of the code block `block_id`."""
-    return f"__codelineno-{block_id}-{line}"
-
-
-def excerpt_id(name: str) -> str:
-    """The id of an excerpt's code block on its lab page."""
-    return f"excerpt-{name}"
 
 
 # A learner reads the notes slowly and code slower still, and stops to answer each checkpoint.
@@ -227,7 +194,7 @@ def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, rep
 def render_labs_index(env: jinja2.Environment, registry: Registry, section_titles: dict[str, str],
                       chapter: Chapter | None = None) -> str:
     """All labs by chapter, or with `chapter` the labs of that chapter only."""
-    source = chapter_uri(chapter) if chapter else "labs/index.md"
+    source = chapter_uri(chapter) if chapter else LABS_INDEX
     chapters = sorted([chapter] if chapter else registry.chapters, key=lambda c: c.number)
     rows = [(each, [(lab, Markdown(relative(lab_uri(lab), source)), handbook_href(lab, source))
                     for lab in registry.labs_in(each.id)]) for each in chapters]
@@ -236,7 +203,7 @@ def render_labs_index(env: jinja2.Environment, registry: Registry, section_title
     return env.get_template("labs_index.md.j2").render(
         front_matter=front_matter(title=title), title=title, chapters=rows, total=len(labs),
         section_titles=section_titles,
-        all_ids=" ".join(lab.id for lab in labs), path_href=Markdown(relative("labs/path.md", source)),
+        all_ids=" ".join(lab.id for lab in labs), path_href=Markdown(relative(LEARNING_PATH, source)),
         handbook=Markdown(relative(chapter.handbook, source)) if chapter else None)
 
 
@@ -252,7 +219,7 @@ def render_lab_problems(env: jinja2.Environment, lab: Lab, problems: list) -> st
 
 
 def render_learning_path(env: jinja2.Environment, registry: Registry) -> str:
-    source = "labs/path.md"
+    source = LEARNING_PATH
     steps = []
     for lab in registry.learning_path():
         prerequisites = [(registry.lab(p), Markdown(relative(lab_uri(registry.lab(p)), source)))
@@ -276,5 +243,5 @@ def render_progress(env: jinja2.Environment, registry: Registry, page: str) -> s
     chapters = _chapter_links(registry, page)
     return env.get_template("progress.md.j2").render(
         chapters=chapters, all_ids=" ".join(lab.id for lab in registry.ordered_labs),
-        total=len(registry.labs), index_href=Markdown(relative("labs/index.md", page)),
-        path_href=Markdown(relative("labs/path.md", page)))
+        total=len(registry.labs), index_href=Markdown(relative(LABS_INDEX, page)),
+        path_href=Markdown(relative(LEARNING_PATH, page)))

@@ -111,10 +111,10 @@ def _check_starter_path(lab: Lab, root: Path, position: Position | None, problem
 def _check_cycles(registry: Registry, position: Callable[[str], Position | None], problems: Problems) -> None:
     requires = {lab.id: [p for p in lab.prerequisites if p != lab.id] for lab in registry.labs}
     state: dict[str, str] = {}
-    for start in requires:
+    for start, first_children in requires.items():
         if state.get(start):
             continue
-        stack = [(start, iter(requires[start]))]
+        stack = [(start, iter(first_children))]
         trail = [start]
         state[start] = "open"
         while stack:
@@ -127,7 +127,7 @@ def _check_cycles(registry: Registry, position: Callable[[str], Position | None]
             elif child not in requires or state.get(child) == "done":
                 continue
             elif state.get(child) == "open":
-                cycle = trail[trail.index(child):] + [child]
+                cycle = [*trail[trail.index(child):], child]
                 problems.add(position(node), f"the prerequisites form a cycle: {' -> '.join(cycle)}.",
                               "remove one prerequisite from that loop.", node)
             else:

@@ -31,14 +31,19 @@ def describe(path: tuple[str | int, ...]) -> str:
 
 
 def unknown_keys(error: jsonschema.ValidationError) -> list[str]:
-    allowed = error.schema.get("properties", {})
-    return [key for key in error.instance if key not in allowed]
+    schema: Any = error.schema
+    instance: Any = error.instance
+    allowed = schema.get("properties", {})
+    return [key for key in instance if key not in allowed]
 
 
 def explain(error: jsonschema.ValidationError) -> tuple[str, str]:
     """The message and the fix for one schema error."""
     where = describe(tuple(error.absolute_path))
-    kind, expected, instance = error.validator, error.validator_value, error.instance
+    # jsonschema types these fields loosely (they may be unset); here they are always set.
+    kind: Any = error.validator
+    expected: Any = error.validator_value
+    instance: Any = error.instance
     if kind == "additionalProperties":
         return _unknown(where, error)
     if kind == "required":
@@ -65,7 +70,8 @@ def explain(error: jsonschema.ValidationError) -> tuple[str, str]:
 
 
 def _unknown(where: str, error: jsonschema.ValidationError) -> tuple[str, str]:
-    allowed = list(error.schema.get("properties", {}))
+    schema: Any = error.schema
+    allowed = list(schema.get("properties", {}))
     extra = unknown_keys(error)
     fixes = []
     for key in extra:

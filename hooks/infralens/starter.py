@@ -128,6 +128,11 @@ class _Block:
     body: list[tuple[int, str]] = field(default_factory=list)
 
 
+def output_line(output: str, text: str) -> int | None:
+    """The number of the first line of a recorded output that contains `text`."""
+    return next((number for number, line in enumerate(output.split("\n"), 1) if text in line), None)
+
+
 def decode_starter(data: bytes, path: str, lab: str | None = None) -> str:
     """Check that raw starter bytes are a reasonable UTF-8 text file and return the text."""
     problems = Problems(path, lab)
@@ -252,11 +257,11 @@ def _scan(lines: tuple[str, ...], comments: Comments,
             else:
                 problems.add(number, f"unknown directive `# lab:{name}`.", _directive_fix(name))
             continue
-        text = _comment_text(line) if current is not None and is_comment else None
-        if text is None:
-            current = None
-        else:
+        text = _comment_text(line) if is_comment else None
+        if current is not None and text is not None:
             current.body.append((number, text))
+        else:
+            current = None
     if region is not None:
         problems.add(region[1] - 1, f"the excerpt `{region[0]}` is opened but never closed.",
                        f"add `# lab:end {region[0]}` after its last line.")

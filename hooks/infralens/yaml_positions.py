@@ -48,7 +48,7 @@ def _construct(node: yaml.Node, path: Path_, positions: dict[Path_, Position], s
         return None
     seen.add(id(node))
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, path + (i,), positions, seen, loader, problems)
+        return [_construct(item, (*path, i), positions, seen, loader, problems)
                 for i, item in enumerate(node.value)]
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
@@ -61,13 +61,13 @@ def _construct(node: yaml.Node, path: Path_, positions: dict[Path_, Position], s
             problems.add((key_node.start_mark.line + 1, key_node.start_mark.column + 1),
                           f"the key `{key}` appears twice in one entry.", "keep one of them.",
                           lab=_entry_id(node, loader) if path[:1] == ("labs",) else None)
-        mapping[key] = _construct(value_node, path + (key,), positions, seen, loader, problems)
+        mapping[key] = _construct(value_node, (*path, key), positions, seen, loader, problems)
         # Point problems about an entry at its key, where an author looks for them.
-        positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
     return mapping
 
 
-def _entry_id(node: yaml.MappingNode, loader: Any) -> str | None:
+def _entry_id(node: yaml.Node, loader: Any) -> str | None:
     """The `id` written in a mapping node, for naming the lab while it is still being read."""
     for key_node, value_node in node.value:
         if isinstance(key_node, yaml.ScalarNode) and key_node.value == "id" and isinstance(value_node, yaml.ScalarNode):

@@ -1,0 +1,78 @@
+"""Where things live: the site's URL scheme for generated pages, and the folders of a build.
+
+Every generated page's address is decided here, so that pages, navigation, problem reports and
+the command line agree on it. Page paths are docs-relative and use `/` on every platform.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+
+from .model import Chapter, Lab
+
+HOW_TO_READ = "how-to-read.md"  # the site-wide page on reading a lab, linked from every lab
+LABS_INDEX = "labs/index.md"
+LEARNING_PATH = "labs/path.md"
+OUTPUT_BLOCK = "output"  # the id of the recorded output's code block on a lab page
+
+
+def lab_uri(lab: Lab) -> str:
+    return f"labs/{lab.id}/index.md"
+
+
+def chapter_uri(chapter: Chapter) -> str:
+    """The chapter's list of labs; chapter and lab ids share the labs/ URL space."""
+    return f"labs/{chapter.id}/index.md"
+
+
+def starter_page_uri(lab: Lab) -> str:
+    return f"labs/{lab.id}/starter.md"
+
+
+def starter_download_uri(lab: Lab) -> str:
+    return lab.starter  # published at the same path it has in the repository: code/...
+
+
+def output_path(starter: str) -> str:
+    """Where the starter's recorded output lives: next to it, as <name>.output.txt."""
+    return starter.removesuffix(".py") + ".output.txt"
+
+
+def relative(target: str, source: str) -> str:
+    """A Markdown link from the page `source` to the file `target` (both docs-relative)."""
+    return posixpath.relpath(target, posixpath.dirname(source) or ".")
+
+
+def line_anchor(block_id: str, line: int) -> str:
+    """The id pymdownx.highlight gives a numbered line of the code block `block_id`."""
+    return f"__codelineno-{block_id}-{line}"
+
+
+def excerpt_id(name: str) -> str:
+    """The id of an excerpt's code block on its lab page."""
+    return f"excerpt-{name}"
+
+
+@dataclass(frozen=True)
+class SitePaths:
+    """The folders of one build, from the MkDocs config: project root, docs and site."""
+
+    root: Path
+    docs_dir: Path
+    site_dir: Path
+
+    @classmethod
+    def from_config(cls, config: MkDocsConfig) -> SitePaths:
+        return cls(Path(config.config_file_path).parent, Path(config.docs_dir), Path(config.site_dir))
+
+    def docs_from_root(self) -> str:
+        """The docs folder relative to the project root, as edit links join it: `docs`."""
+        return posixpath.relpath(self.docs_dir.as_posix(), self.root.as_posix())
+
+    def page_source(self, src_uri: str) -> str:
+        """How a problem names a page an author wrote: `docs/handbook/x.md`."""
+        return posixpath.join(self.docs_dir.name, src_uri)
