@@ -34,7 +34,7 @@ def test_each_lab_has_every_section(lab):
     assert len(starter.checkpoints) >= 3
     assert len(starter.traps) >= 2
     assert 4 <= sentences(" ".join(starter.interview)) <= 8, starter.interview
-    assert 40 <= len(starter.lines) <= 150
+    assert 40 <= len(starter.lines) <= 190
     assert starter.excerpts and all(10 <= len(e.lines) <= 40 for e in starter.excerpts)
     assert all(e.annotations for e in starter.excerpts), "each excerpt has annotated lines"
     assert starter.steps and {step.excerpt for step in starter.steps} == {e.name for e in starter.excerpts}
@@ -56,7 +56,7 @@ def test_each_chapter_page_teaches_at_length_with_math(chapter):
     text = (ROOT / "docs" / chapter.handbook).read_text(encoding="utf-8")
     prose = re.sub(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```", " ", text, flags=re.S)
     words = len(re.findall(r"[A-Za-z][A-Za-z'-]*", prose))
-    assert 600 <= words <= 1500, words
+    assert 600 <= words <= 1900, words
     assert "$" in text, "formulas are written as math"
     anchors = {lab.handbook_anchor for lab in PROJECT.registry.labs_in(chapter.id)}
     assert all(anchors), "every lab points at its own section of the chapter page"

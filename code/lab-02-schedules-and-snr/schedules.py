@@ -4,39 +4,53 @@ Three beta schedules with T = 1000: the linear one of DDPM, the cosine one of Ni
 Dhariwal, and the scaled-linear one of Stable Diffusion. Each gives a different alpha_bar_t,
 and so a different signal-to-noise ratio at every step.
 """
-# lab:goal See how the beta schedule sets the signal-to-noise ratio at every step.
+# lab:goal See how the beta schedule sets the signal-to-noise ratio at every step, and where each schedule spends its steps on the log-SNR axis.
 #
 # lab:mental-model
 # - A schedule is T numbers `betas`; `alpha_bar` is the running product of `1 - betas`.
-# - $\mathrm{SNR}(t) = \bar\alpha_t / (1 - \bar\alpha_t)$ is signal power over noise power.
-# - Schedules differ in where they spend steps: the linear one is noise-dominated by the midpoint.
-# - No schedule here reaches $\bar\alpha_T = 0$, so the last training step is not pure noise.
+# - $\mathrm{SNR}(t) = \bar\alpha_t / (1 - \bar\alpha_t)$ is signal power over noise power in $x_t$.
+# - The log-SNR $\lambda_t = \ln \mathrm{SNR}(t)$ (natural log) is the common axis: $\lambda = 0$ is an even split of power, and each unit is a factor $e \approx 2.7$ in SNR.
+# - A schedule decides how many of its T steps land in each stretch of that axis; none here reaches $\bar\alpha_T = 0$.
 #
 # lab:checkpoints
-# - At t = 500 the schedules disagree a lot.
-#   answer: `alpha_bar` is 0.079 for linear and 0.494 for cosine: half the steps in, linear keeps 8% of the signal power, cosine about half.
-# - The terminal SNR is small but never zero.
-#   answer: `alpha_bar_T` is 4.0e-5 (linear), 2.4e-9 (cosine, because its betas are clipped at 0.999) and 4.7e-3 (scaled-linear).
-# - `alpha_bar` is strictly decreasing for every schedule.
-#   answer: Every beta is in (0, 1), so each factor `1 - beta` is below 1 and the product only falls; the script asserts it.
-# - The log-SNR axis is where schedules are compared.
-#   answer: The printed log-SNR runs from about +9 to -10 (linear); a schedule is a choice of how many steps land in each stretch of that range.
+# - Half-way through, at t = 500, what fraction of the signal's power does the linear schedule keep, and the cosine one?
+#   answer: 0.079 for linear and 0.494 for cosine: linear keeps 8% of the power, cosine about half.
+#   see: output "alpha_bar_500: linear 0.079"
+# - The cosine formula on line 66 reaches $\bar\alpha = 0$ at t = T. Why does the printed cosine $\bar\alpha_T$ come out as 2.4e-9 instead?
+#   answer: Line 68 clips every beta at 0.999, so the last factor $1 - \beta_T$ is 0.001 instead of 0, and $\bar\alpha_T = \bar\alpha_{T-1} \times 0.001 \approx 2.4\times10^{-6} \times 0.001$.
+#   see: line 68
+# - What does a log-SNR of 0 mean, and how many of the linear schedule's 1000 steps have a log-SNR below -5?
+#   answer: 0 means SNR = 1, signal and noise of equal power ($\bar\alpha_t = 0.5$). Linear spends 298 steps below -5, where SNR is under $e^{-5} = 0.0067$; cosine spends 53.
+#   see: output "298       443"
+# - What is the cosine schedule's first beta, and what would it be without the offset s?
+#   answer: 4.1e-5 with s = 0.008, but 2.5e-6 with s = 0: the offset keeps $\beta_t$ near t = 0 from being too small. Nichol and Dhariwal found that such tiny amounts of noise made $\epsilon$ hard to predict accurately.
+#   see: output "cosine beta_1 with"
 #
 # lab:traps
-# - Misread: "x_T is exactly N(0, I)". It is not: x_T still holds $\sqrt{\bar\alpha_T}\,x_0$, about 7% of x0's amplitude for Stable Diffusion's schedule, while sampling starts from pure noise.
-# - The betas of two schedules cannot be compared step by step; compare `alpha_bar` or SNR at the same t.
-# - The cosine formula itself reaches $\bar\alpha = 0$ at t = T; the implemented schedule does not, because the betas are clipped.
+# - x_T is exactly pure noise, N(0, I).
+#   why: $\bar\alpha_T > 0$ for every schedule here, so x_T still holds $\sqrt{\bar\alpha_T}\,x_0$: 0.068 of x0's
+#   amplitude for Stable Diffusion's schedule (last lines of the output), while sampling starts from pure noise.
+# - Two schedules can be compared step by step through their betas.
+#   why: Scaled-linear starts with betas 8.5 times larger than linear's (`beta_1` column) yet keeps 3.5 times more
+#   signal power at t = 500 (0.278 vs 0.0786): what the model sees at step t is $\bar\alpha_t$, a product over all earlier betas.
+# - A log-SNR of -10 means an SNR of $10^{-10}$.
+#   why: The log is natural (line 109 uses `np.log`): -10.12 means $e^{-10.12} = 4.0\times10^{-5}$, which is the
+#   linear schedule's SNR at t = T.
 #
 # lab:interview
-# The state here is the schedule itself: a length-T vector of betas that is fixed before training
-# and turned into `alpha_bar` by a cumulative product along the time axis. What matters is
-# $\mathrm{SNR}(t) = \bar\alpha_t/(1-\bar\alpha_t)$ per step, because it decides which noise levels the
-# denoiser is trained on and which ones the sampler walks through. The linear DDPM schedule
-# leaves $\bar\alpha_{500} \approx 0.079$, so half of its steps are spent at very low SNR; the cosine
-# schedule keeps 0.494 there. None of them reaches zero at T: Stable Diffusion's scaled-linear
-# schedule ends at $\bar\alpha_T \approx 4.7\times10^{-3}$, so training never shows the model pure
-# noise while inference starts from it. The trade-off is where the fixed budget of T steps (and
-# later of sampler steps) is spent along the log-SNR axis.
+# A schedule is a length-T vector of betas fixed before training; a cumulative product turns it into
+# $\bar\alpha_t$, and $\mathrm{SNR}(t) = \bar\alpha_t/(1-\bar\alpha_t)$ is the signal-to-noise power ratio the denoiser faces at step t.
+#
+# Half-way through, the linear DDPM schedule keeps $\bar\alpha_{500} = 0.079$ and the cosine one 0.494.
+# On the natural-log axis $\lambda = \ln \mathrm{SNR}$, linear spends 298 of its 1000 steps below $\lambda = -5$, cosine only 53.
+#
+# No schedule here reaches zero: Stable Diffusion's ends at $\bar\alpha_T \approx 4.7\times10^{-3}$, so training
+# never shows pure noise while sampling starts from it. The trade-off is where a fixed budget of steps lands on the log-SNR axis.
+#
+# lab:intuition
+# - Read log-SNR like a level meter: 0 is an even split of power, +5 means about 150 times more signal power than noise power, -5 about 150 times less.
+# - A schedule is a budget of T steps spread along the log-SNR axis; the linear one spends 30% of its budget below -5, where $x_t$ is more than 99% noise power.
+# - Compare schedules by $\bar\alpha_t$ (the balance left), never by $\beta_t$ (one step's withdrawal).
 
 import numpy as np
 
@@ -67,18 +81,18 @@ def snr(alpha_bar):
 # lab:end schedules
 # lab:notes schedules
 # (1) The DDPM schedule: variances rise linearly from 1e-4 to 0.02 (Ho et al., 2020).
-# (2) Nichol and Dhariwal define `alpha_bar` directly; the offset s keeps the first steps from being too small.
+# (2) Nichol and Dhariwal define `alpha_bar` directly; the offset s keeps $\beta_t$ near t = 0 from being too small ($\sqrt{\beta_1}$ just under the pixel bin 1/127.5).
 # (3) Betas recovered from ratios of `alpha_bar`, clipped at 0.999 to avoid a singularity at t = T.
-# (4) Linear in sqrt(beta), then squared: the "scaled_linear" schedule used by Stable Diffusion.
+# (4) Linear in $\sqrt\beta$, then squared: the `scaled_linear` schedule used by Stable Diffusion.
 # (5) Index t - 1 holds $\bar\alpha_t$: the fraction of signal power left after t steps.
-# (6) Signal power over noise power of x_t, for data with unit variance.
+# (6) Signal power over noise power of $x_t$, for data with unit variance.
 #
-# lab:explain 46-58 Three ways to choose betas
+# lab:explain 60-72 Three ways to choose betas
 # The linear and scaled-linear schedules specify the betas; the cosine schedule specifies
 # `alpha_bar` as a smooth curve and derives the betas that produce it. The clip at 0.999 is why
 # the cosine schedule's last value is tiny but not zero.
 #
-# lab:explain 61-66 From betas to SNR
+# lab:explain 75-80 From betas to SNR
 # One cumulative product turns per-step variances into the signal fraction at every step, and the
 # SNR is a ratio of that fraction to its complement. Every later lab indexes these arrays.
 
@@ -87,26 +101,33 @@ def main():
     schedules = {"linear": linear_betas(), "cosine": cosine_betas(),
                  "scaled-linear": scaled_linear_betas()}
     print(f"T = {T}")
-    print("schedule        abar_250   abar_500   abar_750   abar_T     logSNR_1  logSNR_T")
+    print("schedule        beta_1    abar_250   abar_500   abar_750   abar_T     logSNR_1  logSNR_T")
     table = {}
     for name, betas in schedules.items():
         ab = alpha_bar_of(betas)
         table[name] = ab
         lsnr = np.log(snr(ab))
-        print(f"{name:14s}" + "".join(f"  {ab[t - 1]:9.3g}" for t in (250, 500, 750, T))
+        print(f"{name:14s}  {betas[0]:7.1e}" + "".join(f"  {ab[t - 1]:9.3g}" for t in (250, 500, 750, T))
               + f"  {lsnr[0]:8.2f}  {lsnr[-1]:8.2f}")
         assert np.all(np.diff(ab) < 0), "alpha_bar must fall at every step"
         assert 0 < ab[-1] < 1, "no schedule here reaches pure noise"
+        assert abs(lsnr[0] - np.log((1 - betas[0]) / betas[0])) < 1e-9, "SNR_1 = (1 - beta_1) / beta_1"
 
     lin, cos, sd = table["linear"], table["cosine"], table["scaled-linear"]
     print(f"alpha_bar_500: linear {lin[499]:.3f}, cosine {cos[499]:.3f}")
     print(f"alpha_bar_T:   linear {lin[-1]:.1e}, cosine {cos[-1]:.1e}, scaled-linear {sd[-1]:.1e}")
+    print("steps per log-SNR band:   below -5   -5 to 0   0 to 5   above 5")
     for name, ab in table.items():
-        half = np.argmax(ab < 0.5) + 1
+        counts = np.histogram(np.log(snr(ab)), bins=[-np.inf, -5, 0, 5, np.inf])[0]
+        print(f"{name:14s}" + "".join(f"{c:10d}" for c in counts))
+    for name, ab in table.items():
+        half = np.argmax(snr(ab) < 1) + 1
         print(f"{name:14s} first t with SNR < 1: {half:4d}   x0 amplitude left in x_T: "
               f"{np.sqrt(ab[-1]):.2g}")
+    print(f"cosine beta_1 with the offset s = 0.008: {cosine_betas()[0]:.1e}; "
+          f"without it (s = 0): {cosine_betas(0.0)[0]:.1e}")
     assert abs(lin[499] - 0.079) < 5e-4 and abs(cos[499] - 0.494) < 5e-4
-    assert abs(lin[-1] - 4.0e-5) < 1e-6 and abs(sd[-1] - 4.7e-3) < 1e-4
+    assert abs(lin[-1] - 4.0e-5) < 1e-6 and abs(cos[-1] - 2.4e-9) < 1e-10 and abs(sd[-1] - 4.7e-3) < 1e-4
 
 
 if __name__ == "__main__":

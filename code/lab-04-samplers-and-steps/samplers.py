@@ -4,40 +4,60 @@ Generation with an exact denoiser: the data is x0 ~ N(1, 0.5^2), so E[x0 | x_t] 
 form and every error in the samples comes from the sampler, not from a network. DDPM uses all
 1000 steps; DDIM reuses the same denoiser and skips steps.
 """
-# lab:goal See that sampling cost is the number of denoiser calls (NFE) and that cutting steps has a measurable error.
+# lab:goal See that sampling cost is the number of denoiser calls (NFE) and that cutting steps has a measurable error, which the placement of the steps can shrink.
 #
 # lab:mental-model
-# - Every sampler step calls the denoiser once, so cost = NFE x cost of one forward pass.
+# - A first-order sampler (DDPM, DDIM) calls the denoiser once per step, so cost = NFE x one forward pass; a second-order one such as Heun calls it twice per step.
 # - DDIM reuses the network trained for DDPM; only the update rule and the step list change.
-# - $\eta$ scales the fresh noise per step: $\eta = 1$ over all T steps is DDPM, $\eta = 0$ is deterministic.
+# - The DDIM update $x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\epsilon + \sigma z$ moves from step t to the next listed step t'; $\eta$ scales $\sigma$: $\eta = 1$ on all T steps is DDPM, $\eta = 0$ is deterministic.
 # - With few steps the update cannot follow the curved path between noise levels, and the error shows up as lost variance.
 #
 # lab:checkpoints
-# - DDPM with 1000 steps recovers the data distribution.
-#   answer: Mean 1.00 and std 0.49 at NFE = 1000: within sampling noise (about 0.003) of 0.496, what this sampler gives exactly, and close to the true 0.5.
-# - DDIM loses variance as steps are cut.
-#   answer: The exact std is 0.362 at 10 steps, 0.472 at 50 and 0.494 at 250, against the true 0.50; the mean stays near 1.
-# - DDIM with $\eta = 0$ is a deterministic map from x_T to x_0.
-#   answer: Two runs with different random generators give identical samples. The map is affine, so its slope times std(x_T) = 1 is the exact output std printed last.
-# - The cost ratio is just the NFE ratio.
-#   answer: 10 DDIM steps cost 1% of the DDPM sampler's 1000 calls, and buy that saving with a 28% too small std.
-# - Skipping steps hurts the stochastic sampler more than the deterministic one.
-#   answer: On the same 50 steps, eta = 1 gives std 0.445 against 0.470 for eta = 0; DDIM (Song et al., 2020) reports the same ordering in sample quality.
+# - How many denoiser calls does a DDIM run with `steps = 50` make, and which line counts them?
+#   answer: 50, counted on line 90: one call per entry of the step list. A second-order solver such as Heun would call twice per step (Karras et al. report 35 NFE for 18 Heun steps).
+#   see: line 90
+# - At 10 steps, how far below the true 0.5 is the DDIM std, and what share of DDPM's cost does it pay?
+#   answer: 0.36, 28% too small, for 1% of DDPM's 1000 denoiser calls.
+#   see: output "cost of 10 DDIM steps vs DDPM"
+# - With the same 10 NFE, what does crowding the steps toward the data (quadratic spacing) do to the std?
+#   answer: It rises from 0.362 to 0.416: at fixed NFE, where the steps sit is a knob too.
+#   see: output "DDIM quadratic"
+# - Why do two runs with different random generators give identical DDIM samples?
+#   answer: With $\eta = 0$ line 92 makes $\sigma = 0$ and line 93 replaces the random draw by 0.0, so nothing random is left: the sample is a fixed function of $x_T$ (here an affine one, whose slope is the `exact std` column).
+#   see: lines 92-94
+# - On the same 50 steps, which is closer to the true 0.5: $\eta = 1$ or $\eta = 0$?
+#   answer: $\eta = 0$ (0.470 against 0.445). Song et al. (2020, Table 1) report the same ordering in sample quality when steps are few.
+#   see: output "eta = 1 on the same 50 steps"
 #
 # lab:traps
-# - Misread: "fewer steps are free". Each skipped step is discretisation error; here it shrinks the std from 0.50 to 0.36 at 10 steps.
-# - DDIM is not a new model and needs no retraining: the denoiser below is the same function for every sampler.
-# - Deterministic does not mean exact: at 1000 steps DDIM is still slightly under the true std.
+# - Fewer steps are free.
+#   why: Each skipped step adds discretisation error. Even with a perfect denoiser, 10 DDIM steps shrink the std
+#   from 0.50 to 0.36 (output).
+# - DDIM is a new model that has to be trained.
+#   why: The denoiser on lines 71-74 is the same function for every sampler; only the update (line 94) and the
+#   step list change, which is why DDIM runs on networks trained for DDPM.
+# - Sampling cost is the number of steps.
+#   why: Cost is the number of denoiser calls. First-order samplers make one per step (line 90), Heun makes two, and
+#   classifier-free guidance doubles either (lab 05).
+# - Deterministic means exact.
+#   why: At 1000 steps DDIM's exact std is 0.4985, still under the true 0.5: removing the noise does not remove
+#   the discretisation error.
 #
 # lab:interview
-# The state is the batch of samples x_t, here 20,000 scalars, carried from pure noise down the list
-# of timesteps; the axis that matters is the time axis, because each entry in the step list is one
-# call to the denoiser. The cost of a sample is therefore NFE times one forward pass, and DDPM pays
-# 1000 of them. DDIM keeps the trained network and changes only the update rule and the list of
-# timesteps; with $\eta = 0$ it adds no noise and is a deterministic map. Because this
-# denoiser is exact, the only error left is discretisation: 10 steps give std 0.36 instead of 0.50,
-# 50 steps 0.47, 250 steps 0.494. The trade-off is latency against fidelity, and with a perfect
-# denoiser and a fixed update rule, more NFE is the only knob left.
+# Sampling walks a list of timesteps from pure noise to data. Each entry costs a first-order
+# sampler one denoiser call, so cost = NFE x one forward pass, and DDPM pays 1000.
+#
+# DDIM keeps the trained network and changes only the update rule and the step list; with $\eta = 0$
+# it adds no noise. With an exact denoiser the only error left is discretisation: 10 steps give std
+# 0.36 instead of 0.50, 50 steps 0.47.
+#
+# The trade-off is latency against fidelity. NFE is not the only knob: where the steps sit and the
+# solver's order matter too, and at the same 10 NFE quadratic spacing lifts the std to 0.42.
+#
+# lab:intuition
+# - Sampling integrates a curved path from noise to data on a fixed budget of evaluations: fewer, longer steps cut the corners, and here the cut corners show up as lost variance.
+# - $\eta$ is a noise tap: at 1 every step re-injects DDPM's amount of fresh noise; at 0 it is shut and the same $x_T$ always lands on the same $x_0$.
+# - Spend the budget where it buys the most: in this example, crowding the same 10 steps toward the data recovers 0.416 of the 0.5 std instead of 0.362.
 
 import numpy as np
 
@@ -54,33 +74,44 @@ def denoiser(x_t, a):
     return MU + gain * (x_t - np.sqrt(a) * MU)
 
 
-def sample(x_T, steps, eta, rng):
-    ts = np.linspace(T - 1, 0, steps).round().astype(int)  # (2)
+def step_list(steps, spacing):
+    if spacing == "quadratic":  # t_i = c * i^2, denser near the data (DDIM, Appendix D.2)
+        return (T - 1) * np.arange(steps - 1, -1, -1) ** 2 // (steps - 1) ** 2  # (2)
+    return np.linspace(T - 1, 0, steps).round().astype(int)  # (3)
+
+
+def sample(x_T, steps, eta, rng, spacing="linear"):
+    ts = step_list(steps, spacing)
     x, nfe = x_T.copy(), 0
     for i, t in enumerate(ts):
         a = alpha_bar[t]
-        a_prev = alpha_bar[ts[i + 1]] if i + 1 < steps else 1.0  # (3)
+        a_prev = alpha_bar[ts[i + 1]] if i + 1 < steps else 1.0  # (4)
         x0_hat = denoiser(x, a)
-        nfe += 1  # (4)
+        nfe += 1  # (5)
         eps_hat = (x - np.sqrt(a) * x0_hat) / np.sqrt(1 - a)
-        sigma = eta * np.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))  # (5)
+        sigma = eta * np.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))  # (6)
         noise = rng.standard_normal(x.shape) if eta > 0 else 0.0
-        x = np.sqrt(a_prev) * x0_hat + np.sqrt(1 - a_prev - sigma**2) * eps_hat + sigma * noise  # (6)
+        x = np.sqrt(a_prev) * x0_hat + np.sqrt(1 - a_prev - sigma**2) * eps_hat + sigma * noise  # (7)
     return x, nfe
 # lab:end sampler
 # lab:notes sampler
 # (1) For Gaussian data the posterior mean is linear in x_t; a real network only approximates this function.
-# (2) The step list: `steps` evenly spaced timesteps from T down to 1 (0-based indices). Its length is the NFE.
-# (3) The last step lands on clean data, where $\bar\alpha = 1$.
-# (4) One denoiser call per step: the only expensive line in a real sampler.
-# (5) The DDIM noise scale $\sigma_t(\eta)$ from Song et al. (2020); $\eta = 1$ gives the DDPM posterior variance.
-# (6) Point back toward the predicted x0, keep the predicted noise direction, add fresh noise of std sigma.
+# (2) Integer arithmetic keeps the quadratic list exact: from 999 down to 0, with most entries at small t, near the data.
+# (3) The default list: `steps` evenly spaced timesteps from T down to 1 (0-based indices). Its length is the NFE.
+# (4) The last step lands on clean data, where $\bar\alpha = 1$.
+# (5) One denoiser call per step, as in every first-order sampler: the only expensive line in a real one.
+# (6) The DDIM noise scale $\sigma_t(\eta)$ (Song et al., 2020, Eq. 16); $\eta = 1$ gives the DDPM posterior variance.
+# (7) DDIM Eq. 12: point back toward the predicted x0, keep the predicted noise direction, add fresh noise of std sigma.
 #
-# lab:explain 51-54 A perfect denoiser
+# lab:explain 71-74 A perfect denoiser
 # With Gaussian data the best possible network output is known in closed form, so any error in
 # the samples below is the sampler's, not the model's.
 #
-# lab:explain 57-69 One loop for DDPM and DDIM
+# lab:explain 77-80 Where the steps sit
+# Both lists start at the noisiest step and end at the cleanest; they differ only in spacing. The
+# linear list spreads its steps evenly; the quadratic one crowds them toward t = 0, at the same NFE.
+#
+# lab:explain 83-95 One loop for DDPM and DDIM
 # The loop walks a list of timesteps and calls the denoiser once per entry. From the estimate of x0
 # it derives the implied noise and rebuilds x at the next, lower noise level. With `eta = 1` and all
 # 1000 steps this is DDPM ancestral sampling; with `eta = 0` the random term vanishes. Any
@@ -96,20 +127,23 @@ def main():
     x, nfe = sample(x_T, T, 1.0, rng)
     print(f"DDPM (eta=1)    {T:6d}  {nfe:5d}  {x.mean():5.3f}  {x.std():5.3f}        -")
     assert nfe == T and abs(x.std() - SIGMA) < 0.01 and abs(x.mean() - MU) < 0.01
-    stds = []
-    for steps in (10, 50, 250, 1000):
-        x, nfe = sample(x_T, steps, 0.0, rng)
-        ends, _ = sample(np.array([0.0, 1.0]), steps, 0.0, rng)  # the map is affine in x_T
-        stds.append(x.std())
-        print(f"DDIM (eta=0)    {steps:6d}  {nfe:5d}  {x.mean():5.3f}  {x.std():5.3f}"
-              f"  {ends[1] - ends[0]:9.4f}")
-        again, _ = sample(x_T, steps, 0.0, np.random.default_rng(123))
-        assert np.array_equal(x, again), "DDIM with eta = 0 is deterministic"
-    assert stds[0] < 0.4 and np.all(np.diff(stds) > 0) and stds[-1] < SIGMA
-    print(f"cost of 10 DDIM steps vs DDPM: {10 / T:.0%} of the NFE, std {stds[0]:.2f} vs {SIGMA}")
+    runs = {}
+    for steps, spacing in ((10, "linear"), (50, "linear"), (250, "linear"), (1000, "linear"), (10, "quadratic")):
+        x, nfe = sample(x_T, steps, 0.0, rng, spacing)
+        ends, _ = sample(np.array([0.0, 1.0]), steps, 0.0, rng, spacing)  # the map is affine in x_T
+        runs[steps, spacing] = x
+        name = "DDIM quadratic" if spacing == "quadratic" else "DDIM (eta=0)  "
+        print(f"{name}  {steps:6d}  {nfe:5d}  {x.mean():5.3f}  {x.std():5.3f}  {ends[1] - ends[0]:9.4f}")
+        assert nfe == steps, "one denoiser call per step"
+    again, _ = sample(x_T, 50, 0.0, np.random.default_rng(123))
+    assert np.array_equal(runs[50, "linear"], again), "DDIM with eta = 0 is deterministic"
+    linear = [runs[steps, "linear"].std() for steps in (10, 50, 250, 1000)]
+    assert linear[0] < 0.4 and np.all(np.diff(linear) > 0) and linear[-1] < SIGMA
+    assert runs[10, "quadratic"].std() > linear[0] + 0.03, "at equal NFE, spacing changes the error"
+    print(f"cost of 10 DDIM steps vs DDPM: {10 / T:.0%} of the NFE, std {linear[0]:.2f} vs {SIGMA}")
     x, nfe = sample(x_T, 50, 1.0, rng)
-    print(f"eta = 1 on the same 50 steps: std {x.std():.3f} (vs {stds[1]:.3f} with eta = 0)")
-    assert x.std() < stds[1], "skipping steps hurts the stochastic sampler more"
+    print(f"eta = 1 on the same 50 steps: std {x.std():.3f} (vs {linear[1]:.3f} with eta = 0)")
+    assert x.std() < linear[1], "skipping steps hurts the stochastic sampler more"
 
 
 if __name__ == "__main__":

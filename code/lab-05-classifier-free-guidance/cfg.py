@@ -7,35 +7,56 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # lab:goal See that classifier-free guidance extrapolates from the unconditional toward the conditional prediction, and that it costs two denoiser calls per step.
 #
 # lab:mental-model
+# - The score $\nabla_x \log p_t(x)$ points where noisy samples become more likely; the best noise prediction is the score flipped and scaled, $\hat\epsilon(x_t) = -\sqrt{1-\bar\alpha_t}\,\nabla_x \log p_t(x_t)$.
 # - One network serves both roles: trained with the label sometimes dropped, it predicts $\epsilon_c$ with a label and $\epsilon_u$ without.
-# - Guidance combines them: $\tilde\epsilon = \epsilon_u + s\,(\epsilon_c - \epsilon_u)$; s = 0 is unconditional, s = 1 conditional.
-# - s > 1 pushes past the conditional model, away from what the unconditional model expects.
+# - Guidance combines them: $\tilde\epsilon = \epsilon_u + s\,(\epsilon_c - \epsilon_u)$; s = 0 is unconditional, s = 1 conditional, s > 1 pushes past the conditional model.
 # - Each guided step needs both predictions: 2 NFE per step, or one call on a doubled batch.
 #
 # lab:checkpoints
-# - s = 1 is exactly the conditional model.
-#   answer: The samples match a run that uses only $\epsilon_c$ to round-off (the script asserts below 1e-12), with mean 1.00 and std 0.98, close to the class's N(1, 1).
-# - s = 0 gives the unconditional mixture.
-#   answer: Mean 0.00 and std 1.40, close to the mixture's $\sqrt{2} = 1.41$ (the 100-step sampler loses a little variance, as in lab 04).
-# - Larger s moves samples further from the other class and narrows them.
-#   answer: s = 3 gives mean 2.02 and std 0.64; s = 7 gives mean 3.05 and std 0.50, a distribution the data never had.
-# - Guidance doubles the cost.
-#   answer: 100 guided steps cost 200 denoiser calls; s = 0 or s = 1 need only one of the two predictions.
+# - How far is the s = 1 sample from a run that uses only the conditional prediction?
+#   answer: Within round-off (the script asserts below 1e-12), because $\epsilon_u + 1 \cdot (\epsilon_c - \epsilon_u) = \epsilon_c$. Its mean 1.00 and std 0.98 are close to the class's N(1, 1).
+#   see: output "conditional only"
+# - At s = 0, which distribution does the sampler target, and what std do you expect?
+#   answer: The unconditional mixture of both classes: mean 0 and std $\sqrt{1 + 1} = 1.41$ (class variance 1 plus the variance 1 of the class means). The printed 1.40 is a little lower because 100 steps lose some variance, as in lab 04.
+#   see: output "-1    0.00    1.40"
+# - What do s = 3 and s = 7 do to the mean and the std, compared with the class N(1, 1)?
+#   answer: s = 3 gives mean 2.02 and std 0.64; s = 7 gives mean 3.05 and std 0.50. The samples move past the class mean, away from class 0, and narrow: a distribution the data never had.
+#   see: output "7                   6    3.05"
+# - How many denoiser calls do 100 guided steps make, and does a larger scale cost more?
+#   answer: 200 at every scale: line 87 counts two calls per step whatever s is. Only s = 0 or s = 1 could skip one of the two predictions.
+#   see: line 87
+# - Which lines turn the two class predictions into the unconditional one, and with what weights?
+#   answer: Lines 74-76 weight each class by how likely it is to have produced x at this noise level, $P(c \mid x_t)$, computed stably by subtracting the largest log weight before `np.exp`.
+#   see: lines 74-76
 #
 # lab:traps
-# - Misread: mixing scale conventions. Diffusers' `guidance_scale` s has s = 1 as no guidance; Ho and Salimans write $(1+w)\epsilon_c - w\,\epsilon_u$, so their w = 0 is no guidance and s = 1 + w.
-# - Guidance does not sample the conditional distribution more faithfully: at s = 7 the mean is 3, three times the class mean.
-# - The unconditional prediction does not need a second model: it is the same network with the condition replaced by a null token.
+# - Diffusers' `guidance_scale` and the paper's w are the same number.
+#   why: Ho and Salimans write $(1+w)\,\epsilon_c - w\,\epsilon_u$, so w = s - 1: the printed table shows s = 1 next to
+#   w = 0, both meaning no guidance.
+# - A higher guidance scale samples the conditional distribution more faithfully.
+#   why: At s = 7 the mean is 3.05, three times the class mean, and the std 0.50 instead of 1: guidance trades
+#   diversity for samples that look strongly like class 1, not for a truer class-1 distribution.
+# - The unconditional prediction needs a second model.
+#   why: It is the same network with the label replaced by a null token (here `None` on line 85), which it
+#   learned because labels were dropped at random during training.
+# - A larger guidance scale costs more compute.
+#   why: The NFE column reads 200 for every s: the scale is one multiply-add on line 87, and the price is the
+#   second call, paid at any s other than 0 or 1.
 #
 # lab:interview
-# The state is the batch of samples x_t (40,000 scalars here) moving through a 100-step DDIM loop,
-# and at every step the denoiser is evaluated twice on it: once with the class label and once with
-# the label dropped, which the network learned because the label was dropped at random in training.
-# Guidance forms $\epsilon_u + s(\epsilon_c - \epsilon_u)$: s = 1 reproduces the conditional model, and
-# s > 1 extrapolates. In this two-class example s = 0, 1, 3, 7 move the mean from 0 to 1, 2 and 3 and
-# shrink the std from 1.40 to 0.50, which is the fidelity-for-diversity trade. On the systems side the
-# two passes double NFE, or double the batch if they are stacked into one call, so for any scale
-# other than 0 or 1 guidance costs 2x compute per step, however large the scale.
+# Classifier-free guidance runs one network twice per step, with the label and with it dropped, and forms
+# $\tilde\epsilon = \epsilon_u + s(\epsilon_c - \epsilon_u)$; the network can do both because labels were dropped at random in training.
+#
+# $s = 1$ is the conditional model and $s > 1$ extrapolates. In this two-class example s = 0, 1, 3, 7 move the mean
+# from 0 to 1, 2 and 3 and shrink the std from 1.40 to 0.50: fidelity bought with diversity.
+#
+# The two passes double NFE at any scale other than 0 or 1; stacking them into one batch halves the calls,
+# not the FLOPs.
+#
+# lab:intuition
+# - Guidance is extrapolation along a line: $\epsilon_u$ sits at s = 0, $\epsilon_c$ at s = 1, and s = 7 goes six more lengths past $\epsilon_c$ in the same direction.
+# - The score is an arrow at every point toward likelier data; guidance lengthens the part of the arrow that the label adds, so samples are pushed away from where the other class could have produced them.
+# - Cost rule of thumb: a guided sampler costs 2 x steps denoiser calls; the scale itself is free.
 
 import numpy as np
 
@@ -71,19 +92,19 @@ def guided_sample(x_T, scale, label=1, guided=True):
     return x, nfe
 # lab:end guidance
 # lab:notes guidance
-# (1) Variance of x_t given the class: $\bar\alpha_t \sigma_c^2 + (1 - \bar\alpha_t)$ (here exactly 1, since $\sigma_c = 1$).
-# (2) The unconditional score of a mixture is the posterior-weighted average of the class scores.
+# (1) Given its class, $x_t \sim N(\sqrt{\bar\alpha_t}\mu_c, v)$ with $v = \bar\alpha_t \sigma_c^2 + 1 - \bar\alpha_t$ (here exactly 1). Its score is $-(x - \sqrt{\bar\alpha_t}\mu_c)/v$, and the next line is that score times $-\sqrt{1-\bar\alpha_t}$.
+# (2) The score of a mixture is the average of the class scores weighted by $P(c \mid x_t)$, since $\nabla \log \sum_c \pi_c p_c = \sum_c P(c \mid x)\,\nabla \log p_c$; the same weights carry over to $\epsilon$.
 # (3) The same model with the condition dropped: in training, labels were replaced by a null token at random.
 # (4) Guidance as in Diffusers: s = 1 gives `eps_c`, s > 1 extrapolates. Two calls per step.
 # (5) Plain conditional sampling: one call per step.
 # (6) A deterministic DDIM step (lab 04) fed with the guided noise estimate.
 #
-# lab:explain 47-55 Two predictions from one model
+# lab:explain 68-76 Two predictions from one model
 # For Gaussian classes the conditional noise prediction is linear in x. The unconditional one
 # weighs the two classes by how likely each is to have produced x at this noise level, which is
 # what a network trained with dropped labels learns to output.
 #
-# lab:explain 58-71 The guided loop
+# lab:explain 79-92 The guided loop
 # Each step evaluates the model with and without the label and extrapolates along their
 # difference. The sampler step is unchanged; only the noise estimate it consumes is guided, and the
 # NFE counter shows the price.
@@ -100,13 +121,14 @@ def main():
               f"   {np.mean(x < 0):8.3f}")
         if s == 1.0:
             x_cond, nfe_cond = guided_sample(x_T, s, guided=False)
-            assert np.abs(x - x_cond).max() < 1e-12, "s = 1 is the conditional model"
+            same = np.abs(x - x_cond).max() < 1e-12
+            assert same, "s = 1 is the conditional model"
         if s == 0.0:
             assert abs(x.mean()) < 0.02 and abs(x.std() - 1.39) < 0.02
         if s == 7.0:
             assert abs(x.mean() - 3.0) < 0.1 and abs(x.std() - 0.5) < 0.02
-    print(f"conditional only: {nfe_cond} NFE; guided: {nfe} NFE "
-          f"(max |x(s=1) - x_cond| below 1e-12)")
+    print(f"conditional only: {nfe_cond} NFE; guided: {nfe} NFE; "
+          f"s = 1 equals conditional-only sampling to within 1e-12: {same}")
     assert nfe == 2 * nfe_cond
 
 

@@ -6,35 +6,63 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # lab:goal Classify a kernel as memory-bound or compute-bound from its arithmetic intensity.
 #
 # lab:mental-model
-# - A kernel needs at least FLOPs / peak seconds of math and bytes / bandwidth seconds of HBM traffic.
-# - Arithmetic intensity (AI) is FLOPs per byte moved; the ridge is peak / bandwidth.
-# - Below the ridge, attainable throughput is AI x bandwidth; above it, the peak.
-# - A matmul's AI grows with the batch dimension because the weight bytes are shared by every row.
+# - A kernel (one program the GPU launches) needs at least FLOPs / peak seconds of arithmetic and
+#   bytes / bandwidth seconds of traffic to HBM, the GPU's main memory.
+# - Arithmetic intensity (AI) is FLOPs per byte moved; the ridge is peak / bandwidth, the AI at which
+#   both times are equal.
+# - Below the ridge the attainable throughput is AI x bandwidth (memory-bound); above it, the peak
+#   (compute-bound).
+# - A matmul's AI grows with the batch B because every row reuses the same weight bytes.
 #
 # lab:checkpoints
-# - The H100 ridge in dense bf16 is about 295 FLOP/B.
-#   answer: 989e12 / 3.35e12 = 295.2. Using the 1979 TFLOPS sparsity figure would roughly double it, to about 590.
-# - At B = 64 the matmul is memory-bound and reaches only about 211 TFLOPS.
-#   answer: Its AI is 63 FLOP/B: reading the 128 MiB weight dominates, and 63 x 3.35 TB/s = 211 TFLOPS.
-# - The matmul turns compute-bound at B = 319, not at B = 296.
-#   answer: $AI = BD/(D + 2B)$ is below $B$, because the activation bytes also grow with B; solving AI = 295.2 gives B = 318.2.
-# - An elementwise add never becomes compute-bound.
-#   answer: 1 FLOP per 6 bytes (two 2-byte reads, one 2-byte write) at any size: AI = 1/6.
+# - What ridge does line 75 give for an H100 in dense bf16, and what would the 1979 TFLOPS figure give?
+#   answer: 989e12 / 3.35e12 = 295.2 FLOP/B. 1979 assumes 2:4 sparsity (two of every four weights zero);
+#   it would put the ridge at 591 and make memory-bound kernels look compute-bound.
+#   see: output "ridge 295.2 FLOP/B"
+# - At B = 64, which term of line 80 dominates the bytes, and what throughput does the roof allow?
+#   answer: The weight, D x D = 67M elements against 2BD = 1M for input and output. AI is 63.0 FLOP/B,
+#   and 63.0 x 3.35 TB/s = 211 TFLOPS, a fifth of the peak.
+#   see: output "    64          63.0"
+# - B = 300 is above the ridge of 295.2. Is the matmul compute-bound there?
+#   answer: No. AI = 300 x 8192 / (8192 + 600) = 279.5 < 295.2, because the input and output bytes
+#   also grow with B. The first compute-bound batch is 319 (exact crossover 318.2).
+#   see: output "crossover B = 318.2"
+# - If the elementwise add ran on a tensor 100 times larger, what would its AI be?
+#   answer: Still 1/6: its FLOPs (n) and its bytes (6n) both grow with n, so no size helps.
+#   see: line 85
+# - Why does the time double from B = 512 to 1024 while the attainable throughput stays at 989?
+#   answer: Both are compute-bound, so time is FLOPs / peak, and the FLOPs $2BD^2$ double with B.
+#   see: output "  1024         819.2"
 #
 # lab:traps
-# - "Compute-bound once B exceeds the ridge": that drops the B-dependent input and output bytes; the exact crossover is B = 318.2, so the first compute-bound batch is 319.
-# - Quoting 1979 TFLOPS for bf16: that is the 2:4 sparsity figure, and it puts the ridge at about 590 instead of 295.
-# - Reading the roofline as a prediction: it is an upper bound; real kernels also pay for launches, tiles and caches.
+# - "The matmul is compute-bound as soon as B exceeds the ridge."
+#   why: That holds only if the weight were the only traffic. The input and output bytes grow with B,
+#   so AI = BD/(D + 2B) stays below B: the crossover is B = 318.2 (line 96), not 295.2.
+# - "The H100 does 1979 TFLOPS in bf16, so its ridge is about 590."
+#   why: 1979 is the 2:4 structured-sparsity figure; a dense matmul gets at most 989, and the ridge
+#   is 295.2 (line 75). The wrong peak makes memory-bound kernels look compute-bound.
+# - "The roofline predicts how long a kernel takes."
+#   why: It is a lower bound on time (line 91): real kernels also pay for launches, tile shapes and
+#   caches, so they reach only part of the roof.
 #
 # lab:interview
-# The roofline compares two clocks for one kernel: FLOPs over peak throughput and bytes over HBM
-# bandwidth, and the kernel can run no faster than the slower one. For a bf16 matmul of activations
-# [B, D] with a weight [D, D] the FLOPs are $2BD^2$ and the bytes are $2(D^2 + 2BD)$, so the arithmetic
-# intensity $BD/(D + 2B)$ grows with the batch axis B while the weight bytes stay fixed. On an H100
-# (989 TFLOPS dense bf16, 3.35 TB/s) the ridge is 295 FLOP/B, and with D = 8192 the matmul becomes
-# compute-bound only past B = 318.2, not at B = 295. Elementwise kernels sit at AI = 1/6 whatever their size, so they are
-# always bandwidth-bound. The trade-off: batching raises intensity and throughput, but it costs
-# activation memory and, in serving, latency per request.
+# The roofline gives a kernel two clocks, FLOPs over peak and bytes over HBM bandwidth, and says it
+# runs no faster than the slower one. Its FLOPs per byte, $I = F/M$, decide which clock wins.
+#
+# A bf16 matmul of $[B, D]$ by $[D, D]$ does $2BD^2$ FLOPs and moves $2(D^2 + 2BD)$ bytes, so
+# $I = BD/(D + 2B)$. On an H100 (989 TFLOPS, 3.35 TB/s) the ridge is 295.2 FLOP/B; with $D = 8192$
+# the matmul turns compute-bound only past $B = 318.2$. An elementwise add stays at $I = 1/6$.
+#
+# The trade-off: a bigger batch raises intensity and throughput, but costs activation memory and,
+# when serving, latency per request.
+#
+# lab:intuition
+# - The weight is a fixed toll paid once per kernel: at B = 64 it is 98.5% of the bytes, so the kernel
+#   waits on memory; by B = 1024 the activations are 20% and the toll is amortized over 1024 rows.
+# - Read the ridge as an exchange rate: the H100 can do about 295 bf16 FLOPs in the time it moves one
+#   byte from HBM, so any kernel that does fewer per byte leaves the Tensor Cores underused.
+# - Elementwise ops sit near AI = 0.17, over 1000 times below the ridge: for them, count bytes and
+#   ignore FLOPs.
 
 import numpy as np
 
@@ -60,12 +88,12 @@ def elementwise_add_cost(n, nbytes=BYTES):
 def roofline(flops, moved):
     ai = flops / moved
     attainable = min(PEAK_BF16, ai * HBM_BW)  # (5)
-    seconds = max(flops / PEAK_BF16, moved / HBM_BW)
+    seconds = max(flops / PEAK_BF16, moved / HBM_BW)  # (6)
     return ai, attainable, seconds
 
 
 def crossover_batch(d):
-    return RIDGE * d / (d - 2 * RIDGE)  # (6)
+    return RIDGE * d / (d - 2 * RIDGE)  # (7)
 # lab:end roofline
 # lab:notes roofline
 # (1) The ridge point: the intensity at which both clocks tie, 295.2 FLOP/B for an H100 in dense bf16.
@@ -73,17 +101,18 @@ def crossover_batch(d):
 # (3) Read the activations and the weight, write the output: each tensor crosses HBM once, in bf16.
 # (4) One add per element, and 6 bytes per element: two inputs read and one output written.
 # (5) The roof: the sloped part AI x bandwidth below the ridge, the flat peak above it.
-# (6) Solves B D / (D + 2B) = ridge for B; this is larger than the ridge itself.
+# (6) The lower bound on time, assuming math and traffic overlap perfectly.
+# (7) Solves $BD/(D + 2B)$ = ridge for B; the result is larger than the ridge itself.
 #
-# lab:explain 47-47 The ridge comes from two datasheet numbers
+# lab:explain 75-75 The ridge comes from two datasheet numbers
 # Dividing peak FLOP/s by bytes/s gives FLOPs per byte. A kernel with less intensity than this leaves
-# the Tensor Cores waiting on HBM; one with more leaves HBM idle.
+# the Tensor Cores (the matrix-multiply units) waiting on HBM; one with more leaves HBM underused.
 #
-# lab:explain 50-57 Counting FLOPs and bytes
+# lab:explain 78-85 Counting FLOPs and bytes
 # The matmul's bytes have a fixed part (the D x D weight) and a part that grows with B. The add
 # has no reuse at all: every element is read, used once and written.
 #
-# lab:explain 60-68 Attainable throughput and the crossover
+# lab:explain 88-96 Attainable throughput and the crossover
 # The roofline returns the intensity, the best throughput that intensity allows and the lower bound
 # on time. Setting the intensity equal to the ridge and solving for B gives the exact crossover.
 
@@ -91,21 +120,24 @@ def crossover_batch(d):
 def main():
     print(f"H100 SXM: {PEAK_BF16 / 1e12:.0f} TFLOPS dense bf16, {HBM_BW / 1e12:.2f} TB/s, "
           f"ridge {RIDGE:.1f} FLOP/B (the sparse 1979 TFLOPS would give {1979e12 / HBM_BW:.0f})")
+    assert 295 < RIDGE < 296
     print(f"matmul [B, {D}] x [{D}, {D}] in bf16")
-    print("     B   AI (FLOP/B)   attainable TFLOPS   time (us)   bound")
+    print("     B   AI (FLOP/B)   weight share of bytes   attainable TFLOPS   time (us)   bound")
     ais = []
     for b in (64, 128, 256, 512, 1024):
-        ai, att, sec = roofline(*matmul_cost(b, D))
+        flops, moved = matmul_cost(b, D)
+        ai, att, sec = roofline(flops, moved)
         ais.append(ai)
         bound = "compute" if ai >= RIDGE else "memory"
-        print(f"{b:6d}   {ai:11.1f}   {att / 1e12:17.0f}   {sec * 1e6:9.1f}   {bound}")
+        print(f"{b:6d}   {ai:11.1f}   {BYTES * D * D / moved:21.1%}   {att / 1e12:17.0f}   "
+              f"{sec * 1e6:9.1f}   {bound}")
     assert np.all(np.diff(ais) > 0) and all(a < b for a, b in zip(ais, (64, 128, 256, 512, 1024)))
 
     b_star = crossover_batch(D)
-    below, above = roofline(*matmul_cost(318, D))[0], roofline(*matmul_cost(319, D))[0]
-    print(f"crossover B = {b_star:.1f} (AI at 318: {below:.1f}, at 319: {above:.1f}); "
-          f"the shortcut 'B > ridge' says {RIDGE:.0f}")
-    assert below < RIDGE <= above and 318 < b_star < 319
+    first = next(b for b in range(1, 4096) if roofline(*matmul_cost(b, D))[0] >= RIDGE)  # by search
+    print(f"crossover B = {b_star:.1f}: first compute-bound batch {first} "
+          f"(AI {roofline(*matmul_cost(first, D))[0]:.1f}); the shortcut 'B > ridge' says {RIDGE:.1f}")
+    assert first == 319 and first - 1 < b_star <= first
 
     n = 8192 * 8192
     ai_add, att_add, sec_add = roofline(*elementwise_add_cost(n))

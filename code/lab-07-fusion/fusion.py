@@ -7,42 +7,76 @@ into time at the H100's 3.35 TB/s.
 # lab:goal See that fusing elementwise kernels removes HBM round trips while the FLOPs stay the same.
 #
 # lab:mental-model
-# - Each separate kernel reads its input from HBM and writes its output back to HBM.
-# - Elementwise ops do a few FLOPs per element, far below the ridge, so their time is bytes / bandwidth.
-# - A fused kernel loads each element once, applies every op in registers, and stores once.
+# - Each separate kernel (one GPU program launch) reads its input from HBM, the GPU's main memory,
+#   and writes its output back there for the next kernel.
+# - Elementwise ops (here a bias add, the GELU activation of transformer MLPs, and a scaling) do a
+#   few FLOPs per element, far below the ridge of Lab 06, so their time is bytes / bandwidth.
+# - A fused kernel loads each element once, applies every op in registers (the fastest storage, inside
+#   the compute units) and stores once.
+# - Elementwise math runs on the CUDA cores, not the Tensor Cores: 66.9 TFLOPS in fp32, a figure
+#   that counts a fused multiply-add (FMA, $a \cdot b + c$ in one instruction) as 2 FLOPs.
 #
 # lab:checkpoints
-# - Three unfused kernels move 3x the bytes of the fused one.
-#   answer: Each reads and writes the whole 128 MiB tensor: 6 tensor passes against 2 when fused (the 16 KiB bias is noise).
-# - At 3.35 TB/s that is about 240 us against 80 us.
-#   answer: 805.3 MB / 3.35e12 B/s = 240 us and 268.5 MB / 3.35e12 B/s = 80 us. The FLOPs alone would take 10 us at the 67 TFLOPS fp32 rate of the CUDA cores, where elementwise math runs (0.7 us even at the 989 TFLOPS Tensor Core peak, which elementwise ops cannot use).
-# - Both versions compute the same numbers with the same FLOPs.
-#   answer: The FLOP counter reads the same 10 per element for both, and the outputs match exactly here. On a GPU the unfused chain
-#   also rounds each stored intermediate to bf16, which the fused kernel avoids.
-# - Even fused, the kernel stays memory-bound.
-#   answer: Its intensity is 10 FLOPs / 4 bytes = 2.5 FLOP/B, far below the Tensor Core ridge of 295 and still below the CUDA-core ridge of 67 / 3.35 = 20.
+# - How many full-tensor passes over HBM do the three kernels make together, and how many does the
+#   fused kernel make?
+#   answer: 6 against 2: each unfused kernel loads one tensor and stores one; the fused kernel loads
+#   `x` once and stores `y` once. Both also read the 16 KiB bias once.
+#   see: lines 98-121
+# - How long does each version take at 3.35 TB/s?
+#   answer: 805.3 MB / 3.35e12 B/s = 240.4 us unfused and 268.5 MB / 3.35e12 B/s = 80.1 us fused.
+#   see: output "fused    :  268.5 MB moved"
+# - How many FLOPs does line 105 cost per element if tanh counts as one?
+#   answer: 9: two multiplies for $x^3$, one by 0.044715, the add of x, the multiply by
+#   $\sqrt{2/\pi}$, tanh, the add of 1, $0.5 x$, and the final product.
+#   see: line 105
+# - Even fused, is the kernel memory-bound on the CUDA cores?
+#   answer: Yes. Its AI is 11 FLOPs / 4 bytes = 2.75 FLOP/B, while the CUDA-core ridge is
+#   66.9 / 3.35 = 20 FLOP/B (10 if no op pairs into an FMA).
+#   see: output "AI 2.75 FLOP/B"
+# - Why is the bytes ratio 2.9999 and not exactly 3?
+#   answer: The bias vector (8192 x 2 bytes) is read once in both versions, so it adds the same
+#   16 KiB to 805 MB and to 268 MB.
+#   see: output "bytes ratio 2.9999"
 #
 # lab:traps
-# - "Fusion speeds up the arithmetic": the FLOPs are identical; only the intermediate reads and writes disappear.
-# - Expecting fusion to help a large matmul much: it is compute-bound, so saved bytes matter little; fusing an epilogue saves only the output round trip.
-# - Counting the intermediates as free because they are "temporary": unfused, each one is a full tensor in HBM.
+# - "Fusion speeds up the arithmetic."
+#   why: Both FLOP counters read the same total; only the stores and reloads of the two
+#   intermediates disappear (line 101 stores a tensor that the next kernel loads again).
+# - "Elementwise math runs at the 989 TFLOPS Tensor Core peak."
+#   why: Tensor Cores only multiply matrices. Elementwise ops run on the CUDA cores: 66.9 TFLOPS in
+#   fp32 if every instruction is an FMA, half that if none is, 133.8 TFLOPS for packed bf16.
+# - "Fusing the elementwise ops after a large matmul gives the same 3x."
+#   why: A large matmul is compute-bound (Lab 06); fusing its epilogue (the elementwise ops applied
+#   to its output) saves only one round trip of the output, a small share of its time.
 #
 # lab:interview
-# The state is an activation tensor of shape [8192, 8192] in bf16, 128 MiB, passing through bias
-# add, GELU and scaling. Together the ops cost about 10 FLOPs per element, while each kernel moves
-# 4 bytes per element, so all three are bandwidth-bound and their time is bytes over 3.35 TB/s.
-# Run separately, every kernel reads and writes the full tensor: 805 MB and about 240 us. Fused,
-# the element is read once, transformed in registers and written once: 268 MB and 80 us, with the
-# same FLOPs and the same outputs. The trade-off is engineering: a fused kernel is specific to one
-# chain of ops, so it needs a compiler such as torch.compile or a hand-written kernel, and in
-# training it must still save, or recompute, whatever the backward pass of GELU needs.
+# Bias add, GELU and scaling over a $[8192, 8192]$ bf16 activation (128 MiB) cost 11 FLOPs per
+# element against 4 bytes per element per kernel, so each kernel is bandwidth-bound.
+#
+# Run separately, the three kernels read and write the full tensor three times: 805 MB, 240 µs at
+# 3.35 TB/s. Fused, each element is read once, transformed in registers and written once: 268 MB,
+# 80 µs. The FLOPs and the outputs are the same.
+#
+# The trade-off is generality: a fused kernel serves one chain of ops, so it needs a compiler such
+# as `torch.compile` or a hand-written kernel, and in training it must still save or recompute what
+# GELU's backward pass needs.
+#
+# lab:intuition
+# - Count round trips, not FLOPs: each element crosses the memory bus 6 times unfused and 2 times
+#   fused, and the 3x in time is that ratio.
+# - The arithmetic is small change: even at the slowest CUDA-core rate (33.5 TFLOPS, no FMAs) it
+#   takes 22 us, under a third of the fused kernel's 80 us of traffic.
+# - Picture an assembly line whose stations each ship the part back to the warehouse; fusion puts
+#   the stations side by side, so the part leaves the warehouse once and returns once.
 
 import numpy as np
 
 HBM_BW = 3.35e12  # H100 SXM bytes/s
-FP32_CUDA_CORE = 67e12  # H100 SXM non-Tensor-Core fp32 FLOP/s: elementwise math runs here
+FP32_CUDA = 66.9e12  # H100 SXM non-Tensor fp32 FLOP/s, counting each FMA as 2 FLOPs
+BF16_CUDA = 133.8e12  # H100 SXM non-Tensor bf16 FLOP/s (two bf16 values per instruction)
 ROWS, COLS, BYTES = 8192, 8192, 2  # 64M bf16 elements
 GELU_C = np.sqrt(2.0 / np.pi)
+GELU_FLOPS = 9  # line 105 with tanh counted as one FLOP
 
 
 # lab:begin kernels
@@ -72,7 +106,7 @@ def gelu_tanh(x):
 
 
 def gelu_k(dev, x):
-    dev.flops += x.size * 8
+    dev.flops += x.size * GELU_FLOPS
     return dev.store(gelu_tanh(dev.load(x)))
 
 
@@ -83,25 +117,25 @@ def scale_k(dev, x, s):
 
 def fused_k(dev, x, b, s):
     y = gelu_tanh(dev.load(x) + dev.load(b)) * s  # (4)
-    dev.flops += x.size * (1 + 8 + 1)  # (5)
+    dev.flops += x.size * (1 + GELU_FLOPS + 1)  # (5)
     return dev.store(y)
 # lab:end kernels
 # lab:notes kernels
 # (1) Every load and store of a full tensor crosses HBM. numpy computes in fp32 here; the counter charges bf16's 2 bytes.
 # (2) The unfused kernel must write its result to HBM so the next kernel can read it back.
-# (3) The tanh form of GELU: about 8 FLOPs per element if tanh counts as one (a rough count).
+# (3) The tanh form of GELU: 9 FLOPs per element if tanh counts as one (on a GPU it costs several instructions).
 # (4) The same three ops in one pass: the intermediates stay in registers.
 # (5) Same FLOP count as the three kernels together: fusion changes traffic, not math.
 #
-# lab:explain 49-61 A device that counts traffic
+# lab:explain 83-95 A device that counts traffic
 # Each array stands for a tensor in HBM, and each `load` or `store` of it costs its full size in
 # bytes. Counting bytes instead of timing numpy gives the GPU's cost model, not the CPU's.
 #
-# lab:explain 64-81 Three kernels
+# lab:explain 98-115 Three kernels
 # Each unfused kernel is load, compute, store. Chaining three of them stores two intermediates that
 # are immediately loaded again: four extra tensor passes.
 #
-# lab:explain 84-87 One fused kernel
+# lab:explain 118-121 One fused kernel
 # The fused kernel loads `x` and the bias once, applies all three ops and stores once.
 
 
@@ -118,21 +152,24 @@ def main():
     unfused, fused = Device(), Device()
     y3 = scale_k(unfused, gelu_k(unfused, bias_k(unfused, x, b)), s)
     y1 = fused_k(fused, x, b, s)
-    print(f"64-row check: max |unfused - fused| = {np.abs(y3 - y1).max():.1e}, "
-          f"FLOPs {unfused.flops:,} vs {fused.flops:,}, bytes {unfused.bytes:,} vs {fused.bytes:,}")
-    assert np.array_equal(y3, y1) and unfused.flops == fused.flops
+    same = np.array_equal(y3, y1)
+    print(f"64-row check: outputs equal: {'yes' if same else 'no'}; FLOPs {unfused.flops:,} vs "
+          f"{fused.flops:,}; bytes {unfused.bytes:,} vs {fused.bytes:,}")
+    assert same and unfused.flops == fused.flops
     assert unfused.bytes == traffic(64, COLS, 6) and fused.bytes == traffic(64, COLS, 2)
 
-    n, flops = ROWS * COLS, 10 * ROWS * COLS  # full size: the same counts, scaled by rows
-    print(f"[{ROWS}, {COLS}] bf16 = {n:,} elements, {flops / 1e6:.0f} MFLOP either way")
+    per_elem = fused.flops // x.size
+    n, flops = ROWS * COLS, per_elem * ROWS * COLS  # full size: the same counts, scaled by rows
+    print(f"[{ROWS}, {COLS}] bf16 = {n:,} elements, {per_elem} FLOPs each = {flops / 1e6:.0f} MFLOP either way")
     sizes = {"3 kernels": traffic(ROWS, COLS, 6), "fused": traffic(ROWS, COLS, 2)}
     for name, moved in sizes.items():
         print(f"  {name:9s}: {moved / 1e6:6.1f} MB moved, {moved / HBM_BW * 1e6:6.1f} us at "
               f"3.35 TB/s, AI {flops / moved:.2f} FLOP/B")
     ratio = sizes["3 kernels"] / sizes["fused"]
-    print(f"bytes ratio {ratio:.4f}; the FLOPs alone: {flops / FP32_CUDA_CORE * 1e6:.1f} us at "
-          f"{FP32_CUDA_CORE / 1e12:.0f} TFLOPS (fp32 CUDA cores), {flops / 989e12 * 1e6:.2f} us at 989 (Tensor Cores)")
-    assert abs(ratio - 3) < 1e-3 and flops / sizes["fused"] < FP32_CUDA_CORE / HBM_BW
+    print(f"bytes ratio {ratio:.4f} (the bias is read once either way)")
+    print(f"the FLOPs alone: {flops / FP32_CUDA * 1e6:.1f} us at 66.9 TFLOPS (fp32, all FMAs), "
+          f"{flops / (FP32_CUDA / 2) * 1e6:.1f} us at 33.5 (fp32, no FMAs), {flops / BF16_CUDA * 1e6:.1f} us at 133.8 (bf16)")
+    assert abs(ratio - 3) < 1e-3 and flops / (FP32_CUDA / 2) < sizes["fused"] / HBM_BW
 
 
 if __name__ == "__main__":

@@ -1,41 +1,68 @@
-"""Lab 09 - Mixed precision & loss scaling: why fp32 master weights and a loss scale exist.
+"""Lab 09 - Mixed precision & loss scaling: why fp32 master weights, a loss scale and fp32 sums exist.
 
-Shows the two ways fp16 training loses information (small gradients flush to zero, small updates
-vanish when added to a weight), the fixes (loss scaling, fp32 master weights), a dynamic loss
-scaler, and the bytes per parameter of mixed-precision Adam.
+Shows three ways fp16 loses information (gradients underflow, updates vanish, long sums drop small
+terms), the fix for each, a dynamic loss scaler, and the bytes per parameter of mixed-precision Adam.
 """
-# lab:goal See which failure each part of mixed-precision training fixes: master weights, loss scaling and fp32 accumulation.
+# lab:goal See which failure of 16-bit training each fix addresses: loss scaling, fp32 master weights and fp32 accumulation.
 #
 # lab:mental-model
-# - Forward and backward run in 16-bit; the optimizer updates an fp32 master copy of the weights.
-# - fp16's smallest subnormal is $2^{-24} \approx 6 \times 10^{-8}$: gradients below half of it round to 0 unless the loss is scaled up first.
-# - Gradients are unscaled in fp32 before the update; a step whose gradients overflowed is skipped.
-# - bf16 has fp32's range, so it rarely needs loss scaling, but it still needs fp32 master weights.
+# - Mixed precision runs forward and backward in 16 bits (fp16 or bf16) and keeps an fp32 master
+#   copy of the weights, which the optimizer updates and from which the 16-bit copy is cast.
+# - Below its smallest normal (6.1e-5) fp16 has subnormals, with fewer significant bits, down to
+#   $2^{-24} \approx 6 \times 10^{-8}$: gradients below half of that underflow, i.e. round to 0.
+# - Multiplying the loss by a loss scale S multiplies every gradient by S; they are divided by S
+#   in fp32 before the update, and a step whose gradients overflowed to inf or NaN is skipped.
+# - A long sum (a dot product inside a matmul, a norm, a softmax denominator) adds thousands of terms
+#   into one running total, which must be fp32 or the small terms are rounded away.
 #
 # lab:checkpoints
-# - fp16(1e-8) is 0, but fp16(1e-8 x 1024) is not.
-#   answer: 1e-8 is below half of $2^{-24}$ and rounds to 0; 1.024e-5 is a subnormal, and dividing by 1024 in fp32 gives back 1.0012e-8.
-# - A weight of 1.0 stored in fp16 never moves under updates of 1e-4.
-#   answer: Spacing above 1 is $2^{-10} \approx 9.8 \times 10^{-4}$, so 1 + 1e-4 rounds back to 1; the fp32 master reaches 1.1 after 1000 steps.
-# - The dynamic scaler settles just below the overflow limit.
-#   answer: It halves on inf and skips that step, doubles after a run of clean steps, so here it moves between 2^19 and 2^20, where the largest gradients (about 0.05 to 0.1) land near 65504.
-# - Mixed-precision Adam does not halve the training state.
-#   answer: 16, 18 or 20 bytes per parameter depending on how gradients are kept, against 16 for fp32 training.
+# - What does fp16 make of a gradient of 1e-8, without a scale and with a scale of 1024?
+#   answer: Without: 0, since 1e-8 is below half of $2^{-24}$. With: 1.0252e-5, a subnormal, and
+#   dividing by 1024 in fp32 gives back 1.0012e-8.
+#   see: output "fp16(1e-8) = 0.0"
+# - Where does the dynamic scaler settle, and why there?
+#   answer: Between $2^{19}$ and $2^{20}$. It halves on inf and doubles after 20 clean steps; the
+#   largest gradients (up to 0.1) overflow 65504 at $2^{20}$ but fit at $2^{19}$ (about 52000).
+#   see: output "dynamic scaler from 2^24"
+# - Summing the squares of 8192 fp16 activations, how far off is an fp16 running total, and why?
+#   answer: 6608 against 8131.5, 18.7% low: above 4096 fp16 values are 4 apart, so each new term
+#   (about 1 on average) is mostly rounded away. The fp32 total has a relative error below 1e-5.
+#   see: output "sum of 8192 squares"
+# - A weight of 1.0 kept in fp16 receives 1000 updates of 1e-4. Where does it end?
+#   answer: At 1.0: the spacing above 1 is $2^{-10} \approx 9.8 \times 10^{-4}$, so 1 + 1e-4 rounds
+#   back to 1 every time. The fp32 master weight reaches 1.1.
+#   see: output "1000 updates of 1e-4"
 #
 # lab:traps
-# - "Mixed precision halves training memory": the weights, gradients and Adam state take 16 to 20 B/param, no less than fp32's 16; the savings are in activations and speed.
-# - "bf16 needs no fp32 master weights": its spacing above 1 is $2^{-7}$, so small updates vanish even faster than in fp16.
-# - Forgetting to unscale: gradient clipping and the optimizer must see gradients divided by the loss scale.
+# - "Mixed precision halves training memory."
+#   why: Weights, gradients and Adam's moments (two fp32 running averages) take 16-20 B/param, no
+#   less than fp32's 16 (last four output lines); the savings are in activations and speed.
+# - "fp32 accumulation is what rescues small weight updates."
+#   why: An update is lost when the optimizer adds it to a stored 16-bit weight; only an fp32 master
+#   copy fixes that. fp32 accumulation fixes a different loss, small terms inside one long sum
+#   (lines 78-88).
+# - "bf16 needs no fp32 master weights."
+#   why: bf16's spacing above 1 is $2^{-7}$, 8x coarser than fp16's, so an update of 1e-4 vanishes
+#   even sooner. Its 8 exponent bits remove only the need for loss scaling.
 #
 # lab:interview
-# The states are the weights, the gradients and the optimizer moments, each with its own dtype.
-# fp16 has 5 exponent bits, so gradients below about 3e-8 flush to zero; multiplying the loss by
-# S shifts every gradient up by S through the chain rule, and dividing by S in fp32 before the
-# update restores them. A dynamic scaler picks S by halving it on overflow, skipping that step,
-# and doubling it after a run of clean steps. Separately, an update of 1e-4 is lost when added to
-# a weight of 1.0 in fp16 or bf16, so the optimizer keeps fp32 master weights and the matmuls
-# accumulate in fp32. The trade-off: the 16-bit copies buy Tensor Core speed and smaller
-# activations, while the persistent state grows to 16-20 bytes per parameter.
+# 16-bit training loses information in three ways, and mixed precision (Micikevicius et al., 2017)
+# fixes each separately. Gradients below about $3 \times 10^{-8}$ underflow in fp16: multiplying the
+# loss by $S$ multiplies every gradient by $S$, and dividing by $S$ in fp32 restores them.
+#
+# An update of $10^{-4}$ added to a weight of 1.0 is rounded away in fp16 or bf16, so the optimizer
+# updates fp32 master weights. A sum of 8192 terms loses its small terms in a 16-bit running total,
+# so matmuls and reductions accumulate in fp32.
+#
+# The trade-off: 16-bit copies buy Tensor Core speed and smaller activations, while the persistent
+# state grows to 16-20 bytes per parameter.
+#
+# lab:intuition
+# - Adding a small number to a large one is like weighing a grain of rice on a kitchen scale: below
+#   the scale's resolution nothing registers. The fp16 weight (resolution 0.001 at 1.0) and the fp16
+#   running sum (resolution 4 above 4096) fail alike; fp32 is the finer scale.
+# - A loss scale of $2^{16}$ slides the whole gradient histogram 16 powers of two to the right, out of
+#   the underflow zone; the fp32 division slides it back once nothing can be lost.
 
 import numpy as np
 
@@ -45,6 +72,28 @@ FP16_MAX = 65504.0
 def fp16(x):
     with np.errstate(over="ignore"):
         return np.asarray(x, np.float32).astype(np.float16)
+
+
+# lab:begin accumulate
+def running_sum(terms, acc_dtype):
+    """Add the terms one by one into a single accumulator of type `acc_dtype`."""
+    acc = acc_dtype(0.0)
+    for t in terms:
+        acc = acc_dtype(float(acc) + float(t))  # (1)
+    return float(acc)
+
+
+def sum_of_squares(x16, acc_dtype):
+    products = x16.astype(np.float32) ** 2  # (2)
+    return running_sum(products, acc_dtype)
+# lab:end accumulate
+# lab:notes accumulate
+# (1) The sum, rounded once to the accumulator's type: a 16-bit accumulator loses whatever falls below its spacing.
+# (2) A product of two fp16 values is exact in fp32 (11 + 11 significant bits fit in 24), as in a Tensor Core.
+#
+# lab:explain 78-88 One accumulator, two widths
+# A dot product or a norm is one chain of additions into one register; the two calls differ only in
+# that register's type, not in their fp16 inputs.
 
 
 # lab:begin scaler
@@ -74,20 +123,19 @@ class DynamicScaler:
 # (2) Unscale in fp32: the division is exact for powers of two, and the result can again be tiny.
 # (3) An inf or NaN means the scale was too big: skip this update and halve.
 # (4) After `interval` clean steps try a larger scale. PyTorch's GradScaler starts at $2^{16}$ and waits 2000 steps; 20 keeps the demo short.
-# (5) SGD on the fp32 master weights; the 16-bit copy for the next forward is cast from these.
+# (5) A plain gradient step on the fp32 master weights; the next forward's 16-bit copy is cast from them.
 #
-# lab:explain 51-54 One scaled backward pass
+# lab:explain 100-103 One scaled backward pass
 # Scaling the loss scales every gradient by the same factor, so the fp16 tensor holds `scale`
 # times the true gradient. The check for inf is what makes a too-large scale safe to try.
 #
-# lab:explain 57-70 The dynamic scaler
+# lab:explain 106-119 The dynamic scaler
 # The scale moves by factors of two: down at once on overflow, up slowly while steps stay clean.
 # Skipped steps cost time, not correctness, because the master weights are untouched.
 
 
 def main():
-    tiny = fp16(1e-8)
-    lifted = fp16(1e-8 * 1024)
+    tiny, lifted = fp16(1e-8), fp16(1e-8 * 1024)
     print(f"fp16(1e-8) = {float(tiny)}, fp16(1e-8 * 1024) = {float(lifted):.4e}, "
           f"unscaled in fp32 = {float(np.float32(lifted) / 1024):.4e}")
     assert tiny == 0 and lifted != 0
@@ -96,12 +144,14 @@ def main():
     grads = (10.0 ** rng.uniform(-10, -1, 100_000) * rng.choice([-1, 1], 100_000)).astype(np.float32)
     for s in (1.0, 2.0**10, 2.0**16, 2.0**20):  # synthetic gradients, 1e-10 to 1e-1
         back, finite = scaled_backward(grads, s)
-        print(f"loss scale 2^{int(np.log2(s)):2d}: {np.mean(back == 0):6.1%} of gradients lost to 0, "
-              f"{'finite' if finite else 'overflow (inf)'}")
+        kept = back != 0
+        worst = np.max(np.abs(back[kept] - grads[kept]) / np.abs(grads[kept])) if finite else np.inf
+        print(f"loss scale 2^{int(np.log2(s)):2d}: {np.mean(~kept):6.1%} of gradients lost to 0, "
+              + (f"worst error of the rest {worst:6.2%}" if finite else "overflow (inf)"))
+        assert s != 2.0**16 or (np.all(kept) and worst < 0.01)  # scaled enough: nothing lost
     assert np.mean(scaled_backward(grads, 1.0)[0] == 0) > 0.25 and not scaled_backward(grads, 2.0**20)[1]
 
-    scaler, master = DynamicScaler(), np.zeros(1000, np.float32)
-    scales = []
+    scaler, master, scales = DynamicScaler(), np.zeros(1000, np.float32), []
     for _ in range(200):
         step_grads = grads[rng.integers(0, grads.size, 1000)] * np.float32(rng.uniform(0.5, 1.0))
         master = scaler.step(step_grads, master)
@@ -109,6 +159,13 @@ def main():
     print(f"dynamic scaler from 2^24: {scaler.skipped} skipped steps, scale range over the last "
           f"100 steps 2^{np.log2(min(scales[100:])):.0f} to 2^{np.log2(max(scales[100:])):.0f}")
     assert scaler.skipped >= 4 and FP16_MAX / 4 < min(scales[100:]) * 0.1 < max(scales[100:]) * 0.1 < 2 * FP16_MAX
+
+    x16 = np.random.default_rng(1).standard_normal(8192).astype(np.float16)
+    exact = float(np.sum(x16.astype(np.float64) ** 2))
+    s16, s32 = sum_of_squares(x16, np.float16), sum_of_squares(x16, np.float32)
+    print(f"sum of 8192 squares of fp16 values: exact {exact:.1f}, fp16 accumulator {s16:.0f} "
+          f"({s16 / exact - 1:+.1%}), fp32 accumulator within 1e-5: {'yes' if abs(s32 / exact - 1) < 1e-5 else 'no'}")
+    assert abs(s32 / exact - 1) < 1e-5 and s16 / exact - 1 < -0.1
 
     w16, w32 = np.float16(1.0), np.float32(1.0)
     for _ in range(1000):
@@ -123,8 +180,7 @@ def main():
         "mixed, Bekman/HF count: gradients in fp32": 2 + 4 + 4 + 8,
         "mixed, Playbook count: 16-bit and fp32 gradients": 2 + 2 + 4 + 4 + 8,
     }
-    for name, b in bytes_per_param.items():
-        print(f"{b:2d} B/param  {name}")
+    print("\n".join(f"{b:2d} B/param  {name}" for name, b in bytes_per_param.items()))
     assert min(bytes_per_param.values()) >= bytes_per_param["fp32 training"]
 
 

@@ -6,39 +6,66 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 # lab:goal Pin down what each collective computes, by the shape and content each rank ends with.
 #
 # lab:mental-model
-# - A collective maps N per-rank buffers to N per-rank buffers; the meaning is "who ends up with what".
-# - Reduce-type collectives combine across ranks (a sum here; NCCL also offers max, min, product and average);
-#   gather-type collectives only move and concatenate.
+# - A rank is one process (usually one GPU) of the job; a collective is a call that all N ranks
+#   make together and that maps their N buffers to N new buffers.
+# - Reduce-type collectives combine across ranks (a sum here; NVIDIA's NCCL library also offers
+#   max, min, product and average); gather-type collectives only move and concatenate.
 # - All-reduce is reduce-scatter (each rank sums one chunk) followed by all-gather (share the chunks).
 # - All-to-all sends chunk j of rank i to rank j: a transpose of the (rank, chunk) grid.
+# - The adjoint of a linear map $A$ is the map $A^\top$ with $\langle Ax, y\rangle = \langle x,
+#   A^\top y\rangle$ for all x and y. Backpropagation multiplies an output gradient by the adjoint,
+#   so the backward pass of a collective is its adjoint.
 #
 # lab:checkpoints
-# - Which collectives change the values, and which only move them?
-#   answer: Reduce, all-reduce and reduce-scatter add across ranks; broadcast, all-gather and
-#   all-to-all only copy elements to new places.
-# - What does each rank hold after reduce-scatter, and how large is it?
-#   answer: Rank r holds the sum over ranks of chunk r only: S/N elements, here 8 / 4 = 2.
-# - Why is reduce-scatter the backward pass of all-gather?
-#   answer: All-gather copies shard j into every rank's output; the adjoint of "copy to N places"
-#   is "sum the N places back", which is the reduce-scatter. The lab checks
-#   $\langle AG(x), y\rangle = \langle x, RS(y)\rangle$.
+# - How many elements does each rank hold after `reduce_scatter`, and what is their value on rank 0?
+#   answer: S/N = 8/4 = 2 elements: chunk 0 summed over the four ranks, [2 17], which are also the
+#   first two entries of the all-reduce result.
+#   see: output "reduce_scatter      8 ->   2"
+# - Which line would you change to turn `all_to_all` into the identity, and what does the output
+#   of rank 0 become?
+#   answer: Line 99: collecting `chunks[r][src]` instead of `chunks[src][r]` keeps each rank's own
+#   chunks, so rank 0 would print its own input [7 3 0 -4 -4 -9 -8 -9]. The real all-to-all gives
+#   rank 0 chunk 0 of every rank: [7 3 -6 6 3 1 -2 7].
+#   see: line 99
+# - Which three collectives change values, and which three only move them?
+#   answer: Reduce, all-reduce and reduce-scatter add across ranks (the `sum` on lines 81, 85 and
+#   90); broadcast, all-gather and all-to-all only copy elements to new places.
+#   see: lines 76-100
+# - All-gather copies shard j to N places. What must its backward pass do with the N gradients
+#   that arrive for those copies, and which collective is that?
+#   answer: Add them, since a value used in N places gets the sum of their gradients; summing chunk
+#   j over ranks onto rank j is reduce-scatter. The two inner products printed are equal.
+#   see: output "<all_gather(x), y>"
 #
 # lab:traps
-# - "Broadcast = all-gather." Broadcast copies one root's whole buffer to everyone; all-gather
-#   concatenates a different shard from every rank, so its output is N times its input.
-# - All-reduce is not "everyone sends everything to everyone": the output has the input's size,
-#   and the RS + AG decomposition moves only $2(N-1)/N$ of it per rank (lab 15).
+# - "Broadcast = all-gather."
+#   why: Both end with the same data everywhere, but broadcast copies one root's whole buffer and
+#   ignores the other ranks' inputs (line 77), while all-gather concatenates a different shard from
+#   every rank, so its output is N times its input: 8 -> 32 in the output table.
+# - All-reduce is "everyone sends everything to everyone".
+#   why: The result has the input's size (8 -> 8), and the reduce-scatter + all-gather route
+#   checked on line 141 moves only $2(N-1)/N$ of the buffer per rank (lab 15).
 #
 # lab:interview
-# The state is one buffer per rank, a list of N arrays. All-reduce takes N buffers of S elements
-# and leaves the elementwise sum on every rank; reduce-scatter leaves only chunk r of that sum on
-# rank r (S/N elements), and all-gather concatenates one shard from each rank so every output is
-# N times the input. The axis that matters is the chunk axis: all-reduce equals reduce-scatter
-# over chunks followed by all-gather of the chunks, and all-to-all is a transpose of the
-# (rank, chunk) grid. In training, data parallelism all-reduces gradients, ZeRO/FSDP all-gathers
-# weights and reduce-scatters gradients, and expert parallelism uses all-to-all. The trade-off is
-# what stays resident: all-reduce keeps a full copy everywhere, while RS + AG lets each rank keep
-# only its shard between the two halves.
+# A collective is a call all N ranks make together; the state is one buffer per rank. All-reduce
+# leaves the elementwise sum of N buffers of S elements on every rank; reduce-scatter leaves only
+# chunk r of that sum on rank r (S/N elements); all-gather concatenates one shard per rank (N
+# times the input).
+#
+# All-reduce equals reduce-scatter followed by all-gather, and all-to-all is a transpose of the
+# (rank, chunk) grid. Reduce-scatter is the adjoint of all-gather, $\langle AG(x), y\rangle =
+# \langle x, RS(y)\rangle$, so one is the other's backward pass.
+#
+# The trade-off is what stays resident: all-reduce keeps a full copy everywhere, while sharded
+# training (ZeRO/FSDP, lab 17) keeps only a shard between a reduce-scatter and the next all-gather.
+#
+# lab:intuition
+# - Picture a 4 x 4 table, row = source rank, column = chunk. Reduce-scatter sums column j onto
+#   rank j, all-gather then hands every rank all N column sums, and all-to-all transposes the table.
+# - Count elements before reading code: S -> S/N means reduce-scatter, S/N -> S all-gather,
+#   S -> S with every rank equal all-reduce (or broadcast, if no arithmetic happened).
+# - "Copy forward, sum backward": any op that fans a value out to N places has a backward that
+#   adds N gradients, which is why sharded training pairs all-gather with reduce-scatter.
 
 import numpy as np
 
@@ -79,17 +106,18 @@ def all_to_all(xs):
 # (4) No arithmetic: rank shards are concatenated in rank order, output size N times the input.
 # (5) Rank r collects chunk r from each source rank: block (src, r) moves to (r, src).
 #
-# lab:explain 49-58 Root-based and reducing collectives
+# lab:explain 76-85 Root-based and reducing collectives
 # `broadcast` and `reduce` have a root: one rank sends or receives everything. `all_reduce` is the
 # rootless version of `reduce`: the sum $\sum_r x_r$ lands on every rank.
 #
-# lab:explain 61-63 Reduce-scatter: one summed chunk per rank
+# lab:explain 88-90 Reduce-scatter: one summed chunk per rank
 # Each buffer is cut into N chunks along its only axis. Rank r adds up chunk r of all N inputs, so
 # the reduction work and the result are spread evenly: every element is summed exactly once.
 #
-# lab:explain 66-73 Moving without adding
+# lab:explain 93-100 Moving without adding
 # `all_gather` is the inverse layout change of the chunking above. `all_to_all` keeps sizes
-# (S in, S out) but reroutes every chunk, which is how tokens reach their experts in an MoE layer.
+# (S in, S out) but reroutes every chunk, which is how tokens reach their experts in a
+# mixture-of-experts (MoE) layer whose experts are spread over the ranks (chapter 5).
 
 
 def main():
@@ -119,12 +147,12 @@ def main():
     assert np.array_equal(all_to_all(all_to_all(xs)), xs)
     print("all_to_all == transpose of the (rank, chunk) grid; applied twice it is the identity")
 
-    shards = [rng.standard_normal(S // N) for _ in range(N)]
-    ys = [rng.standard_normal(S) for _ in range(N)]
+    shards = [rng.standard_normal(S // N) for _ in range(N)]  # x: one shard per rank
+    ys = [rng.standard_normal(S) for _ in range(N)]  # y: one full-size gradient per rank
     lhs = sum(a @ y for a, y in zip(all_gather(shards), ys))
     rhs = sum(s @ g for s, g in zip(shards, reduce_scatter(ys)))
-    print(f"<all_gather(x), y> = {lhs:.9f}\n<x, reduce_scatter(y)> = {rhs:.9f}")
     assert abs(lhs - rhs) < 1e-12, "reduce-scatter is the adjoint (backward) of all-gather"
+    print(f"<all_gather(x), y> = {lhs:.6f} = <x, reduce_scatter(y)> (difference < 1e-12)")
 
     bc = broadcast(xs)
     assert bc[0].size == S and results["all_gather"][0].size == N * S

@@ -10,32 +10,56 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # - The buffer of S elements is cut into N chunks; each step every rank sends one chunk to its right neighbour.
 # - Reduce-scatter takes N-1 steps and leaves each rank owning one fully summed chunk.
 # - All-gather takes N-1 more steps to pass the summed chunks around the ring.
-# - Time is about $2(N-1)\alpha + \frac{2(N-1)}{N}\frac{S}{B}$: latency grows with N, bandwidth cost barely does.
+# - Time is about $2(N-1)\alpha + \frac{2(N-1)}{N}\frac{S}{\mathrm{BW}}$ ($\alpha$: latency of one step,
+#   BW: link bandwidth); the latency term grows with N, the bandwidth term hardly changes.
 #
 # lab:checkpoints
-# - How much does each rank send for N = 8?
-#   answer: 2 x 7 chunks of S/8 elements: 1.75 S, the same for every rank.
-# - What happens to per-rank traffic as N grows from 8 to 512?
-#   answer: It creeps up from 1.75 S to 1.996 S and never reaches 2S: almost flat in N, unlike the latency term.
-# - An 8-GPU all-reduce of 1 GB takes 40 ms. What are algbw and busbw?
-#   answer: algbw = S/t = 25 GB/s; busbw = algbw x 2(N-1)/N = 43.75 GB/s, the number to compare
-#   with the link bandwidth.
+# - How many elements does each rank send for N = 8 and S = 1024, and as a multiple of S?
+#   answer: 2 x 7 chunks of 128 elements = 1792 elements, 1.75 S, the same on every rank.
+#   see: output "elements sent per rank"
+# - After the reduce-scatter loop (lines 74-78), which chunk does rank 3 own fully summed?
+#   answer: Chunk (3 + 1) mod 8 = 4: at step k rank r sends chunk (r - k) mod N, so the chunk a rank
+#   receives last, at step N-2, is (r + 1) mod N, and it has then collected all N terms.
+#   see: lines 74-78
+# - How does the per-rank traffic change when N grows from 8 to 512, and what grows instead?
+#   answer: Traffic creeps from 1.75 S to 1.996 S and never reaches 2 S; the latency term,
+#   2(N-1) steps of alpha, grows from 70 us to 5110 us and dominates the 64 KB column.
+#   see: output " 512       1.996 S"
+# - An 8-GPU all-reduce of 1 GB takes 40 ms. What are algbw and busbw, and which one do you
+#   compare with the link bandwidth?
+#   answer: algbw = S/t = 25 GB/s; busbw = algbw x 2(N-1)/N = 43.75 GB/s, the one to compare with
+#   the link, because it undoes the 2(N-1)/N factor every ring all-reduce pays.
+#   see: output "1 GB all-reduce on 8 GPUs in 40 ms"
 #
 # lab:traps
-# - "All-reduce traffic grows with N." Per-rank bytes are $2(N-1)/N \cdot S < 2S$; only the
-#   $2(N-1)$ latency terms grow, which is why small messages scale badly and large ones do not.
-# - Comparing algbw with the hardware link speed: for all-reduce algbw sits below the link by the
-#   factor $2(N-1)/N$; busbw removes that factor (nccl-tests PERFORMANCE.md).
+# - "All-reduce traffic grows with N."
+#   why: Each rank sends $2(N-1)$ chunks of $S/N$, that is $2(N-1)/N \cdot S < 2S$ (line 88): the
+#   table goes 1.000, 1.500, 1.750, 1.969, 1.996 S. Only the $2(N-1)$ latency terms grow, which is
+#   why small messages scale badly and large ones do not.
+# - The algbw of an all-reduce should approach the link speed.
+#   why: For all-reduce every byte of the result costs each rank $2(N-1)/N$ bytes on its link, so
+#   an ideal ring on 50 GB/s links shows algbw 28.57 GB/s at N = 8. busbw multiplies that factor
+#   back (line 93) and reads 50.00 GB/s at every N (nccl-tests PERFORMANCE.md).
 #
 # lab:interview
-# The state is one S-element gradient buffer per rank, viewed as N chunks along its only axis.
-# Ring all-reduce runs reduce-scatter, N-1 steps in which each rank passes one partial chunk to
-# its neighbour and adds what it receives, then all-gather, N-1 steps that circulate the finished
-# chunks. Each rank sends 2(N-1) chunks of S/N elements, so $2(N-1)/N \cdot S$: 1.75 S for 8
-# ranks and never more than 2S, whatever N. That is why nccl-tests reports busbw = algbw x
-# 2(N-1)/N, a figure comparable with link bandwidth. The trade-off is latency: the ring needs
-# 2(N-1) sequential steps, so for small messages the $\alpha$ term dominates, and libraries switch
-# to tree-based or hierarchical algorithms.
+# Ring all-reduce cuts each rank's S-element buffer into N chunks. A reduce-scatter of N-1 steps
+# passes partial chunks to the right neighbour, which adds them; an all-gather of N-1 more steps
+# circulates the finished chunks.
+#
+# Each rank sends 2(N-1) chunks of S/N elements, $2(N-1)/N \cdot S$: 1.75 S for 8 ranks and never
+# more than 2 S, whatever N. nccl-tests therefore reports $\text{busbw} = \text{algbw} \cdot
+# 2(N-1)/N$, comparable with the link bandwidth.
+#
+# The trade-off is latency: 2(N-1) sequential steps cost $2(N-1)\alpha$, so for small messages
+# libraries switch to tree or hierarchical algorithms.
+#
+# lab:intuition
+# - A bucket brigade: everyone hands one bucket to the right at the same moment, so every link is
+#   busy in every step and no rank is a bottleneck, unlike a root that must talk to all N-1 others.
+# - Steps grow as N while each message shrinks as 1/N: 2(N-1) steps of S/N elements is why the
+#   bytes per rank stay just under 2 S, and why only the step count, not the volume, grows.
+# - Rule of thumb: a big all-reduce costs about 2 S / BW, a small one about $2N\alpha$; the message
+#   size where the two are equal is where the ring stops scaling.
 
 import numpy as np
 
@@ -73,19 +97,19 @@ def bus_bw(size_bytes, t, n):
 # (2) Reduce-scatter: the receiver adds the partial sum. After step k a chunk holds k+2 terms.
 # (3) All-gather: the receiver overwrites with a finished chunk; no arithmetic.
 # (4) Rank r's chunk (r + 1) mod N was complete after reduce-scatter; now every rank has all N.
-# (5) The alpha-beta model: 2(N-1) sequential steps, each moving S/N bytes over a link of bandwidth B.
+# (5) The alpha-beta model: 2(N-1) sequential steps, each moving S/N bytes over a link of bandwidth BW.
 # (6) nccl-tests' correction: busbw depends on the link, not on N (PERFORMANCE.md, AllReduce).
 #
-# lab:explain 46-54 Reduce-scatter around the ring
+# lab:explain 70-78 Reduce-scatter around the ring
 # At step k rank r sends chunk $(r-k) \bmod N$ to rank r+1, which adds it to its own copy. Each
 # chunk travels N-1 hops and picks up one rank's contribution per hop, so after N-1 steps rank r
 # owns the full sum of chunk $(r+1) \bmod N$.
 #
-# lab:explain 55-60 All-gather of the finished chunks
+# lab:explain 79-84 All-gather of the finished chunks
 # The same ring pattern, shifted by one, copies each finished chunk to the N-1 other ranks.
 # Both phases send N-1 chunks per rank, which is where the factor $2(N-1)/N$ comes from.
 #
-# lab:explain 63-69 From counts to seconds and bandwidths
+# lab:explain 87-93 From counts to seconds and bandwidths
 # `ring_time` turns the count into the alpha-beta model. `bus_bw` inverts a measured time the way
 # nccl-tests does: algbw = S/t, busbw = algbw x 2(N-1)/N.
 
@@ -101,10 +125,11 @@ def main():
     print(f"elements sent per rank: {sent.tolist()} = {sent[0] / S:.3f} S")
     assert np.all(sent == 2 * (N - 1) * S // N) and sent[0] / S == 1.75
 
-    naive_root = (N - 1) * S * 2  # everyone sends S to rank 0, rank 0 sends S back to each
-    print(f"naive reduce-to-root + send back: rank 0 moves {naive_root / S:.0f} S")
+    root_sends = (N - 1) * S  # the root receives S from each rank, then sends S back to each
+    print(f"naive reduce-to-root + send back: rank 0 sends {root_sends / S:.0f} S "
+          f"(and receives {root_sends / S:.0f} S), the other ranks send 1 S")
 
-    print("\n   N   sent per rank   time 1 GB   time 64 KB   (alpha 5 us, B 50 GB/s, assumed)")
+    print("\n   N   sent per rank   time 1 GB   time 64 KB   (alpha 5 us, BW 50 GB/s, assumed)")
     alpha, bw = 5e-6, 50e9
     for n in (2, 4, 8, 64, 512):
         frac = 2 * (n - 1) / n

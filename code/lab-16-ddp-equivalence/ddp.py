@@ -7,37 +7,68 @@ replica takes the same step. The result is compared with one process training on
 # lab:goal Show that averaging per-shard gradients reproduces the full-batch gradient, and when it does not.
 #
 # lab:mental-model
-# - Every replica holds the full model, gradients and optimizer state; only the batch is split.
+# - Data parallelism (DP; PyTorch's version is DistributedDataParallel, DDP) gives every rank a full
+#   replica of the model, gradients and optimizer state; only the batch is split into shards.
 # - The loss is a mean over examples, so the full-batch gradient is the average of equal-shard gradients.
 # - After the all-reduce every replica has the same gradient, takes the same step and stays in sync.
+# - DDP groups gradients into buckets and starts each bucket's all-reduce during the backward pass.
 #
 # lab:checkpoints
-# - Why divide the summed gradient by the number of ranks?
-#   answer: Each shard gradient is already a mean over B/N examples; the mean of N such means
-#   equals the mean over all B examples only when the shards are equal in size.
-# - What breaks with shards of 10, 14, 20 and 20 examples?
-#   answer: The plain average weights each shard equally, so each of rank 0's 10 examples counts
-#   twice as much as one in a 20-example shard; the error is about 0.37 here. Weighting each
-#   shard gradient by its size fixes it.
-# - Does a 4-way DP run use less memory per GPU for model state?
-#   answer: No: each rank keeps all 16 bytes per parameter; only its share of the activations
-#   shrinks, because it processes B/N examples.
+# - If `all_reduce_mean` (line 84) returned the sum without dividing by N, what step would each
+#   replica take?
+#   answer: Four times the full-batch step: each shard gradient is already a mean over its 16
+#   examples, so the sum of four of them is 4 x the full-batch mean, as if the learning rate were 4x.
+#   see: line 84
+# - With shards of 10, 14, 20 and 20 examples, how far is the plain mean from the full-batch
+#   gradient, and what weighting repairs it?
+#   answer: 0.37 in the largest component; weighting each shard gradient by its size (and dividing
+#   by B = 64) gives back the full-batch gradient to rounding error.
+#   see: output "uneven shards"
+# - The 16 gradient tensors add up to 192 MiB. How many buckets does PyTorch's rule make, and why is
+#   the largest one bigger than the 25 MiB cap?
+#   answer: 7 buckets of 16, 32, 32, 32, 32, 32 and 16 MiB. A tensor joins the bucket before the
+#   size is checked (lines 96-98), so a bucket at 16 MiB that receives a 16 MiB tensor closes at 32.
+#   see: output "buckets (MiB)"
+# - Why does bucket 0 hold the single tensor L3.fc2?
+#   answer: The first bucket's limit is 1 MiB, and L3.fc2, the first gradient to be ready (16 MiB),
+#   reaches it alone; later buckets use the 25 MiB limit.
+#   see: output "bucket 0 (reduced first)"
 #
 # lab:traps
-# - "DP reduces the memory per GPU." Parameters, gradients and optimizer state are replicated in
-#   full on every rank; sharding them is what ZeRO/FSDP add (lab 17).
-# - "Averaging gradients is always exact." It is exact for equal shards of a mean loss; with an
-#   uneven last batch or a sum loss the scale changes and must be corrected.
+# - "DP reduces the memory per GPU."
+#   why: Every rank keeps the full model, gradients and optimizer state (line 90 updates a full `w`
+#   on each replica): the last line prints 0.81 GB at N = 1 and at N = 4. Only the activations
+#   shrink, as each rank processes B/N examples; sharding the state is what ZeRO/FSDP add (lab 17).
+# - "Averaging gradients is always exact."
+#   why: It is exact for equal shards of a mean loss. With shards of 10 to 20 examples the plain
+#   mean is off by 0.37; the shard gradients must be weighted by their sizes.
+# - "DP trains exactly like one process with the big batch, whatever the model."
+#   why: The identity needs every example's loss to depend only on that example. BatchNorm
+#   normalises with the mean and variance of the local B/N examples, so its outputs differ from the
+#   full batch unless SyncBatchNorm computes the statistics over all ranks.
+# - "`bucket_cap_mb` is a hard maximum."
+#   why: PyTorch closes a bucket once its size reaches the limit, after adding the tensor that got
+#   it there (lines 96-98), so buckets overshoot: 32 MiB here, and a single tensor larger than the
+#   cap makes its bucket larger still.
 #
 # lab:interview
-# The state is a weight vector of shape (D,) replicated on every rank, and the batch of shape
-# (B, D) is split along the batch axis into N shards of B/N rows. Each rank computes the gradient
-# of its shard's mean loss; an all-reduce sums the N gradients and dividing by N gives exactly the
-# full-batch gradient, so N replicas with batch B/N train like one process with batch B. PyTorch
-# DDP groups gradients into buckets (25 MiB by default) and starts a bucket's all-reduce once all
-# its gradients are ready, overlapping communication with the rest of backward. The trade-off:
-# DP scales throughput and keeps the optimizer math unchanged, but it replicates the full model
-# state on every GPU and a larger global batch may need the learning rate retuned (Goyal et al.).
+# Data parallelism replicates the weights, shape (D,), on N ranks and splits the (B, D) batch into
+# N shards of B/N rows. An all-reduce averages the N shard gradients, which equals the full-batch
+# gradient, so N ranks at B/N train like one process at batch B when examples are independent.
+#
+# PyTorch DDP packs gradients into buckets (25 MiB cap, first bucket 1 MiB), launches them in
+# index order during backward and overlaps communication with compute.
+#
+# The trade-off: throughput scales, but every GPU holds the full state, and a larger global batch
+# may need the learning rate retuned (Goyal et al.).
+#
+# lab:intuition
+# - The mean of N class averages equals the school average only if the classes are the same size;
+#   with uneven classes you weight each average by its headcount, exactly as line 143 does.
+# - A bucket is a bus that leaves when it is full: the passenger who fills it still boards, so a bus
+#   can leave over capacity, and buses leave in number order even if a later one fills first.
+# - Read a DP config as one batch: 8 ranks x 16 examples behaves like one process with 128 (without
+#   BatchNorm), so the learning rate belongs to the global batch, not to the per-rank batch.
 
 import numpy as np
 
@@ -59,31 +90,37 @@ def ddp_step(replicas, shards, lr):
     return [w - lr * g for w in replicas]  # (4)
 
 
-def buckets(param_bytes, cap=25 * 2**20):
-    out, cur = [], []
-    for name, nbytes in reversed(param_bytes):  # (5)
-        if cur and sum(b for _, b in cur) + nbytes > cap:
-            out.append(cur)
-            cur = []
-        cur.append((name, nbytes))
-    return out + [cur]  # (6)
+def buckets(ready, first_cap=2**20, cap=25 * 2**20):
+    out, cur, size, limit = [], [], 0, first_cap
+    for name, nbytes in ready:  # (5)
+        cur.append(name)
+        size += nbytes
+        if size >= limit:  # (6)
+            out.append((cur, size))
+            cur, size, limit = [], 0, cap
+    return out + ([(cur, size)] if cur else [])
 # lab:end ddp
 # lab:notes ddp
 # (1) Gradient of the mean squared error over this rank's rows only: a mean over its shard.
 # (2) All-reduce (sum) followed by division by N: the mean of the shard gradients.
 # (3) Each rank runs forward and backward on its own shard with its own full copy of `w`.
 # (4) Identical gradient and identical step on every rank: replicas never drift apart.
-# (5) Gradients become ready in roughly reverse layer order during backward, so buckets are filled from the last layer.
-# (6) A simplified version of DDP's bucketing; PyTorch also makes its first bucket smaller.
+# (5) `ready` lists gradients in the order backward produces them: from the last layer back.
+# (6) PyTorch's rule (`compute_bucket_assignment_by_size`): add the tensor, then close the bucket
+#   once it has reached its limit, 1 MiB for the first bucket and `bucket_cap_mb` for the others.
 #
-# lab:explain 48-59 One data-parallel step
+# lab:explain 79-90 One data-parallel step
 # The model is linear regression, so the gradient is written out by hand. `ddp_step` is the whole
 # algorithm: local gradient, all-reduce mean, same update everywhere.
 #
-# lab:explain 62-69 Gradient buckets
+# lab:explain 93-101 Gradient buckets
 # Reducing every tensor separately pays the per-message latency many times; one all-reduce at the
-# end of backward cannot overlap. DDP's middle ground: fill a bucket up to `bucket_cap_mb` (25 MiB
-# by default) and launch its all-reduce while backward continues on earlier layers.
+# end of backward cannot overlap with it. DDP's middle ground packs gradients, in the order they
+# become ready, into buckets: 1 MiB for the first, `bucket_cap_mb` (25 MiB by default) for the
+# rest, each closed after the tensor that reaches the limit. After the first iteration DDP (by
+# default) rebuilds the buckets in the order gradients actually arrived, which `ready` models. A
+# bucket's all-reduce starts when all its gradients are ready and every lower-numbered bucket has
+# started, while backward continues on earlier layers.
 
 
 def main():
@@ -121,12 +158,16 @@ def main():
     h, layers = 1024, 4  # a small transformer stack, fp32 gradients
     params = [(f"L{i}.{n}", k * h * h * 4) for i in range(layers)
               for n, k in (("qkv", 3), ("proj", 1), ("fc1", 4), ("fc2", 4))]
-    bks = buckets(params)
-    sizes = [sum(b for _, b in bk) / 2**20 for bk in bks]
+    ready = list(reversed(params))  # backward produces the last layer's gradients first
+    bks = buckets(ready)
+    sizes = [size / 2**20 for _, size in bks]
     print(f"{len(params)} gradient tensors, {sum(sizes):.0f} MiB -> {len(bks)} buckets (MiB): "
           f"{[round(m) for m in sizes]}")
-    print("first bucket (reduced first):", [n for n, _ in bks[0]])
-    assert max(sizes) <= 25 and abs(sum(sizes) - 192) < 1e-9
+    print("bucket 0 (reduced first):", bks[0][0], "| all-reduces start in bucket order 0, 1, 2, ...")
+    limits, last = [1] + [25] * (len(bks) - 1), [dict(params)[names[-1]] / 2**20 for names, _ in bks]
+    assert [n for names, _ in bks for n in names] == [n for n, _ in ready]
+    assert all(m >= lim for m, lim in zip(sizes[:-1], limits)), "each bucket reaches its limit"
+    assert all(m - t < lim for m, t, lim in zip(sizes, last, limits)), "and closes right after"
     psi = sum(b for _, b in params) / 4
     print(f"model state per GPU with Adam (16 B/param): N=1 {16 * psi / 1e9:.2f} GB, "
           f"N={N} {16 * psi / 1e9:.2f} GB (replicated)")

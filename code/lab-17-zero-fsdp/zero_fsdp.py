@@ -4,31 +4,62 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 #
 # lab:mental-model
 # - Mixed-precision Adam keeps 16 B/param: 2 (bf16 weights) + 2 (grads) + 12 (fp32 master, m, v).
-# - ZeRO-1 shards the 12, ZeRO-2 also the gradients, ZeRO-3 / FSDP also the weights.
-# - FSDP is still data parallelism: every rank runs the whole model on its own micro-batch.
+# - ZeRO (Zero Redundancy Optimizer) stage 1 shards the 12, stage 2 also the gradients, stage 3 /
+#   FSDP (Fully Sharded Data Parallel) also the weights, each across the N data-parallel ranks.
+# - FSDP is still data parallelism: every rank runs the whole model on its own shard of the batch.
 # - A full layer exists only between its all-gather and the matching free.
 #
 # lab:checkpoints
-# - What are the per-GPU bytes for 7.5B parameters on 64 GPUs at each stage?
-#   answer: 120, 31.4, 16.6 and 1.9 GB: $16\Psi$, $4\Psi + 12\Psi/N$, $2\Psi + 14\Psi/N$, $16\Psi/N$.
-# - How much more does ZeRO-3 communicate than DDP?
-#   answer: 1.5x: all-gather weights twice (forward, backward), reduce-scatter gradients once.
-# - Why does the sharded run match DDP to rounding error?
-#   answer: Adam is elementwise, so a slice-by-slice update is the same arithmetic as a full one.
+# - How many GB per GPU do 7.5B parameters on 64 GPUs need under DDP and each ZeRO stage?
+#   answer: 120, 31.4, 16.6 and 1.9 GB: $16\Psi$, $4\Psi + 12\Psi/N$, $2\Psi + 14\Psi/N$ and
+#   $16\Psi/N$ with $\Psi = 7.5 \cdot 10^9$ and N = 64 (ZeRO paper, Figure 1).
+#   see: output "ZeRO-3     1.9 GB"
+# - How many all-gathers and reduce-scatters does one FSDP step run per layer, and what traffic
+#   ratio to DDP follows?
+#   answer: Two all-gathers (forward, line 100, and backward, line 106) and one reduce-scatter
+#   (line 113): 3 x (N-1)/N per parameter against 2 x (N-1)/N for an all-reduce, a ratio of 1.50.
+#   see: output "per-rank traffic"
+# - Each rank runs Adam on a (2, 8) slice only. Why does the result still match DDP to 1e-12?
+#   answer: Adam is elementwise (lines 77-79): an element's update depends only on the same element
+#   of p, g, m and v, so updating four slices separately is the same arithmetic as updating the
+#   whole (8, 8) tensor.
+#   see: output "max |w_fsdp - w_ddp| < 1e-12: True"
+# - What shape does `w` have on line 100, and how much of it does a rank store between layers?
+#   answer: (8, 8), the full weight rebuilt from four (2, 8) shards; between layers a rank keeps
+#   only its own (2, 8) shard, a quarter.
+#   see: line 100
 #
 # lab:traps
-# - "ZeRO-3 = tensor parallelism." Each rank all-gathers full weights and computes the full layer
-#   on its own data; TP keeps weights sharded during compute and exchanges activations instead.
-# - ZeRO shards model state only; activations (lab 12) are untouched, and they often dominate.
+# - "ZeRO-3 = tensor parallelism."
+#   why: Each rank all-gathers the full weight (line 100) and computes the full layer on its own
+#   micro-batch; tensor parallelism keeps weights split during the matmul and exchanges
+#   activations instead.
+# - "ZeRO shards activations."
+#   why: ZeRO-DP, the stages 1-3 of lines 70-73, partitions model state only; under pure data
+#   parallelism each rank keeps the activations of its own micro-batch (lab 12), which often
+#   dominate. ZeRO-R (paper section 6.1) partitions activation checkpoints across model-parallel
+#   ranks, which split each layer between them and would otherwise each hold a copy, and can
+#   offload them to CPU memory.
 #
 # lab:interview
-# The state is the 16 bytes per parameter of mixed-precision Adam, which DDP replicates on every
-# rank. ZeRO partitions it across the N data-parallel ranks: stage 1 the fp32 optimizer state,
-# stage 2 also the gradients, stage 3 (FSDP) also the weights, which for 7.5B parameters on 64
-# GPUs takes per-GPU state from 120 GB to 1.9 GB. FSDP2 shards every parameter along dim 0; before
-# a layer runs the shards are all-gathered, after it they are freed, and gradients are
-# reduce-scattered so each rank keeps the slice it updates; the optimizer is elementwise, so the
-# result equals DDP. The trade-off is communication: 3 Psi per step instead of 2 Psi (1.5x).
+# Mixed-precision Adam keeps 16 bytes per parameter, and DDP replicates all of it on every rank.
+# ZeRO partitions it across the N data-parallel ranks: stage 1 the fp32 optimizer state, stage 2
+# also the gradients, stage 3 (FSDP) also the weights, $120 \to 1.9$ GB per GPU for 7.5B
+# parameters on 64 GPUs.
+#
+# FSDP2 shards every parameter along dim 0, all-gathers a layer before use, frees it after, and
+# reduce-scatters the gradients; Adam is elementwise, so the result equals DDP.
+#
+# The trade-off is communication: $3\Psi$ per step for $\Psi$ parameters instead of $2\Psi$ (1.5x),
+# overlapped with compute by gathering the next layer while the current one runs.
+#
+# lab:intuition
+# - A library that lends out books: each rank owns a shelf (its shard) and the full book exists on
+#   a desk only while a layer is being read, then goes back.
+# - The memory formulas divide one more term by N at each stage; at large N stage 1 tends to 4 B
+#   per parameter, stage 2 to 2 B, stage 3 to nothing, so only stage 3 lets memory keep falling.
+# - Forward gathers, backward gathers again and reduce-scatters: three half all-reduces, hence
+#   1.5x a DDP step's traffic.
 
 import numpy as np
 
@@ -90,16 +121,16 @@ def fsdp_step(shards, states, batches, t, comm):
 # (5) The weight was freed after forward, so backward gathers it again: the second all-gather.
 # (6) Each rank updates its own shard with its own slice of m and v: optimizer state is 1/N per rank.
 #
-# lab:explain 38-48 The memory formulas and an elementwise optimizer
+# lab:explain 69-79 The memory formulas and an elementwise optimizer
 # With $\Psi$ parameters and K bytes of optimizer state each, DDP needs $(2+2+K)\Psi$ bytes per
 # GPU; each stage divides one more term by N. `adam` touches every element independently, which
 # is what lets a rank update its shard without seeing the rest of the tensor.
 #
-# lab:explain 56-72 Gather, compute, free
+# lab:explain 87-103 Gather, compute, free
 # Layer by layer, the full weight is rebuilt, applied to every rank's own micro-batch, and dropped.
 # The inner loop over ranks stands for N devices working at the same time on different data.
 #
-# lab:explain 73-83 Backward: gather again, reduce-scatter, update the shard
+# lab:explain 104-114 Backward: gather again, reduce-scatter, update the shard
 # Backward needs each weight once more, so it is gathered a second time. The gradient is then
 # reduce-scattered and each rank runs Adam on one quarter of every tensor; `comm` ends at
 # $3(N-1)/N$ elements per parameter, against $2(N-1)/N$ for DDP's all-reduce.

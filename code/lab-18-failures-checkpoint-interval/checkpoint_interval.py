@@ -6,35 +6,59 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 # lab:goal Choose a checkpoint interval from the failure rate and the cost of one checkpoint.
 #
 # lab:mental-model
-# - A synchronous job fails when any of its GPUs or links fails, so its MTBF shrinks as $1/N_{GPU}$.
-# - Checkpointing every $\tau$ costs $\delta/\tau$ of the time; a failure loses on average $\tau/2$ of work.
+# - A checkpoint saves the training state (weights, optimizer state, data position) so that a job
+#   restarted after a failure resumes from it instead of from the beginning.
+# - The mean time between failures (MTBF) M of a synchronous job, in which every step needs every
+#   GPU, is the time until any one of its GPUs, hosts or links fails: it shrinks as $1/N_{GPU}$.
+# - Checkpointing every $\tau$ at a cost $\delta$ spends $\delta/\tau$ of the time writing; a failure
+#   loses on average $\tau/2$ of work, a fraction $\tau/(2M)$ of the run.
 # - The sum is smallest at Young's interval $\tau^* = \sqrt{2\delta M}$, where both terms are equal.
 #
 # lab:checkpoints
-# - What is the job MTBF from Llama 3's 419 unexpected interruptions in 54 days?
-#   answer: 54 x 24 h / 419 = 3.09 h, on 16,384 GPUs: one interruption every ~3 hours.
+# - What job MTBF do Llama 3's 419 unexpected interruptions in 54 days imply?
+#   answer: 54 x 24 h / 419 = 3.09 h (11,135 s) for a job on 16,384 GPUs.
+#   see: output "job MTBF = 3.09 h"
 # - With a 60 s checkpoint, what interval and overhead does Young's formula give?
-#   answer: $\sqrt{2 \cdot 60 \cdot 11{,}135}$ s = 1156 s, about 19 min, and about 10.4% overhead
-#   (5.2% writing checkpoints + 5.2% expected lost work), before restart time.
-# - What happens to the best interval if the cluster doubles?
-#   answer: M halves, so $\tau^*$ shrinks by $\sqrt 2$ and the overhead grows by $\sqrt 2$: from
-#   27.2 min and 7.3% at 8k GPUs to 13.6 min and 14.7% at 32k GPUs.
+#   answer: $\sqrt{2 \cdot 60 \cdot 11{,}135}$ s = 1156 s, 19.3 min, and 10.4% overhead: 5.2%
+#   writing checkpoints plus 5.2% expected lost work, before restart time.
+#   see: output "Young: tau* ="
+# - The cluster doubles from 16,384 to 32,768 GPUs. What happens to $\tau^*$ and the overhead?
+#   answer: M halves, so $\tau^*$ shrinks by $\sqrt 2$ (19.3 -> 13.6 min) and the overhead grows
+#   by $\sqrt 2$ (10.4% -> 14.7%).
+#   see: output " 32768    1.5 h"
+# - Why does the simulation at 120 min lose more (41.0%) than the formula predicts (33.2%)?
+#   answer: The first-order model charges each failure $\tau/2$ once. But re-done work can fail
+#   again: with $\tau$ close to M (2 h vs 3.1 h) a segment often fails several times before it
+#   completes, and each failure rolls back to the same checkpoint (line 85).
+#   see: output " 120.0 min"
 #
 # lab:traps
-# - "Checkpoint as rarely as possible." Checkpoints cost $\delta/\tau$, but every failure throws
-#   away the work since the last one: at 2 h intervals the expected loss alone is about 32%.
-# - Overhead here excludes restart and re-initialisation time, which adds about R/M per failure;
-#   fast restarts matter as much as the checkpoint interval.
+# - "Checkpoint as rarely as possible."
+#   why: Each failure throws away the work since the last checkpoint: at 2 h intervals the expected
+#   loss alone is $\tau/(2M) = 32\%$ of the run, and the simulation measures 41.0% in total.
+# - "The 10.4% overhead is the whole cost of failures."
+#   why: The model (line 85) restarts instantly. A real restart (rescheduling, reloading the
+#   checkpoint) adds its time R once per failure, a further fraction R/M of the run: with R = 10 min
+#   and M = 3.1 h that is 5.4% more, so fast restarts matter as much as the interval.
 #
 # lab:interview
-# The state being protected is the full training state (weights, optimizer state, data-loader
-# position) of a synchronous job, which fails whenever any one of its N GPUs does, so the job's
-# MTBF M falls as 1/N. Llama 3 reported 419 unexpected interruptions in 54 days on 16,384 GPUs,
-# an M of about 3.1 hours. Checkpointing every $\tau$ seconds costs $\delta/\tau$ of the run, and
-# each failure loses about $\tau/2$ of work, $\tau/(2M)$ of the run; the sum is minimised at
-# Young's $\tau^* = \sqrt{2\delta M}$, about 19 minutes for a 60 s checkpoint, with about 10%
-# overhead. The trade-off is write cost against rework, so faster (asynchronous, sharded)
-# checkpoints shorten the optimal interval and cut the overhead as $\sqrt{\delta}$.
+# A synchronous job fails whenever any one of its GPUs does, so its MTBF M falls as 1/N. Llama 3
+# saw 419 unexpected interruptions in 54 days on 16,384 GPUs, an M of 3.1 hours.
+#
+# Checkpointing every $\tau$ seconds costs $\delta/\tau$ of the run, and each failure loses about
+# $\tau/(2M)$; the sum is smallest at Young's $\tau^* = \sqrt{2\delta M}$, 19 minutes and about 10%
+# overhead for a 60 s checkpoint.
+#
+# The trade-off is write cost against rework: cheaper (asynchronous, sharded) checkpoints and
+# faster restarts are the levers, since the overhead scales as $\sqrt{\delta/M}$.
+#
+# lab:intuition
+# - Saving a long document: save too often and you spend your time saving, too rarely and a crash
+#   costs an hour of typing; the best rhythm balances the two, and it speeds up when crashes do.
+# - At the optimum the two costs are equal: if measured checkpoint time and measured lost work
+#   differ a lot, the interval is off.
+# - Square roots soften everything: 4x more GPUs only halves the interval and doubles the overhead,
+#   and a 4x faster checkpoint only halves the overhead.
 
 import numpy as np
 
@@ -70,12 +94,12 @@ def simulate(tau, delta, mtbf, work, rng):
 # (5) A failure mid-segment throws away everything since the last checkpoint; restart cost is 0 here.
 # (6) Overhead = wall time / useful work - 1, directly comparable with the formula.
 #
-# lab:explain 45-50 The first-order model
+# lab:explain 69-74 The first-order model
 # Two costs pull in opposite directions: $\delta/\tau$ falls with longer intervals, $\tau/(2M)$
 # grows. Setting the derivative to zero gives $\tau^* = \sqrt{2\delta M}$, where both equal
 # $\sqrt{\delta/(2M)}$ and the total is $\sqrt{2\delta/M}$.
 #
-# lab:explain 53-63 A seeded failure simulation
+# lab:explain 77-87 A seeded failure simulation
 # The simulation makes no approximation: it runs segments of work plus checkpoint, and on a
 # failure rolls back to the last completed checkpoint. It is compared with the formula below.
 

@@ -2,34 +2,65 @@
 # lab:goal See why a column split followed by a row split needs exactly one all-reduce per pass.
 #
 # lab:mental-model
-# - TP shards the weights; every rank sees the same full activations `X`.
-# - Column split of `A`: each rank owns whole hidden units, so GELU runs locally.
+# - Tensor parallelism (TP) over $t$ ranks shards the weights; every rank sees the same full activations `X`. Here $t$ = `TP` = 4.
+# - Column split of `A` (the scheme of Megatron-LM, NVIDIA's training code): each rank owns whole
+#   hidden units, so GELU runs locally.
 # - Row split of `B`: each rank returns a partial sum of the output; one all-reduce adds them.
 # - Backward mirrors it: the gradient of `X` is a partial sum too and needs one all-reduce.
+# - A ring all-reduce sends $2(t-1)/t$ of the tensor per rank: $t-1$ steps pass $1/t$-sized chunks
+#   to add them up (reduce-scatter), then $t-1$ steps pass the finished chunks on (all-gather).
 #
 # lab:checkpoints
-# - The correct split matches the single-device output to rounding error.
-#   answer: The maximum error is about 2e-13 on outputs up to about 310: float64 rounding only.
-# - Splitting `A` by rows instead gives garbage.
-#   answer: Each rank then holds a partial pre-activation, and GELU of a partial sum is not a sum of GELUs; the error is about 191.
-# - Sequence parallelism does not add communication.
-#   answer: A reduce-scatter plus an all-gather each send $(N-1)/N$ of the tensor per rank, together exactly one all-reduce's $2(N-1)/N$.
+# - Which dimension of `A` and of `B` does each rank's block keep whole, and what shapes result?
+#   answer: Both blocks are (64, 64): `A_i` keeps all 64 input features and 64 of the 256 hidden
+#   units (a column block); `B_i` keeps the matching 64 rows and all 64 outputs (a row block).
+#   see: output "A shard (64, 64), B shard (64, 64)"
+# - How many all-reduces does one MLP need per training step, and on which lines?
+#   answer: Two: line 89 sums the partial outputs in forward (Megatron's `g`), line 96 sums the
+#   partial input gradients in backward (Megatron's `f`); the weight gradients of line 95 stay local.
+#   see: lines 89-96
+# - How far off is the output when `A` is split by rows instead, and why is that not rounding?
+#   answer: 191.4 on outputs up to 309.5: each rank applies GELU to a partial pre-activation, and
+#   GELU of a sum is not the sum of GELUs.
+#   see: output "row-split A (GELU before the sum), max error 191.4"
+# - With $t$ = 8 instead of 4, how many bytes would each rank send to all-reduce the same 512-byte output?
+#   answer: $2 \cdot 7/8 \cdot 512$ = 896 instead of 768: per-rank traffic creeps toward $2S$, it does not grow with $t$.
+#   see: output "all-reduce 768"
+# - Do the reduce-scatter and all-gather of sequence parallelism send more than the all-reduce they replace?
+#   answer: No: 384 + 384 = 768 bytes, the same, since each half sends $(t-1)/t$ of the tensor.
+#   see: output "RS 384 + AG 384"
 #
 # lab:traps
-# - "TP shards the batch": every rank processes all 4 tokens; only the weights are split.
-# - The nonlinearity decides the split: a row split of the first matrix would need a sync before GELU.
-# - The all-reduce sits on the critical path of every layer, which is why TP stays inside a node.
+# - TP shards the batch, like data parallelism.
+#   why: Every rank multiplies all 4 tokens (`X` is (4, 64) on every rank, line 87); only the
+#   weights are split, as the printed shard shapes show.
+# - Any way of cutting the two matrices works as long as the pieces are summed at the end.
+#   why: The nonlinearity decides. A row split of `A` hands GELU a partial sum (lines 100-103) and
+#   is off by 191.4; making it correct would need an extra all-reduce before GELU.
+# - The all-reduce can run in the background, so TP across nodes costs little.
+#   why: The next layer needs the summed output of line 89 before it can start, so every
+#   all-reduce is on the critical path: the chain of steps that wait on each other, where any
+#   added time adds to the step. Hence TP stays on NVLink, the fast GPU-to-GPU links of one node.
 #
 # lab:interview
-# The state being split is the MLP's weights: `A` of shape (h, 4h) is cut along its output
-# columns and `B` of shape (4h, h) along its input rows, so each of 4 ranks owns a quarter of the
-# hidden units end to end. Activations `X` of shape (tokens, h) are replicated, GELU runs on local
-# columns, and the only communication is one all-reduce of a (tokens, h) tensor forward and one
-# backward. Cutting `A` the other way would need a sync before the nonlinearity. The trade-off is
-# memory against communication on the critical path: weights and optimizer state shrink by the
-# TP degree, but every layer blocks on two all-reduces per pass (attention and MLP), so TP stays
-# within NVLink. Sequence parallelism rewrites each all-reduce as reduce-scatter plus all-gather
-# over the token axis, the same bytes, and shards the norm and dropout activations in between.
+# Megatron-style tensor parallelism splits an MLP's weights, not its tokens: $A$ of shape
+# $(h, 4h)$ by columns and $B$ of shape $(4h, h)$ by rows, so each of $t$ ranks owns $4h/t$
+# hidden units end to end and applies GELU locally.
+#
+# The output is $Y = \sum_i \mathrm{GELU}(XA_i)\,B_i$, so one all-reduce of a (tokens, $h$)
+# tensor runs forward and one backward, each sending $2(t-1)/t$ of it per rank. Here $t = 4$
+# matches one device to float64 rounding; a row split of $A$ is off by 191.
+#
+# Weights and optimizer state shrink by $t$, but every layer waits on its all-reduces, so TP
+# stays inside a node. Sequence parallelism rewrites each all-reduce as a reduce-scatter plus an
+# all-gather over tokens: same bytes, and LayerNorm and dropout activations shrink by $t$.
+#
+# lab:intuition
+# - Picture each rank owning a quarter of the MLP's neurons, wired from input to output: no neuron
+#   needs another rank's neuron, only the final sum of all their contributions.
+# - Split freely until you meet a nonlinearity; the one sum must come after it, never before.
+# - All-reduce traffic per rank stays below twice the tensor whatever $t$ is (1.5x at $t$ = 4,
+#   1.75x at 8): TP's cost is link bandwidth and latency on every layer, not the number of ranks.
 
 import numpy as np
 
@@ -79,17 +110,17 @@ def wrong_split(X, A, B):
 # (5) Weight gradients stay local and are already sharded like the weights.
 # (6) The one backward all-reduce (Megatron's `f`): each rank's input gradient is partial.
 #
-# lab:explain 54-58 Forward: local GELU, then one sum
+# lab:explain 85-89 Forward: local GELU, then one sum
 # The column block of `A` gives each rank complete pre-activations for its hidden units, so the
 # nonlinearity is exact locally. The row block of `B` turns those units into a full-shape partial
 # output, and summing the partials over ranks is the only communication of the forward pass.
 #
-# lab:explain 61-66 Backward: the mirror image
+# lab:explain 92-97 Backward: the mirror image
 # The output gradient is identical on every rank, so nothing is exchanged to start. Weight
 # gradients are local shards; the gradient of `X` sums contributions from every rank's hidden
 # units, so it needs one all-reduce.
 #
-# lab:explain 69-72 The split that does not work
+# lab:explain 100-103 The split that does not work
 # Cutting `A` along its input rows leaves each rank with a partial pre-activation. A correct
 # scheme would have to all-reduce before GELU; skipping that sync gives the error printed below.
 
@@ -97,23 +128,24 @@ def wrong_split(X, A, B):
 def reduce_scatter(parts):
     """Sum the partial outputs, but leave rank r only token block r."""  # (1)
     blocks = [np.split(p, TP, axis=0) for p in parts]  # (2)
-    return [sum(b[r] for b in blocks) for r in range(TP)]
+    return [sum(b[r] for b in blocks) for r in range(TP)]  # (3)
 
 
 def all_gather(shards):
     """Every rank receives every token block again."""
-    return np.concatenate(shards, axis=0)  # (3)
-# Between the two, LayerNorm and dropout work on (TOKENS / TP, H) shards.  (4)
+    return np.concatenate(shards, axis=0)  # (4)
+# Between the two, LayerNorm and dropout work on (TOKENS / TP, H) shards.
 # lab:end sequence-parallel
 # lab:notes sequence-parallel
-# (1) Each rank sends $(N-1)/N$ of the tensor, half of what an all-reduce sends.
+# (1) In a ring, each rank sends $(t-1)/t$ of the tensor: half of what an all-reduce sends.
 # (2) The split is along the token axis: the "sequence" of sequence parallelism.
-# (3) All-gather sends the other half; together they equal one all-reduce in result and bytes.
-# (4) The gain: those activations shrink by the TP degree at no extra traffic.
+# (3) Rank r keeps only token block r, so LayerNorm and dropout run on a $1/t$ shard: their
+#   activations shrink by the TP degree $t$ at no extra traffic.
+# (4) All-gather sends the other half; together they equal one all-reduce in result and bytes.
 #
-# lab:explain 97-106 The all-reduce, taken apart
+# lab:explain 128-137 The all-reduce, taken apart
 # Sequence parallelism replaces the forward all-reduce with a reduce-scatter over tokens, runs
-# LayerNorm and dropout on (tokens / TP, h) shards, then all-gathers before the next
+# LayerNorm and dropout on (tokens / $t$, h) shards, then all-gathers before the next
 # column-parallel matmul. Backward swaps the two. Same bytes, less activation memory.
 
 
@@ -126,7 +158,8 @@ def main():
     Y_tp, pre = tp_forward(X, A_shards, B_shards)
     err, bad = np.abs(Y_tp - Y).max(), np.abs(wrong_split(X, A, B) - Y).max()
     print(f"X {X.shape} on every rank; A shard {A_shards[0].shape}, B shard {B_shards[0].shape}")
-    print(f"max |Y| {np.abs(Y).max():.1f}; column->row split, max error {err:.0e}")
+    print(f"max |Y| {np.abs(Y).max():.1f}; column->row split equals one device"
+          f" (max error < 1e-11): {'yes' if err < 1e-11 else 'no'}")
     print(f"row-split A (GELU before the sum), max error {bad:.1f}")
     assert err < 1e-11 and bad > 1.0
     dY = rng.standard_normal(Y.shape)
@@ -134,7 +167,8 @@ def main():
     dpre = (dY @ B.T) * gelu_grad(X @ A)
     dX_err = np.abs(dX - dpre @ A.T).max()
     dA_err = np.abs(np.concatenate(dA, axis=1) - X.T @ dpre).max()
-    print(f"backward: dX error {dX_err:.0e}, dA error {dA_err:.0e}")
+    print(f"backward: dX and dA equal one device (max error < 1e-10):"
+          f" {'yes' if max(dX_err, dA_err) < 1e-10 else 'no'}")
     assert dX_err < 1e-10 and dA_err < 1e-10
 
     partial = [gelu(X @ a) @ b for a, b in zip(A_shards, B_shards)]

@@ -2,36 +2,65 @@
 # lab:goal Measure the pipeline bubble and the in-flight activations of three schedules from simulated timelines.
 #
 # lab:mental-model
-# - Each stage owns a contiguous block of layers; a micro-batch visits stages in order, then back.
+# - Pipeline parallelism gives each of $p$ stages ($d = 0 \ldots p-1$) a contiguous block of layers
+#   and cuts the batch into $m$ micro-batches; each visits the stages in order, then its gradient
+#   comes back. Here a forward takes 1 time unit per stage and a backward 2.
 # - The bubble is the $p-1$ slots of fill and drain: $(p-1)/m$ of the ideal time, $(p-1)/(m+p-1)$ of the total.
-# - 1F1B reorders work to cap stored activations at $p$ micro-batches; it does not shrink the bubble.
-# - Interleaving gives each device $v$ smaller chunks and divides the bubble by $v$.
+# - GPipe runs all forwards, then all backwards. 1F1B (one forward, one backward) starts backwards
+#   early, capping the micro-batches in flight (forward done, backward not, activations stored) at
+#   $p$; neither changes the bubble.
+# - Interleaving gives each device $v$ smaller chunks of layers and divides the bubble by $v$.
 #
 # lab:checkpoints
-# - GPipe and 1F1B take the same time.
-#   answer: Both finish at 33 time units for 24 units of work per device: idle fraction 9/33 = 3/11.
-# - 1F1B's gain is memory, not speed.
-#   answer: Stage 0 holds at most 4 micro-batches of activations under 1F1B and all 8 under GPipe.
-# - Interleaving with v = 2 shrinks the bubble from 9 to 4.5 units.
-#   answer: Bubble over ideal time falls from $(p-1)/m = 3/8$ to $(p-1)/(vm) = 3/16$, paid for with $v$ times as many point-to-point messages.
-# - Does interleaving also keep 1F1B's memory cap?
-#   answer: Not quite: stage 0's peak grows from 4 to 5.5 full-stage micro-batches at v = 2 (4.75 at v = 4), which is $p(1 + (p-1)/(pv))$, because its warm-up runs extra chunk forwards before the first backward.
+# - How long do GPipe and 1F1B take for 24 units of work per device, and what share of that is idle?
+#   answer: Both finish at 33 units: 9 idle units, 9/33 = 3/11 of the total, or $(p-1)/m$ = 3/8 of the ideal 24.
+#   see: output "1F1B            1  33.00      0.2727        0.3750"
+# - How many forwards does stage 0 run before its first backward under 1F1B, and what peak follows?
+#   answer: $p-d-1$ = 3 warm-up forwards (line 74), then the steady state opens with a 4th (line 77):
+#   $p-d$ = 4 = $p$ micro-batches in flight, against all 8 under GPipe.
+#   see: lines 74-77
+# - With $v$ = 2, how many chunk forwards does device 0 run before its first backward, and what peak is that?
+#   answer: Warm-up $2(p-1) + (v-1)p$ = 6 + 4 = 10 (line 86), plus one steady-state forward: 11 chunks
+#   of half a stage, 5.5 micro-batches, which is $p + (p-1)/v$.
+#   see: output "interleaved     2  28.50      0.1579        0.1875         5.50"
+# - Messages cost nothing in this simulator. What would a warm-up of $(p-d-1) + (v-1)p$ give at $v$ = 2?
+#   answer: The same 28.50 units with a peak of (3 + 4 + 1)/2 = 4, exactly $p$. Megatron's doubled
+#   term costs memory here; its extra forwards only help when messages take time, which is not modelled.
+#   see: line 86
 #
 # lab:traps
-# - Quoting $(p-1)/m$ as "the fraction of time idle": it is relative to the ideal time; of the total it is $(p-1)/(m+p-1)$.
-# - "1F1B removes the bubble": it has exactly GPipe's bubble, with less activation memory.
-# - "Just raise m": at a fixed global batch, more micro-batches means smaller ones, and small matmuls use the GPU less well.
+# - $(p-1)/m$ is the fraction of the time the devices sit idle.
+#   why: It is measured against the ideal time (0.3750 in the bubble/ideal column); the idle share
+#   of the total is $(p-1)/(m+p-1)$ = 3/11 (0.2727 in the idle/total column).
+# - 1F1B removes the bubble.
+#   why: It reorders the same work under the same dependencies: GPipe and 1F1B both end at 33.00.
+#   It only caps the activations in flight, 4 instead of 8.
+# - Raising $m$ shrinks the bubble for free.
+#   why: At a fixed global batch more micro-batches means smaller ones, and small matmuls use the
+#   GPU less well; more micro-batches at the same size means a larger global batch.
+# - Interleaving only helps.
+#   why: It sends $v$ times as many point-to-point messages, and its longer warm-up raises stage 0's
+#   peak from 4 to 5.5 micro-batches at $v$ = 2.
 #
 # lab:interview
-# The state that moves between stages is one micro-batch's activation tensor of shape
-# (micro-batch, sequence, hidden), sent forward and its gradient sent back. With p = 4 stages and
-# m = 8 micro-batches GPipe and 1F1B both pay p - 1 slots of fill and drain per device, so the run
-# takes 33 units for 24 units of work: the bubble is (p-1)/m = 3/8 of the ideal time, or 3/11 of
-# the total. GPipe runs all forwards first and stores activations for all 8 micro-batches; 1F1B
-# starts backward passes as early as possible, so stage 0 never holds more than p = 4, with the
-# same bubble. Interleaving v model chunks per device cuts the bubble to (p-1)/(vm) at the cost
-# of v times more communication. The trade-off is bubble against memory and messages: raise m,
-# which needs a larger global batch or smaller micro-batches, or raise v.
+# Pipeline parallelism sends one micro-batch's activations, shape (micro-batch, sequence, hidden),
+# from stage to stage and its gradient back. With $p = 4$ and $m = 8$, GPipe and 1F1B both take
+# 33 units for 24 of work: a bubble of $(p-1)/m = 3/8$ of the ideal time, or 3/11 of the total.
+#
+# GPipe runs every forward first and stores 8 micro-batches; 1F1B starts each backward as early as
+# it can, so stage 0 never holds more than $p = 4$, with the same bubble.
+#
+# Interleaving $v$ chunks per device cuts the bubble to $(p-1)/(vm)$ for $v$ times the messages
+# and a higher peak. The levers: raise $m$ (larger batch or smaller micro-batches) or raise $v$.
+#
+# lab:intuition
+# - An assembly line of $p$ stations: the first item reaches the last station only after $p-1$
+#   steps, and on the way back the first station waits as long for the first gradient. More items
+#   ($m$) spread that fixed start-up cost thinner.
+# - 1F1B is "finish old work before starting new": after the warm-up, every new forward is paired
+#   with a backward that frees one micro-batch of activations, so the count in flight stays at $p$.
+# - Interleaving makes each hop $1/v$ of a stage long, so filling and draining the line takes
+#   $1/v$ as long, but there are $v$ times as many hops, each one a message.
 
 P, M, TF, TB = 4, 8, 1.0, 2.0  # stages, micro-batches, forward and backward time per stage
 
@@ -54,7 +83,7 @@ def interleaved(d, v):
     n = M * v
     def fwd(k): return ("F", (k // (P * v)) * P + k % P, (k % (P * v)) // P)  # (4)
     def bwd(k): return ("B", (k // (P * v)) * P + k % P, v - 1 - (k % (P * v)) // P)
-    warmup = min((P - d - 1) * 2 + (v - 1) * P, n)
+    warmup = min((P - d - 1) * 2 + (v - 1) * P, n)  # (5)
     ops = [fwd(k) for k in range(warmup)]
     for k in range(n - warmup):
         ops += [fwd(warmup + k), bwd(k)]
@@ -62,19 +91,24 @@ def interleaved(d, v):
 # lab:end schedules
 # lab:notes schedules
 # (1) All forwards, then all backwards: every micro-batch's activations are alive at the turn.
-# (2) Stage d runs $p-d-1$ forwards before its first backward; the last stage starts at once.
-# (3) Steady state: one forward, one backward, so stored activations stop growing.
-# (4) Chunk c of device d is virtual stage $cP + d$; chunks cycle every P micro-batches.
+# (2) Stage d runs $p-d-1$ warm-up forwards; the last stage ($d = p-1$) has none.
+# (3) Steady state opens with a forward, so $p-d$ forwards precede the first backward; from then
+#   on each forward is matched by a backward and stored activations stop growing.
+# (4) Chunk c of device d is virtual stage $cp + d$; micro-batches pass each chunk in groups of $p$.
+# (5) Megatron's warm-up, in chunk forwards: $(v-1)p$ takes the first group of $p$ micro-batches
+#   through every chunk but the last, plus one per hop of micro-batch 0's trip to the last device
+#   and back, $2(p-d-1)$ hops.
 #
-# lab:explain 40-49 Two orders for the same work
+# lab:explain 69-78 Two orders for the same work
 # Both lists hold 8 forwards and 8 backwards per stage. GPipe defers every backward; 1F1B
 # starts each stage's backward as soon as the pipeline can deliver a gradient, which bounds how
-# many activations wait on stage d to $p-d$.
+# many activations wait on stage d to $p-d$: at most $p$, on stage 0.
 #
-# lab:explain 52-61 Interleaving
-# Each device owns v chunks of layers, each taking $1/v$ of the time. Virtual stage $cP + d$
+# lab:explain 81-90 Interleaving
+# Each device owns v chunks of layers, each taking $1/v$ of the time. Virtual stage $cp + d$
 # lives on device d, so a micro-batch loops through the devices v times, and the fill and drain
-# shrink to $(p-1)/v$ full-stage slots.
+# shrink to $(p-1)/v$ full-stage slots. The longer warm-up, $2(p-d-1) + (v-1)p$ chunk forwards
+# plus the first steady-state one, leaves stage 0 holding $p + (p-1)/v$ micro-batches' worth.
 
 # lab:begin simulate
 def simulate(schedule, v=1):
@@ -82,6 +116,7 @@ def simulate(schedule, v=1):
     orders = [schedule(d, v) for d in range(P)]
     end, free, nxt, live, peak = {}, [0.0] * P, [0] * P, [0] * P, [0] * P
     while any(nxt[d] < len(orders[d]) for d in range(P)):
+        progress = False
         for d in range(P):
             if nxt[d] == len(orders[d]):
                 continue
@@ -98,22 +133,25 @@ def simulate(schedule, v=1):
             live[d] += 1 if kind == "F" else -1
             peak[d] = max(peak[d], live[d])  # (4)
             nxt[d] += 1
+            progress = True
+        assert progress, "deadlock: every device waits for an op that never runs"  # (5)
     total = max(free)
-    return total, 1 - M * (TF + TB) / total, peak[0] / v  # (5)
+    return total, 1 - M * (TF + TB) / total, peak[0] / v  # (6)
 # lab:end simulate
 # lab:notes simulate
 # (1) A forward needs the previous virtual stage's output for the same micro-batch.
 # (2) A backward needs the gradient from the next stage; the last stage needs its own forward.
 # (3) Chunks are $1/v$ of a stage, so their forward and backward take $1/v$ of the time.
 # (4) Forwards whose backward has not run yet: activations that must stay in memory.
-# (5) Idle fraction of the total, and stage 0's peak in micro-batches of a full stage.
+# (5) A schedule whose order contradicts the dependencies would stall forever; stop instead.
+# (6) Idle fraction of the total, and stage 0's peak in micro-batches of a full stage.
 #
-# lab:explain 80-96 Dependencies decide the start times
+# lab:explain 114-131 Dependencies decide the start times
 # The simulator knows only the order of work on each device and the data dependencies between
 # stages. Idle gaps appear on their own: early stages wait at the end for gradients, late stages
 # wait at the start for activations.
 #
-# lab:explain 97-102 What is measured
+# lab:explain 132-139 What is measured
 # The bubble is whatever the devices did not spend computing. The count of live forwards is the
 # activation memory the schedule needs, in units of one stage's activations per micro-batch.
 
@@ -131,8 +169,8 @@ def main():
         if v == 1:
             assert abs(idle - (P - 1) / (M + P - 1)) < 1e-12  # 3/11 for p = 4, m = 8
             assert peak == (M if schedule is gpipe else P)
-        else:  # interleaved warm-up stores a little more: p (1 + (p-1)/(pv))
-            assert abs(peak - P * (1 + (P - 1) / (P * v))) < 1e-12
+        else:  # (2(p-1) + (v-1)p + 1) chunk forwards of 1/v stage: p + (p-1)/v
+            assert abs(peak - (P + (P - 1) / v)) < 1e-12
     print(f"formulas: (p-1)/(m+p-1) = {(P - 1) / (M + P - 1):.4f}, (p-1)/m = {(P - 1) / M:.4f},"
           f" (p-1)/(vm) = {(P - 1) / (2 * M):.4f} for v = 2")
 

@@ -2,42 +2,76 @@
 # lab:goal See how expert capacity turns an unbalanced router into dropped tokens, and what the balance loss measures.
 #
 # lab:mental-model
-# - The router gives each token a probability over experts; top-1 sends it to one expert.
-# - Each expert has a fixed buffer of $C = \lfloor \text{CF} \cdot T / E \rfloor$ slots; overflow is dropped.
+# - A mixture-of-experts (MoE) layer holds $E$ experts, each a full MLP; a router sends each token
+#   to the $k$ experts it scores highest (top-$k$). Here $k = 1$, as in the Switch Transformer.
+# - Each expert has a fixed buffer of $C = \lfloor \text{CF} \cdot T / E \rfloor$ slots for $T$ tokens and capacity factor CF; overflow is dropped.
 # - Dropped tokens skip the expert and pass through the residual connection unchanged.
-# - The auxiliary loss $E \sum_i f_i P_i$ equals 1 when the load is uniform and grows with imbalance.
+# - The auxiliary loss $E \sum_i f_i P_i$ ($f_i$: share of tokens sent to expert $i$, $P_i$: its mean
+#   router probability) is 1 under uniform routing. The usual imbalance, where busy experts also
+#   get high probabilities, raises it, but 1 is not a floor.
+# - Expert parallelism (EP) puts the experts on different ranks: one all-to-all ships every buffer
+#   to its expert's rank (dispatch), a second brings the results back (combine).
 #
 # lab:checkpoints
-# - Capacity factor 1.0 drops 213 of 1024 tokens.
-#   answer: Three experts receive 252, 190 and 155 tokens against 128 slots; their overflow 124 + 62 + 27 is dropped.
-# - Raising the capacity factor trades drops for memory and padding.
-#   answer: CF 1.25 gives 160 slots and 122 drops; CF 2.0 gives 256 slots and none, but every expert now pads to 256 rows.
-# - Only a fraction of the parameters work on each token.
-#   answer: With Mixtral's shapes (8 experts, top-2) about 46.7B parameters exist but about 12.9B are active per token.
+# - At capacity factor 1.0, how many slots does each expert get, and which experts overflow?
+#   answer: $\lfloor 1024/8 \rfloor$ = 128 slots. Experts 0, 6 and 5 receive 252, 190 and 155 tokens, so
+#   124 + 62 + 27 = 213 tokens are dropped.
+#   see: output "tokens per expert: [252, 59, 109, 67, 102, 155, 190, 90]"
+# - CF 2.0 drops nothing. What does it cost instead?
+#   answer: 8 x 256 = 2048 slots for 1024 tokens: 1024 padding slots that the all-to-all still
+#   ships and the experts still multiply.
+#   see: output "CF  2.0: capacity 256, dropped   0 (0.0%), padding slots 1024"
+# - Which line gives a token its slot, and which tokens lose when an expert is full?
+#   answer: Line 88: a running count down the token axis, so earlier tokens take the slots and
+#   the last ones sent to a full expert are dropped (line 89).
+#   see: lines 88-89
+# - Can the balance loss read below 1 while one expert gets most of the tokens?
+#   answer: Yes: the lopsided router sends 768 of 1024 tokens to expert 0 and drops 640, yet reads
+#   0.826, because those tokens give expert 0 a probability of only about 1/8, so $P_0$ stays small.
+#   see: output "balance loss, lopsided router: 0.826"
+# - How many parameters does a Mixtral-shaped model hold, and how many work on each token?
+#   answer: 46.7B and 12.9B: all 8 experts sit in memory, but each token runs through $k = 2$.
+#   see: output "Mixtral-like shapes: 46.7B total, 12.9B active per token"
 #
 # lab:traps
-# - "Active params = total params": memory holds all experts, compute per token touches top-k of them.
-# - A dropped token is not lost from the sequence; it just gets no expert update in this layer.
-# - A balance loss near 1 does not mean no drops: at CF 1.0 one token over $T/E$ overflows an expert, while the loss barely moves.
-# - The router is constructed, not trained: `D` and `SKEW` were tuned by hand so the drops come out as 213 / 122 / 0.
-#   Real learned routers skew differently per layer and during training; read the counts as a demo of the mechanism.
+# - Active parameters equal total parameters.
+#   why: Memory holds every expert (46.7B for Mixtral's shapes), but each token computes with
+#   only $k$ of them (12.9B): the two numbers differ by 3.6x.
+# - A dropped token is lost from the sequence.
+#   why: It only misses this layer's expert update; the residual connection carries it to the
+#   next layer unchanged. `kept` (line 89) gates the expert, not the token.
+# - A balance loss of 1 means balanced routing, and imbalance can only raise it.
+#   why: 1 is what uniform routing gives, not a minimum: the lopsided router reads 0.826 with 640
+#   tokens dropped. At CF 1.0 even one token over $T/E$ overflows while the loss barely moves.
+# - These drop counts show how a real router behaves.
+#   why: `D` and `SKEW` were tuned by hand so the drops come out as 213 / 122 / 0. Learned routers
+#   skew differently per layer and during training; read the counts as a demo of the mechanism.
 #
 # lab:interview
-# The state is a batch of 1024 token vectors and the router's (tokens, experts) probability
-# matrix; top-1 turns it into an expert index per token, and capacity turns the per-expert counts
-# into a fixed-shape (experts, capacity, hidden) buffer that an all-to-all can ship to the ranks
-# holding each expert. Overflow beyond capacity is dropped: with this hand-tuned router, 213
-# tokens at capacity factor 1.0, 122 at 1.25 and 0 at 2.0. The trade-off is that a larger capacity factor drops fewer
-# tokens but pads every expert's buffer, costing memory, all-to-all bytes and wasted FLOPs. The
-# Switch balance loss $E \sum_i f_i P_i$ is 1 under uniform routing and pushes the router back
-# toward it. Expert parallelism needs two all-to-alls per MoE layer forward (dispatch and combine)
-# and two backward, and it grows total parameters much faster than the compute per token.
+# A top-1 router turns each of 1024 tokens into one expert index; capacity turns the per-expert
+# counts into a fixed (experts, capacity, hidden) buffer that an all-to-all ships to the ranks
+# holding each expert.
+#
+# Overflow is dropped: with this hand-tuned router, 213 tokens at capacity factor 1.0, 122 at 1.25
+# and 0 at 2.0. A larger factor drops less but pads every buffer, costing memory, bytes and FLOPs.
+#
+# The Switch balance loss $E \sum_i f_i P_i$ is 1 under uniform routing and pushes the router
+# toward it. Expert parallelism needs two all-to-alls per MoE layer forward and two backward.
+#
+# lab:intuition
+# - Capacity is a row of mailboxes, one per expert, sized before the mail is sorted: the popular
+#   expert's box overflows while others sit half empty, and the empty space still gets shipped.
+# - The capacity factor is insurance bought up front: CF 1.25 reserves 25% spare slots per expert
+#   and pays for them in memory, all-to-all bytes and FLOPs whether or not tokens arrive.
+# - The balance loss is an overlap score between where tokens go ($f$) and where the router's
+#   probability mass sits ($P$); only $P$ carries a gradient, so it nudges probabilities.
 
 import numpy as np
 
 # Constructed setup: a random router plus a shared offset, with D and SKEW tuned by hand so the
 # drop counts reproduce the curriculum's 213 / 122 / 0. It illustrates imbalance; it measures nothing.
 T, E, D, SKEW = 1024, 8, 218, 0.324
+DROPS = {1.0: 213, 1.25: 122, 2.0: 0}  # the tuned counts, checked against every run
 
 
 # lab:begin route
@@ -71,14 +105,16 @@ def balance_loss(probs, expert):
 # (5) The dispatch layout an all-to-all sends: one (capacity,) row of token ids per expert.
 # (6) $f_i$: fraction of tokens sent to expert i; `P`: mean router probability per expert.
 #
-# lab:explain 49-58 Capacity turns counts into drops
+# lab:explain 83-92 Capacity turns counts into drops
 # Routing is an argmax, but the buffer is allocated before anyone knows the counts. A running
 # sum over the one-hot assignment gives every token its slot in its expert's buffer, and any slot
 # index at or beyond the capacity is a drop.
 #
-# lab:explain 61-64 The Switch balance loss
+# lab:explain 95-98 The Switch balance loss
 # `f` is not differentiable (it comes from an argmax) but `P` is, so the gradient of
 # $E \sum_i f_i P_i$ lowers the probability of the experts that currently receive the most tokens.
+# The two averages are taken separately, so a busy expert that tokens pick with little confidence
+# keeps the product small: the loss can fall below 1 under heavy imbalance.
 
 
 def mixtral_params(h=4096, ffn=14336, layers=32, vocab=32000, kv=1024, experts=8, top_k=2):
@@ -102,7 +138,7 @@ def main():
         dropped = T - kept.sum()
         print(f"CF {cf:4}: capacity {buffer.shape[1]:3d}, dropped {dropped:3d} "
               f"({dropped / T:.1%}), padding slots {(buffer < 0).sum():4d}")
-        assert dropped == np.maximum(counts - buffer.shape[1], 0).sum()
+        assert dropped == np.maximum(counts - buffer.shape[1], 0).sum() == DROPS[cf]
     print(f"tokens per expert: {counts.tolist()}")
     print(f"balance loss, this router: {balance_loss(probs, expert):.3f}")
 
@@ -111,6 +147,14 @@ def main():
     aux_uniform = balance_loss(uniform_probs, uniform_expert)
     print(f"balance loss, uniform load: {aux_uniform:.3f}")
     assert abs(aux_uniform - 1.0) < 1e-12
+
+    lopsided = np.zeros((T, E))
+    lopsided[:768, 0] = 0.01  # 768 tokens lean barely toward expert 0
+    lopsided[768 + np.arange(T - 768), 1 + np.arange(T - 768) % (E - 1)] = 30.0  # the rest are sure
+    probs, expert, kept, _ = route_top1(lopsided, 1.0)
+    aux_lopsided, dropped = balance_loss(probs, expert), T - kept.sum()
+    print(f"balance loss, lopsided router: {aux_lopsided:.3f} with {dropped} tokens dropped at CF 1.0")
+    assert aux_lopsided < 1.0 and dropped == 768 - T // E
 
     total, active = mixtral_params()
     print(f"Mixtral-like shapes: {total / 1e9:.1f}B total, {active / 1e9:.1f}B active per token")

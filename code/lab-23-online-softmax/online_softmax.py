@@ -1,38 +1,57 @@
-"""Lab 23 - Online softmax.
-
-Softmax over a row of scores computed one chunk at a time, keeping only a running maximum and
-a running sum, and the same trick applied to a weighted sum of values (one attention row).
-"""
+"""Lab 23 - Online softmax: one attention row computed chunk by chunk with a running (max, sum)."""
 # lab:goal Merge per-chunk (max, sum) statistics so that chunked softmax equals full softmax exactly.
 #
 # lab:mental-model
+# - One attention row: a query has a score $s_j$ for every key j; softmax turns the scores into
+#   weights, and the output is the weighted average of the value vectors $v_j$.
 # - A chunk of scores is summarized by two numbers: its maximum `m` and `l` = sum of exp(s - m).
 # - Two summaries merge by moving both sums to the larger maximum: multiply by exp(m_old - m_new).
 # - The same factor rescales a running output `acc`, so attention needs one pass over keys.
 #
 # lab:checkpoints
-# - Does the chunk size change the result?
-#   answer: Only at rounding level: every chunk size, including 1 and the whole row, agrees with
-#   the full softmax to better than 1e-15.
-# - Why subtract a maximum at all?
-#   answer: exp(800) overflows float64; with scores shifted by the max every exponent is at most 0.
-# - Does the order in which chunks merge matter?
-#   answer: No. The merge is associative and commutative, so a tree of merges gives the same
-#   (m, l) as a left-to-right fold, up to rounding; devices can merge partial results in any order.
+# - What shape does `acc` have, and what does the loop never store?
+#   answer: (16,), one running weighted sum of value vectors. The 1000 scores are never held at
+#   once: each chunk's scores are used and dropped.
+#   see: lines 97-108
+# - With one key per chunk, how many of the 999 later chunks raise the running maximum?
+#   answer: 9, so the factor exp(m_old - m_new) differs from 1 only 9 times (random scores set a
+#   new record only about $\ln 1000 \approx 7$ times).
+#   see: output "    1     1000          9"
+# - What does `np.exp` give for a score of 805, and why does the online version still work?
+#   answer: inf (float64 overflows above about 709.8), and inf / inf is nan. The online version only
+#   exponentiates s - m <= 0, so every exponential lies in (0, 1].
+#   see: output "naive exp gives nan"
+# - If the four 250-key parts are merged as a tree instead of left to right, does (m, l) change?
+#   answer: No: the merge is associative and commutative, so both give m = 9.1981, l = 4.276688.
+#   see: output "fold vs tree merge"
 #
 # lab:traps
-# - "Chunking approximates softmax." It is an exact rewrite; nothing is dropped or estimated.
-# - Forgetting to rescale `acc` (or `l`) when the maximum grows gives a wrong answer that still
-#   looks like a plausible weighted average.
+# - "Chunking approximates softmax: the chunked result is only close to the full one."
+#   why: The merge is an identity, $e^{s_j - m_a} e^{m_a - m} = e^{s_j - m}$, so the last `l` is
+#   the full normalizer. Only float64 rounding differs: below 1e-14 for every chunk size printed.
+# - "The rescale only guards against overflow; without it the average is still right."
+#   why: `l` and `acc` were summed against an older, smaller maximum, so skipping the factor weights
+#   early keys $e^{m_{new} - m_{old}}$ times too much. The result still looks like a plausible
+#   average, which is why line 132 compares it with the full softmax.
 #
 # lab:interview
-# The state is a triple per query row: the running maximum `m`, the running normalizer `l`, and
-# an unnormalized output `acc` of shape (d,). Scores arrive chunk by chunk along the key axis;
-# when a chunk raises the maximum, the old `l` and `acc` are multiplied by exp(m_old - m_new)
-# so that every term is measured against the same reference. After the last chunk, `acc / l`
-# is exactly the softmax-weighted sum of values. The trade-off: a few extra multiplies per chunk
-# buy a single pass over keys and O(d) state instead of storing the whole row of scores, which is
-# the idea FlashAttention and ring attention build on.
+# Online softmax computes one attention row, $\mathrm{softmax}(s)\,V$, in a single pass over the
+# keys. The state is the running maximum $m$, the normalizer $l = \sum_j e^{s_j - m}$ and an
+# unnormalized output $\mathrm{acc}$ of shape $(d,)$.
+#
+# When a chunk raises the maximum to $m'$, both $l$ and $\mathrm{acc}$ are multiplied by
+# $e^{m - m'}$, so every term is measured against one reference. After the last chunk,
+# $\mathrm{acc}/l$ equals the full result up to float64 rounding.
+#
+# The trade-off: one rescale per chunk buys O(d) state instead of a stored row of N scores, and the
+# merge is associative, which FlashAttention and ring attention build on.
+#
+# lab:intuition
+# - Read (m, l) as the number $l\,e^{m}$ in floating-point form, m the exponent and l the mantissa:
+#   merging two summaries is adding two such numbers, shifting the smaller exponent first.
+# - Stop the loop after any chunk and `acc / l` is already the exact attention over the keys seen
+#   so far; each chunk only refines it. Ring attention merges partial results the same way.
+# - Online softmax saves memory and passes, not arithmetic: it adds one rescale per chunk.
 
 import numpy as np
 
@@ -64,27 +83,29 @@ def online_softmax(s, chunk):
 # (3) The empty state: exp(-inf - m) is 0, so merging into it returns the first chunk unchanged.
 # (4) A second pass over the scores normalizes them; attention avoids it by carrying `acc` instead.
 #
-# lab:explain 43-51 Two numbers per chunk, one merge rule
+# lab:explain 62-70 Two numbers per chunk, one merge rule
 # `chunk_stats` reduces a chunk to (max, sum of shifted exponentials). `merge` combines two such
 # summaries into the summary of their union. Folding it over the chunks gives the global max and
 # normalizer $l = \sum_j e^{s_j - m}$.
 #
-# lab:explain 54-59 Folding over chunks
+# lab:explain 73-78 Folding over chunks
 # The loop never holds more than one chunk; the final (m, l) equal what the full row would give.
 
 
 # lab:begin attention-row
 def online_attention_row(s, v, chunk):
     m, l, acc = -np.inf, 0.0, np.zeros(v.shape[1])
+    grew = 0  # chunks after the first that raised the maximum
     for start in range(0, len(s), chunk):
         s_c, v_c = s[start:start + chunk], v[start:start + chunk]
         m_new = max(m, s_c.max())
+        grew += bool(np.isfinite(m) and m_new > m)
         scale = np.exp(m - m_new)  # (1)
         p = np.exp(s_c - m_new)  # (2)
         l = l * scale + p.sum()
         acc = acc * scale + p @ v_c  # (3)
         m = m_new
-    return acc / l  # (4)
+    return acc / l, grew  # (4)
 # lab:end attention-row
 # lab:notes attention-row
 # (1) The rescale factor exp(m_old - m_new): 1 when the max did not move, smaller when it grew.
@@ -92,9 +113,9 @@ def online_attention_row(s, v, chunk):
 # (3) The output is accumulated unnormalized and rescaled exactly like `l`.
 # (4) One division at the end; no score is ever revisited.
 #
-# lab:explain 77-87 One pass over keys and values
-# Each step updates the triple (m, l, acc). Because `acc` and `l` carry the same factor, their
-# ratio is the softmax-weighted average of the values seen so far.
+# lab:explain 96-108 One pass over keys and values
+# Each step updates the triple (m, l, acc). Both carry the same factor, so `acc / l` is the softmax-
+# weighted average of the values seen so far. `grew` counts how often that factor is not 1.
 
 
 def main():
@@ -103,12 +124,13 @@ def main():
     v = rng.standard_normal((N, D))
     p_full = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
     print(f"row of {N} scores, values ({N}, {D})")
-    print("chunk   max |online - full| softmax   max |online - full| output")
+    print("chunk   chunks   max grew   equal to full softmax")
     for chunk in (1, 7, 128, N):
+        out, grew = online_attention_row(s, v, chunk)
         err_p = np.abs(online_softmax(s, chunk) - p_full).max()
-        err_o = np.abs(online_attention_row(s, v, chunk) - p_full @ v).max()
-        print(f"{chunk:5d}   {err_p:29.1e}   {err_o:26.1e}")
+        err_o = np.abs(out - p_full @ v).max()
         assert err_p < 1e-14 and err_o < 1e-14, "chunked softmax is exact"
+        print(f"{chunk:5d}   {-(-N // chunk):6d}   {grew:8d}   yes: probabilities and output within 1e-14")
 
     parts = [chunk_stats(s[i:i + 250]) for i in range(0, N, 250)]
     fold = merge(merge(merge(parts[0], parts[1]), parts[2]), parts[3])

@@ -2,50 +2,62 @@
 # lab:goal Shard a sequence across devices, rotate K/V around a ring, and still get exact attention.
 #
 # lab:mental-model
-# - Each device keeps its query chunk and an online-softmax state (m, l, acc) for it.
-# - K/V chunks travel one hop per step; after P steps every query has met every key once.
-# - With a causal mask the work per device depends on which tokens it owns: the layout decides.
+# - Context parallelism splits the sequence axis across P devices: device r keeps the queries of
+#   the tokens it owns and an online-softmax state (m, l, acc) for them.
+# - K/V chunks travel one hop per step with their global token positions; after P steps every query
+#   has met every key once, and the order-free merge makes the result exact.
+# - Each ring step ends with an exchange that all devices wait for, so a step lasts as long as its
+#   busiest device. The critical path, the sum over steps of that busiest device's work, sets the time.
+# - Under a causal mask, which tokens a device owns decides how much work it has at each step.
 #
 # lab:checkpoints
-# - Does the order in which K/V chunks arrive change the output?
-#   answer: No. The online-softmax merge is order-free, so both layouts match full causal
-#   attention to about 1e-15, float64 rounding.
-# - Why is the contiguous split slow under a causal mask?
-#   answer: Device 0 has 1 useful block and device 3 has 4, so every ring step waits for device 3;
-#   its critical path is 14368 score entries against an even share of 8224.
-# - What does the zig-zag split change?
-#   answer: Device r owns chunks r and 2P-1-r of 2P chunks, pairing an early chunk with a late one,
-#   so every device does 8224 entries; the math is unchanged, only ownership is permuted.
+# - In the contiguous layout, which device does the most work at step 0?
+#   answer: None: every device works on its own diagonal block, 64 x 65 / 2 = 2080 unmasked scores
+#   each. The imbalance starts at step 1, when device 0 receives only later keys and masks them all.
+#   see: output "step 0"
+# - What is the contiguous critical path, and why does device 3 set it?
+#   answer: 14368 = 2080 + 3 x 4096. Device 3 owns the last tokens, which see every key, so it has a
+#   full block at every step while at step s only devices s to 3 have work. Balance: 8224 / 14368.
+#   see: output "critical path"
+# - Which tokens does device 1 own in the zig-zag layout, and why does that even out the work?
+#   answer: Chunks 1 and 6 of 8, tokens 32-63 and 192-223: an early chunk with little causal past
+#   paired with a late one with a lot. Every device then does 2048 scores per step after step 0.
+#   see: lines 105-109
 #
 # lab:traps
-# - "Context parallelism is Megatron sequence parallelism." Megatron SP shards only the norm and
-#   dropout activations inside a TP group and gathers the full sequence before attention; CP
-#   shards the sequence through attention itself and exchanges K/V between devices.
-# - Ring attention does not approximate anything; the causal mask uses global token positions,
-#   which travel with each K/V chunk.
+# - "Context parallelism is Megatron sequence parallelism."
+#   why: Megatron SP shards only norm and dropout activations inside a tensor-parallel group and gathers
+#   the full sequence before attention. Here attention itself runs sharded, so K/V must travel.
+# - "Each device can build its causal mask from local row and column indices."
+#   why: An arriving chunk holds other tokens. The mask must compare global positions, which travel
+#   with the chunk (lines 65 and 71); local indices would give every block a diagonal mask.
 #
 # lab:interview
-# The sequence axis of Q, K and V is split across P devices; each device holds its query rows and
-# an online-softmax state (m, l, acc) of shape (N/P,), (N/P,) and (N/P, d). At every step a device
-# computes attention of its queries against the K/V chunk it holds, merges the partial result, and
-# passes the chunk to its neighbour, so after P steps the output is exact. Sending the next chunk
-# hides behind the current block's compute when the chunk length c is at least peak FLOP/s
-# divided by link bytes/s. Under a causal mask a contiguous split gives devices 1, 2,
-# 3 and 4 blocks of work, and the zig-zag split balances them. The trade-off is memory for
-# communication: activations per device shrink by P, at the price of moving K/V P-1 times.
+# Ring attention splits the sequence over $P$ devices, each with its $N/P$ query rows and an online-
+# softmax state. K/V chunks move one hop per step; after $P$ steps every query has met every key.
+#
+# Per full block of $c$ tokens a device computes $4c^2 d$ FLOPs and sends $4cd$ bytes (bf16), so the
+# transfer hides behind compute when $c \ge F/B$: about 2200 tokens for an H100 over NVLink.
+#
+# Under a causal mask, contiguous chunks give the devices 1, 2, 3 and 4 blocks to compute; zig-zag
+# evens them out. The trade-off: memory per device shrinks by $P$, while K/V move $P-1$ times.
+#
+# lab:intuition
+# - A round table: every guest keeps their own questions and passes their notes (K/V) to the left
+#   each round. After P rounds everyone has read every note; nobody ever held the whole pile.
+# - Contiguous causal work is a staircase: at step s only devices s to P-1 have work, so the last
+#   device is busy at every step. Zig-zag folds the staircase so that every step is level.
 
 import numpy as np
 
-P, N, D = 4, 256, 32  # devices, tokens, head dimension
-BF16 = 2
+P, N, D, BF16 = 4, 256, 32, 2  # devices, tokens, head dimension, bytes per bf16 element
 
 
 # lab:begin ring
 def merge(state, s, v):
     m, l, acc = state
-    m_new = np.maximum(m, s.max(axis=1))
-    ref = np.where(np.isfinite(m_new), m_new, 0.0)  # (1)
-    scale, p = np.exp(m - ref), np.exp(s - ref[:, None])
+    m_new = np.maximum(m, s.max(axis=1))  # (1)
+    scale, p = np.exp(m - m_new), np.exp(s - m_new[:, None])
     return m_new, l * scale + p.sum(axis=1), acc * scale[:, None] + p @ v
 
 
@@ -69,21 +81,19 @@ def ring_attention(q, k, v, owned):
     return out, work, sent
 # lab:end ring
 # lab:notes ring
-# (1) A row that has seen only masked keys keeps m = -inf; shifting by 0 keeps exp at 0, not NaN.
+# (1) A fully masked block has row max -inf, so m stays put and its exp terms are 0.
 # (2) Each K/V chunk carries its global token positions, so the mask is right wherever it goes.
 # (3) Causal mask by global position: key position at most query position.
 # (4) Device r receives from r-1 and sends to r+1; on hardware this transfer overlaps the compute.
 # (5) Only now is each row normalized: the same (m, l, acc) finish as in FlashAttention.
 #
-# lab:explain 44-49 The online-softmax merge, guarded for masked rows
-# Identical to the merge of lab 23 except that a fully masked block must leave the state alone.
+# lab:explain 57-61 The online-softmax merge of lab 23, one row per query
+# Step 0 gives every query its own key, so m is finite from then on and a masked block changes nothing.
 #
-# lab:explain 52-65 P steps around the ring
+# lab:explain 64-81 P steps around the ring, then a local finish
 # Every device works on the chunk it holds, then all chunks shift one place. `work` counts the
-# unmasked score entries per (step, device), which is the compute a causal kernel cannot skip.
-#
-# lab:explain 66-69 Finishing locally
-# No gather is needed: each device ends with the exact output rows of the tokens it owns.
+# unmasked scores per (step, device), the compute a causal kernel cannot skip. No gather is needed:
+# each device ends with the exact output rows of its own tokens.
 
 
 # lab:begin layouts
@@ -103,9 +113,8 @@ def zigzag(r):
 # (2) Chunk r of 2P = 8 chunks of 32 tokens: few keys in its causal past.
 # (3) Chunk 2P-1-r: many keys. Early plus late gives every device the same causal work.
 #
-# lab:explain 90-99 Who owns which tokens
-# Both layouts give each device N/P = 64 tokens. Only the assignment differs, which is why the
-# output is identical and only the per-device work changes.
+# lab:explain 100-109 Who owns which tokens
+# Both layouts give each device N/P = 64 tokens; only the assignment, and so the work per step, differs.
 
 
 def main():
@@ -114,24 +123,27 @@ def main():
     s = np.where(np.tril(np.ones((N, N), dtype=bool)), q @ k.T / np.sqrt(D), -np.inf)
     p = np.exp(s - s.max(axis=1, keepdims=True))
     ref = (p / p.sum(axis=1, keepdims=True)) @ v
-    print(f"{P} devices, N = {N} tokens, d = {D}, causal")
-    for name, layout in (("contiguous", contiguous), ("zig-zag", zigzag)):
-        owned = [layout(r) for r in range(P)]
-        out, work, sent = ring_attention(q, k, v, owned)
-        err = np.abs(out - ref).max()
-        per_device, critical = work.sum(axis=0), work.max(axis=1).sum()
-        print(f"{name:10s} max error {err:.1e}; blocks with work {(work > 0).sum(axis=0)}")
-        print(f"{'':10s} score entries per device {per_device}; critical path {critical}, "
-              f"balance {per_device.sum() / P / critical:.0%}")
-        print(f"{'':10s} K/V bytes sent per device {sent:,}")
-        assert err < 1e-12, "ring attention is exact"
-        assert per_device.sum() == N * (N + 1) // 2
-    assert len(set(per_device)) == 1, "zig-zag balances causal work"
+    work = []
+    for layout in (contiguous, zigzag):
+        out, w, sent = ring_attention(q, k, v, [layout(r) for r in range(P)])
+        assert np.abs(out - ref).max() < 1e-12 and w.sum() == N * (N + 1) // 2, "exact, each score once"
+        work.append(w)
+    print(f"{P} devices, N = {N} tokens, d = {D}, causal: both layouts equal full attention (error < 1e-12)")
+    print(f"{'unmasked scores':16s}{'contiguous':>24s}   {'zig-zag':>24s}")
+    for label, a, b in zip([f"step {i}" for i in range(P)] + ["device total"],
+                           [*work[0], work[0].sum(0)], [*work[1], work[1].sum(0)]):
+        print(f"  {label:14s}" + "".join(f"{n:6d}" for n in a) + "   " + "".join(f"{n:6d}" for n in b))
+    crit = [w.max(axis=1).sum() for w in work]  # the busiest device of each step, summed over steps
+    print(f"critical path: contiguous {crit[0]} (balance {N * (N + 1) / 2 / P / crit[0]:.0%}), "
+          f"zig-zag {crit[1]} (balance {N * (N + 1) / 2 / P / crit[1]:.0%})")
     c = N // P
-    print(f"per full block of c = {c} tokens: {4 * c * c * D:,} FLOPs vs {2 * c * D * BF16:,} bytes "
-          f"sent = {4 * c * c * D / (2 * c * D * BF16):.0f} FLOP/B (= c)")
-    print(f"overlap needs c >= peak FLOP/s / link B/s: H100 bf16 989e12 over NVLink 450e9 B/s "
-          f"per direction -> c >= {989e12 / 450e9:.0f} tokens")
+    assert crit[0] == c * (c + 1) // 2 + (P - 1) * c * c
+    assert crit[1] == N * (N + 1) // 2 // P, "zig-zag balances causal work"
+    flops, nbytes = 4 * c * c * D, 2 * c * D * BF16  # one full block: compute, and K/V to send
+    print(f"K/V sent per device {sent:,} B; a full {c}-token block: {flops:,} FLOPs for {nbytes:,} B "
+          f"= {flops / nbytes:.0f} FLOP/B (= c)")
+    print(f"overlap needs c >= F/B: H100 bf16 989e12 FLOP/s over NVLink 450e9 B/s per direction "
+          f"-> c >= {989e12 / 450e9:.0f} tokens")
 
 
 if __name__ == "__main__":

@@ -1,36 +1,57 @@
 """Lab 27 - PagedAttention: block tables, reference counts and copy-on-write for the KV cache."""
-# lab:goal See how fixed-size KV blocks with a block table remove fragmentation and let sequences share a prefix.
+# lab:goal See how fixed-size KV blocks with a block table remove the memory that contiguous reservations leave unused, and let sequences share a prefix.
 #
 # lab:mental-model
-# - A sequence's KV cache is a list of physical block ids (its block table), not one contiguous slab.
+# - A sequence's KV cache is a list of physical block ids (its block table), not one contiguous slab: token i lives in block `table[i // 16]`, slot `i % 16`.
 # - Blocks are allocated when a sequence grows past its last block, so only the last block can be partly empty.
 # - A block may belong to several sequences; a reference count says how many.
 # - Writing into a shared block first copies it (copy-on-write), so the other owners see no change.
 #
 # lab:checkpoints
-# - Reserving 2048 tokens per request wastes half of the memory for these four lengths.
-#   answer: 8192 slots hold 4050 tokens: 50.6% is reserved but never written.
-# - With 16-token blocks the waste is 14 slots out of 4064.
-#   answer: Each sequence wastes less than one block, at most 15 slots; here 4+0+2+8 = 14, or 0.34%.
-# - Three samples of one 300-token prompt need 24 blocks, not 60.
-#   answer: The 18 full prompt blocks stay shared; only the partial last block is copied, by the first two writers.
-# - Reading through the block table gives back exactly the tokens written.
-#   answer: The gather is checked against each sequence's own token list after every copy-on-write.
+# - If each of the four requests reserves 2048 tokens, what fraction of the reserved memory is never written?
+#   answer: 1 - 4050 / 8192 = 50.6%: the requests hold 4050 tokens in 8192 reserved slots.
+#   see: output "8192 slots, waste 50.6%"
+# - With 16-token blocks, how many allocated slots stay empty, and why can no sequence leave 16 or more empty?
+#   answer: 4064 - 4050 = 14 (4 + 0 + 2 + 8 for the four lengths). A block is taken only when the slot index wraps to 0, so only the last block is partial: at most 15 empty slots per sequence.
+#   see: lines 94-96
+# - After a 300-token prompt is forked twice, how many tokens does its last block hold, and what is that block's reference count?
+#   answer: 12 tokens (300 = 18 x 16 + 12) and a count of 3: the parent plus two forks, since `fork` adds one owner to every block of the table.
+#   see: output "last one holds 12 tokens, ref count 3"
+# - The three samples then add 20 tokens each. How many blocks are in use, and which blocks were copied?
+#   answer: 24 = 19 prompt blocks + 2 copies of the partial block (made by the first two writers; the third finds a count of 1 and writes in place) + 3 new blocks for tokens 304-319.
+#   see: output "24 blocks with sharing vs 60 without"
+# - What does the final check on the three samples verify, and which bug would it catch?
+#   answer: After all of them have written, each reads back exactly the prompt followed by its own 20 tokens. A missing copy-on-write would let the second writer overwrite the first one's tokens in the shared block.
+#   see: lines 97-101
 #
 # lab:traps
-# - PagedAttention is not an approximation of attention: it changes where K and V live, and the kernel reads them through the block table exactly.
-# - "vLLM is 24x faster because of paging": the paper reports 2-4x over FasterTransformer and Orca; 24x was the vLLM blog's comparison with HF Transformers.
-# - Sharing blocks is not free to write: a write to a block with a reference count above 1 must copy first.
+# - PagedAttention approximates attention to save memory.
+#   why: It only changes where K and V live: `gather` (line 110) returns exactly the tokens written, in order, and the kernel computes the same attention from them.
+# - vLLM is 24x faster than other engines because of paging.
+#   why: The paper measures 2-4x the throughput of FasterTransformer and Orca at the same latency; 24x was the vLLM blog's comparison with Hugging Face Transformers.
+# - A shared block can be written like a private one.
+#   why: Its other owners would see the writer's tokens. Lines 97-101 first copy a block whose reference count is above 1 and drop one reference to the original.
+# - Paging removes all waste.
+#   why: The last block of each sequence can be partly empty: 14 slots here, at most 15 per sequence, and more with bigger blocks.
 #
 # lab:interview
-# The state is the KV cache, reorganized from one (max_len, ...) slab per request into a pool of
-# physical blocks of 16 tokens plus a per-sequence block table that maps logical block i to a
-# physical id. Because blocks are allocated on demand, waste is confined to the last block of
-# each sequence: 0.34% for these lengths instead of 50.6% with a 2048-token reservation. The
-# same indirection lets parallel samples or beams share the prompt's blocks under reference
-# counts and copy a block only when a writer would change a shared one. The trade-off is an
-# indirection in the attention kernel and a block size choice: bigger blocks read more
-# efficiently but waste more in the last block; the attention math itself is unchanged.
+# PagedAttention manages the KV cache like virtual memory. The cache is a pool of fixed-size
+# blocks, 16 tokens each here, and every sequence keeps a block table that maps its logical
+# blocks to physical ones.
+#
+# Blocks are allocated on demand, so only a sequence's last block can be partly empty: 0.34%
+# waste for these four requests against 50.6% with 2048-token reservations. Forked samples
+# share blocks under reference counts and copy one only before writing into it, so three
+# samples of one prompt need 24 blocks, not 60.
+#
+# Attention reads K and V through the table and computes exactly the same result. The cost is
+# an indirection in the kernel and a block size to choose: bigger blocks read more efficiently
+# but waste more.
+#
+# lab:intuition
+# - A block table is a page table: logical token i is found at block `table[i // 16]`, slot `i % 16`, and the physical blocks can sit anywhere in the pool.
+# - The waste is the unused tail of the last page of a notebook: never a full page, however long the text.
+# - Forking photocopies the table of contents, not the book; a page is copied only when someone is about to write on a page others still read.
 
 import numpy as np
 
@@ -59,7 +80,7 @@ class BlockPool:
 # (1) The physical KV store: one row per block. A token id stands in for its K and V vectors.
 # (2) A block returns to the free list only when its last owner lets go.
 #
-# lab:explain 42-56 A pool of blocks with reference counts
+# lab:explain 63-77 A pool of blocks with reference counts
 # The pool is the only owner of memory. `alloc` and `release` keep the reference count and the
 # free list consistent, so a block shared by three sequences survives until all three finish.
 
@@ -94,11 +115,11 @@ class Sequence:
 # (3) Forking copies the table (a list of ids), not the KV data: every block gains one owner.
 # (4) What the attention kernel does: read the blocks in table order and ignore the unused tail.
 #
-# lab:explain 68-82 Growing a sequence
+# lab:explain 93-103 Growing a sequence
 # `append` touches at most one block. It allocates when the slot index wraps to 0 and copies when
 # it is about to write into a block that someone else also references.
 #
-# lab:explain 84-89 Sharing without copying
+# lab:explain 105-110 Sharing without copying
 # `fork` is what parallel sampling and beam search use: the child starts with the parent's table.
 # `gather` shows that logical order comes from the table; physical ids may be anywhere.
 
@@ -132,17 +153,18 @@ def main():
     samples = [parent, parent.fork(), parent.fork()]
     print(f"prompt of 300 tokens: {len(parent.table)} blocks, last one holds {300 % BLOCK} tokens, "
           f"ref count {pool.ref[parent.table[-1]]} after 2 forks")
-    for s in samples:
-        for tok in rng.integers(0, 32000, size=20):
+    own = [rng.integers(0, 32000, size=20) for _ in samples]
+    for s, new in zip(samples, own):
+        for tok in new:
             s.append(tok)
-        assert np.array_equal(s.gather()[:300], prompt)
     shared = NUM_BLOCKS - len(pool.free)
     alone = len(samples) * -(-320 // BLOCK)
     print(f"3 samples x 320 tokens: {shared} blocks with sharing vs {alone} without; "
           f"ref counts of block 0 and of the last blocks: {pool.ref[samples[0].table[0]]}, "
           f"{[int(pool.ref[s.table[-1]]) for s in samples]}")
     assert shared == 24 and alone == 60 and pool.ref[samples[0].table[0]] == 3
-    assert len({tuple(s.gather()[300:]) for s in samples}) == 3
+    for s, new in zip(samples, own):  # copy-on-write: each sample sees the prompt and only its own tokens
+        assert np.array_equal(s.gather(), np.concatenate([prompt, new]))
 
 
 if __name__ == "__main__":

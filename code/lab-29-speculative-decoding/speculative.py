@@ -6,34 +6,52 @@ result with the target distribution; then counts tokens per target pass for a ru
 # lab:goal See why speculative sampling's accept/resample rule leaves the target model's distribution exactly unchanged.
 #
 # lab:mental-model
-# - A cheap draft model proposes a token from `q`; the target model scores it with `p`.
-# - The draft token is kept with probability `min(1, p(x) / q(x))`; otherwise a token is drawn from `max(p - q, 0)`, renormalized.
-# - The acceptance rate is $\sum_x \min(p(x), q(x)) = 1 - \mathrm{TV}(p, q)$: how close the draft is, not how good.
-# - The target scores all drafted positions in one pass, so several tokens can come out of one target step.
+# - A cheap draft model proposes a token from its distribution `q`; the large target model, whose output we want, gives `p` for the same position. Both come from a softmax of logits divided by a temperature T: a lower T sharpens them.
+# - The draft token is kept with probability `min(1, p(x) / q(x))`; otherwise a token is drawn from `max(p - q, 0)`, renormalized (the residual).
+# - The acceptance rate $\alpha$ is $\sum_x \min(p(x), q(x)) = 1 - \mathrm{TV}(p, q)$, where the total variation distance TV is half the summed absolute difference: it measures how close the draft is, not how good.
+# - The target scores all $\gamma$ drafted positions ($\gamma$ is the draft length) plus the one after them in a single pass, so up to $\gamma + 1$ tokens can come out of one target step.
 #
 # lab:checkpoints
-# - The output matches the target, not the draft, at both temperatures.
-#   answer: Its total variation distance to `p` is below 0.002 with 400k draws, while the draft itself is 0.31 (T = 1) and 0.57 (T = 0.5) away.
-# - The measured acceptance equals $\sum \min(p, q)$.
-#   answer: Both are printed side by side; they agree to about 0.001, the sampling noise of 400k draws.
-# - With acceptance 0.8 and 4 drafted tokens, a target pass yields 3.36 tokens on average.
-#   answer: $(1 - \alpha^{\gamma+1}) / (1 - \alpha) = (1 - 0.8^5) / 0.2 = 3.36$, counting the target's own token at the end.
+# - At T = 1, how far is the output of draft-then-verify from the target `p`, and how far is the draft `q` itself?
+#   answer: TV(output, p) = 0.0014, the sampling noise of 400k draws, while TV(q, p) = 0.312: the rule repairs every mistake of the draft.
+#   see: output "T = 1.0: TV(output, p) = 0.0014"
+# - Which line makes the output exact, and what would the output over-represent if rejected trials drew from `p` instead?
+#   answer: Line 70: the residual `max(p - q, 0)` adds exactly the mass that accepted drafts under-supply. Drawing from `p` would add $(1 - \alpha)\,p$ on top of $\min(p, q)$ and favour the tokens where `q` exceeds `p`, the draft's favourites.
+#   see: lines 70-72
+# - Why is the acceptance lower at T = 0.5 (0.434) than at T = 1 (0.688)?
+#   answer: A lower temperature sharpens both distributions; where they rank tokens differently their overlap shrinks. TV(q, p) grows from 0.312 to 0.567, and acceptance is 1 - TV.
+#   see: output "T = 0.5: TV(output, p) = 0.0013, TV(q, p) = 0.567"
+# - With alpha = 0.8 and gamma = 4, how many positions does one target pass score, and how many tokens does it emit on average?
+#   answer: 5 positions: the 4 drafts and the one after them, which gives a bonus token when all 4 pass. On average $(1 - 0.8^5) / 0.2 = 3.36$ tokens, so the target spends 5 / 3.36 = 1.49x its FLOPs per emitted token.
+#   see: output "target scores 5 positions per pass"
+# - What does the `+ 1` on line 79 count?
+#   answer: The token every target pass contributes: the residual draw at the first rejection, or the bonus token from the extra position when all drafts are accepted.
+#   see: line 79
 #
 # lab:traps
-# - "Speculative decoding approximates the big model" or "only works greedily": with this rule the samples follow `p` exactly, at any temperature.
-# - Confusing a latency win with a compute saving: the target scores 5 positions per pass to emit 3.36 tokens, and the draft runs too.
-# - Resampling from `p` after a rejection: the residual must be `max(p - q, 0)`, or the output is biased toward the draft's tokens.
+# - Speculative decoding approximates the big model, or only works with greedy decoding.
+#   why: With the rule on lines 68-73 the samples follow `p` exactly at any temperature: the measured TV to `p` is 0.0014 at T = 1 and 0.0013 at T = 0.5, sampling noise.
+# - Speculative decoding saves compute.
+#   why: It saves sequential target passes, not FLOPs: the target scores 5 positions per pass to emit 3.36 tokens (1.49x its FLOPs per token), and the draft model runs too.
+# - After a rejection, the replacement is drawn from `p`.
+#   why: Accepted drafts already supply $\min(p, q)$ of each token's probability; drawing from `p` adds $(1 - \alpha)\,p$ on top and biases the output toward the draft's tokens. Only the residual on line 70 supplies exactly the missing mass.
 #
 # lab:interview
-# The state is a probability vector over the vocabulary at one position: the draft's `q` and the
-# target's `p`. A drafted token is accepted with probability min(1, p/q); on rejection the
-# token is drawn from the normalized residual max(p - q, 0). The accepted mass min(p, q) plus
-# the rejected mass times the residual adds up to p exactly, so the output is distributed as the
-# target at any temperature, which the 400k-draw check confirms to a TV below 0.002. The axis
-# that matters is the draft length gamma: one target pass verifies gamma positions in parallel
-# and emits (1 - alpha^(gamma+1)) / (1 - alpha) tokens, 3.36 at alpha 0.8 and gamma 4. The
-# trade-off: fewer sequential target passes, lower latency, bought with extra FLOPs for
-# rejected drafts and the draft model, which pays off when decode is bandwidth-bound.
+# A small draft model proposes $\gamma$ tokens from $q$, and the target scores them, plus one
+# position more, in a single pass that gives $p$. Each draft $x$ is kept with probability
+# $\min(1, p(x)/q(x))$; at the first rejection a token is drawn from the residual $\max(p - q, 0)$.
+#
+# The kept mass $\min(p, q)$ plus the rejected mass times the residual is exactly $p$, at any
+# temperature; 400k draws agree within a TV of 0.002.
+#
+# With acceptance $\alpha = 0.8$ and $\gamma = 4$, a pass yields
+# $(1 - \alpha^{\gamma+1}) / (1 - \alpha) = 3.36$ tokens. Extra FLOPs buy fewer sequential passes,
+# which pays while decode is bandwidth-bound.
+#
+# lab:intuition
+# - The draft is a fast typist writing ahead; the target is an editor who reads the whole line in one glance. Reading 5 words costs the editor about as much as reading 1, so every accepted word is nearly free.
+# - The acceptance rate is the overlap of two histograms, $\sum \min(p, q)$: a draft that is confident in the wrong places loses, even if it is usually right.
+# - Each further draft position pays off only if all before it were accepted: at alpha = 0.8 the 4th draft adds $0.8^4 = 0.41$ tokens on average, so long drafts give diminishing returns.
 
 import numpy as np
 
@@ -68,16 +86,17 @@ def tokens_per_target_pass(alpha, gamma, steps, rng):
 # (5) Position-wise acceptance with a fixed rate alpha, the simplifying assumption behind the formula.
 # (6) Accepted drafts up to the first rejection, plus one token from the target: the residual draw, or a bonus token if all pass.
 #
-# lab:explain 44-55 Draft, test, and repair
+# lab:explain 62-73 Draft, test, and repair
 # For a token x, the probability of emitting it is $q(x)\min(1, p(x)/q(x)) = \min(p(x), q(x))$ from
 # acceptance, plus $(1 - \sum_y \min(p(y), q(y)))\,r(x)$ from repair. With $r \propto \max(p - q, 0)$
 # the two add up to $p(x)$: that is the whole proof of exactness.
 #
-# lab:explain 58-61 Tokens per target pass
+# lab:explain 76-79 Tokens per target pass
 # `cumprod` zeroes everything after the first rejection, so the row sum counts the accepted
 # prefix. The final `+ 1` is the token the target pass always contributes. The speedup printed
-# below, $E / (1 + \gamma c)$, assumes a pass over 5 positions costs what a 1-token pass costs,
-# which holds while decode is bandwidth-bound.
+# below is $E / (1 + \gamma c)$: $E$ tokens per pass, against one target pass plus $\gamma$ draft
+# tokens that each cost a fraction $c$ of a target pass. It assumes that scoring $\gamma + 1 = 5$
+# positions costs what one costs, which holds while decode is bandwidth-bound.
 
 
 def tv(a, b):

@@ -7,41 +7,61 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 # lab:goal See why the granularity of the quantization scale, not only the bit width, sets the error of weight quantization.
 #
 # lab:mental-model
-# - Symmetric quantization stores round(w / s) in a few bits and one float scale s per block of weights.
+# - Symmetric quantization stores `round(w / s)` as a small integer and keeps one float scale `s` per block of weights; the step between levels is `s`.
 # - The scale is set by the largest magnitude in its block, so one outlier coarsens the step for the whole block.
-# - Finer blocks (per row, per group of 128) cost more scales but isolate outliers.
+# - Finer blocks (per output row, per group of 128 inputs) cost more scales but isolate outliers.
+# - Rounding to the nearest level leaves an error spread evenly over plus or minus half a step: its variance is step squared / 12.
+# - The error is reported relative: the norm of `w - w_hat` over the norm of `w`, where `w_hat` is the dequantized weight, the integer times its scale.
 # - Weight-only quantization cuts the bytes read per token; the matmul FLOPs stay the same.
 #
 # lab:checkpoints
-# - One scale for the whole tensor gives about 9% relative error in int8, and worse on ordinary rows.
-#   answer: The outlier rows set the step, so ordinary rows use only about 17 of the 255 levels and lose 15%; the outlier rows hold most of the norm, which hides this in the overall 0.090.
-# - One scale per output row brings int8 below 1%.
-#   answer: Each row gets a step that fits its own range, so the outlier rows no longer matter: 0.0088.
-# - int4 with groups of 128 is in the same range as per-tensor int8.
-#   answer: 16 levels cost precision (0.118), but grouping keeps the outliers from making it worse: ordinary rows lose 11.7%, less than the 15% of per-tensor int8.
-# - Four times fewer weight bits do not make decode four times faster.
-#   answer: The scales, the KV cache and the dequantization cost remain; with an 8.6 GB cache the gain is 1.94x, not 3.9x.
+# - With one int8 scale for the whole tensor, how many of the 255 levels do the ordinary rows use, and why so few?
+#   answer: 20. The step is 1.355 / 127 = 0.0107, set by an outlier row; ordinary weights lie between -9.4 and +9.8 steps, so they round to the integers -9 to 10 and lose 15.4%. The outlier rows hold most of the norm, which hides this in the overall 0.090.
+#   see: output "use 20 of 255 levels"
+# - What shape does `scale` have in each of the three schemes, and which one keeps the outliers from touching ordinary rows?
+#   answer: (1, 1), (1024, 1) and (1024, 32, 1). Per-row and per-group scales both isolate the outlier rows; per-row int8 then reaches 0.0088 on every row.
+#   see: lines 84-90
+# - Can you predict each error without quantizing? What does `rounding_noise` assume, and how close does it come?
+#   answer: That each weight's error is uniform over one step, with variance step squared / 12, summed block by block. It predicts 0.0904, 0.0088 and 0.1180 against the measured 0.0904, 0.0088 and 0.1177.
+#   see: lines 79-81
+# - int4 has only 15 usable levels against int8's 255. Why does int4 with groups of 128 still beat per-tensor int8 on the ordinary rows?
+#   answer: Each group of 128 gets its own step from its own largest weight, about 2.8 standard deviations, so ordinary rows lose 11.7% against 15.4% under the outlier-set int8 step.
+#   see: output "int4 group-128    error 0.1177"
+# - The int4 weights are 3.9x smaller than bf16. How much faster is the decode step here, and what does the estimate leave out?
+#   answer: 1.89x: the 8.6 GB KV cache is still read at full size. The estimate counts bytes only; the work of dequantizing is not modelled, so a real kernel gains at most this.
+#   see: output "int4 group-128     4.125"
 #
 # lab:traps
-# - "int4 means 4x faster": only the weight bytes shrink; the KV cache, activations and dequantization do not, and a compute-bound prefill gains little.
-# - Judging a format by its bit width alone: int8 with one scale per tensor is 10x worse than int8 per channel and close to int4 with groups of 128.
-# - Taking these errors as facts about real models: the outliers are constructed (8 random rows scaled by 15.5, a gain picked so per-tensor int8 lands near 0.1); real checkpoints have their own outlier pattern, so measure on the actual weights.
-# - Counting int4 as exactly 4 bits: an fp16 scale per 128 weights adds 0.125 bits.
+# - int4 means 4x faster.
+#   why: Only the weight bytes shrink (15.0 to 3.9 GB here); the 8.6 GB KV cache and the activations do not, so the step floor improves 1.89x, and a compute-bound prefill gains little.
+# - The bit width alone sets the error.
+#   why: int8 with one scale per tensor (0.090) is 10x worse than int8 per channel (0.0088) and close to int4 with groups of 128 (0.118).
+# - These errors are facts about real models.
+#   why: The outliers are constructed: 8 random rows scaled by 15.5, a gain picked so per-tensor int8 lands near 0.1. Real checkpoints have their own outlier pattern, so measure on the actual weights.
+# - int4 costs exactly 4 bits per weight.
+#   why: An fp16 scale per group of 128 adds 16 / 128 = 0.125 bits, so the weights cost 4.125 bits each.
 #
 # lab:interview
-# The state is a weight matrix W of shape (out, in) = (1024, 4096), stored as small integers
-# plus floating-point scales. The axis of the scale is the design choice: one per tensor lets 8
-# constructed outlier rows set the step for all 4.2M weights and gives a 9.0% relative error in
-# int8; one per output row isolates them and gives 0.88%; int4 with a scale per 128 inputs of a
-# row gives about 12%. Weight-only quantization dequantizes before the matmul, so FLOPs do not change;
-# what changes is the bytes read per decode step, which is what bounds decode latency. The
-# trade-off is accuracy against bytes: finer groups cost scale storage and kernel complexity,
-# and the win shrinks as the KV cache and compute take over the step time.
+# Weight-only quantization stores $q = \mathrm{round}(w/s)$ in a few bits with one float scale $s$
+# per block, set by the block's largest magnitude. The block, per tensor, per row or per group of
+# 128, decides how far one outlier spreads.
+#
+# With 8 constructed outlier rows in a 1024 x 4096 matrix, per-tensor int8 loses 9.0%, per-row
+# int8 0.88% and int4 with groups of 128 about 12%.
+#
+# Kernels dequantize before the matmul, so FLOPs do not change; only the bytes read per decode
+# step shrink. With an 8.6 GB KV cache, int4 weights make the step about 1.9x faster, not 4x.
+#
+# lab:intuition
+# - A scale is a ruler with 255 marks (int8) or 15 (int4) stretched to the largest weight of its block: one giant in the block spaces the marks so widely that ordinary weights share 20 of them.
+# - The root-mean-square rounding error is 0.29 of a step (one over the square root of 12), so halving the step halves the error.
+# - For decode speed, count bytes: int4 turns 15.0 GB of weights into 3.9 GB, but the 8.6 GB of cache stays, so each step reads 12.5 GB instead of 23.6 GB.
 
 import numpy as np
 
 OUT, IN, GROUP, N_OUTLIER, OUTLIER_GAIN = 1024, 4096, 128, 8, 15.5  # outliers set by hand
 GB, HBM_BW = 1e9, 3.35e12  # H100 SXM bandwidth, for the decode-floor estimate
+PARAMS_READ = 7_505_003_520  # Llama-3.1-8B weights a decode step reads: all but the input embedding (Lab 26)
 
 
 # lab:begin quantize
@@ -56,33 +76,44 @@ def relative_error(w, w_hat):
     return np.linalg.norm(w - w_hat) / np.linalg.norm(w)
 
 
+def rounding_noise(w, bits, block):
+    step = np.abs(w.reshape(-1, block)).max(axis=1).astype(float) / (2 ** (bits - 1) - 1)  # (5)
+    return np.sqrt((step**2 / 12).sum() * block) / np.linalg.norm(w)  # (6)
+
+
 def schemes(w):
     per_tensor = quantize(w, 8, axis=None)
-    per_channel = quantize(w, 8, axis=1)  # (5)
+    per_channel = quantize(w, 8, axis=1)  # (7)
     groups = w.reshape(OUT, IN // GROUP, GROUP)
-    int4_g128 = quantize(groups, 4, axis=2).reshape(OUT, IN)  # (6)
-    return {"int8 per-tensor": per_tensor, "int8 per-channel": per_channel,
-            "int4 group-128": int4_g128}
+    int4_g128 = quantize(groups, 4, axis=2).reshape(OUT, IN)  # (8)
+    return {"int8 per-tensor": (per_tensor, 8, w.size), "int8 per-channel": (per_channel, 8, IN),
+            "int4 group-128": (int4_g128, 4, GROUP)}
 # lab:end quantize
 # lab:notes quantize
-# (1) 127 for int8 and 7 for int4: symmetric, so zero is exact and no zero point is stored.
+# (1) 127 for int8 and 7 for int4: symmetric around zero, so zero is exact and no offset (zero point) is stored.
 # (2) One scale per slice along `axis`: the largest magnitude there maps to the top level.
 # (3) Round to the nearest level; the clip only guards the range, since |w / scale| <= qmax.
 # (4) Dequantize: what a weight-only kernel does in registers just before the bf16 matmul.
-# (5) `axis=1` reduces over the inputs, so each output row (channel) gets its own scale.
-# (6) Rows are cut into 32 groups of 128 inputs; each (row, group) pair gets a scale.
+# (5) The step of every block, computed from the block's largest weight, independently of `quantize`.
+# (6) A uniform error over one step has variance step squared / 12; each block has `block` weights.
+# (7) `axis=1` reduces over the inputs, so each output row (channel) gets its own scale.
+# (8) Rows are cut into 32 groups of 128 inputs; each (row, group) pair gets a scale.
 #
-# lab:explain 48-52 Quantize and dequantize in one function
+# lab:explain 68-76 Quantize and dequantize in one function
 # The `axis` argument is the whole lesson: None gives one scale, 1 one per row, and 2 on the
 # reshaped (1024, 32, 128) array one per group. The error per weight is at most half a step.
 #
-# lab:explain 59-65 Three granularities of the same matrix
+# lab:explain 79-81 A prediction from the step alone
+# If rounding errors are spread evenly over a step, the total error follows from the steps
+# without quantizing anything. The blocks are consecutive runs of `block` weights in row order:
+# the whole tensor, one row, or one group of 128 inputs.
+#
+# lab:explain 84-90 Three granularities of the same matrix
 # The same function is applied three times; only the shape of `scale` differs: (1, 1),
-# (1024, 1) and (1024, 32, 1). Finer scales follow the local range of the weights. The matrix
-# is 1024 x 4096 to keep the lab fast; rows keep 4096 inputs, so per-row and per-group errors
-# match, within sampling noise, a 4096 x 4096 matrix with 32 outlier rows. Only the per-tensor
-# error hangs on the one largest weight: it moves between about 0.08 and 0.1 with the seed and
-# the matrix size.
+# (1024, 1) and (1024, 32, 1). Each entry also carries the bits and block size for the noise model. The matrix is 1024 x 4096 to keep the lab fast; rows keep 4096
+# inputs, so per-row and per-group errors match a 4096 x 4096 matrix with 32 outlier rows within
+# sampling noise. Only the per-tensor error hangs on the one largest weight: it moves between
+# about 0.08 and 0.1 with the seed and the matrix size.
 
 
 def main():
@@ -93,22 +124,26 @@ def main():
     ordinary = np.setdiff1d(np.arange(OUT), outliers)
     print(f"W {w.shape}, {N_OUTLIER} outlier rows x{OUTLIER_GAIN:g}; max |w| {np.abs(w).max():.3f}")
     errors = {}
-    for name, w_hat in schemes(w).items():
-        errors[name] = relative_error(w, w_hat)
-        print(f"  {name:17s} relative error {errors[name]:.4f}, "
-              f"on ordinary rows {relative_error(w[ordinary], w_hat[ordinary]):.4f}")
-    assert errors["int8 per-channel"] < errors["int4 group-128"] < 1.5 * errors["int8 per-tensor"]
+    for name, (w_hat, bits, block) in schemes(w).items():
+        errors[name], predicted = relative_error(w, w_hat), rounding_noise(w, bits, block)
+        print(f"  {name:17s} error {errors[name]:.4f} (noise model {predicted:.4f}), "
+              f"ordinary rows {relative_error(w[ordinary], w_hat[ordinary]):.4f}")
+        assert abs(errors[name] / predicted - 1) < 0.02
+    step = np.abs(w).max() / 127
+    levels = np.unique(np.round(w[ordinary] / step)).size
+    print(f"per-tensor int8 step {step:.4f}: ordinary rows, max |w| {np.abs(w[ordinary]).max():.3f}, "
+          f"use {levels} of 255 levels")
     assert errors["int8 per-channel"] < errors["int8 per-tensor"] / 10
 
-    params, kv = 8.03e9, 16 * 4096 * 131072  # Llama-3.1-8B; batch 16 x 4096 tokens of KV cache
+    kv = 16 * 4096 * 131072  # batch 16 x 4096 tokens x 128 KiB of KV cache per token
     bits = {"bf16": 16, "int8 per-channel": 8 + 16 / IN, "int4 group-128": 4 + 16 / GROUP}
-    print(f"decode step floor on one H100, Llama-3.1-8B, batch 16, KV cache {kv / GB:.1f} GB:")
+    print(f"decode step floor of Llama-3.1-8B on one H100, batch 16, KV cache {kv / GB:.1f} GB")
+    print("(bytes / bandwidth only: the work of dequantizing is not modelled)")
     for name, b in bits.items():
-        weights = params * b / 8
+        weights = PARAMS_READ * b / 8
         print(f"  {name:17s} {b:6.3f} bits/weight  weights {weights / GB:5.2f} GB  "
               f"step {(weights + kv) / HBM_BW * 1e3:5.2f} ms  "
-              f"speedup {(2 * params + kv) / (weights + kv):.2f}x")
-    assert (2 * params + kv) / (params * bits["int4 group-128"] / 8 + kv) < 2.0
+              f"speedup {(2 * PARAMS_READ + kv) / (weights + kv):.2f}x")
 
 
 if __name__ == "__main__":
