@@ -34,7 +34,7 @@ def test_each_lab_has_every_section(lab):
     assert len(starter.checkpoints) >= 3
     assert len(starter.traps) >= 2
     assert 4 <= sentences(" ".join(starter.interview)) <= 8, starter.interview
-    assert 40 <= len(starter.lines) <= 190
+    assert 40 <= len(starter.lines) <= 230
     assert starter.excerpts and all(10 <= len(e.lines) <= 40 for e in starter.excerpts)
     assert all(e.annotations for e in starter.excerpts), "each excerpt has annotated lines"
     assert starter.steps and {step.excerpt for step in starter.steps} == {e.name for e in starter.excerpts}

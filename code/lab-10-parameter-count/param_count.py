@@ -6,31 +6,48 @@ real numpy arrays for a toy config, then applies it to GPT-2 small, GPT-2 XL and
 # lab:goal Count a Transformer's parameters tensor by tensor and see which part dominates at each scale.
 #
 # lab:mental-model
-# - One block holds $4h^2$ in attention (Q, K, V, output) and $8h^2$ in the MLP ($h \to 4h \to h$): $12h^2$.
-# - Biases and LayerNorms add only $13h$ per block; the embeddings add $(V + n_{ctx})h$ once.
+# - A decoder has $L$ blocks of hidden width $h$. One block holds $4h^2$ in attention (Q, K, V, output) and $8h^2$ in the MLP ($h \to 4h \to h$): $12h^2$.
+# - Biases and LayerNorms add only $13h$ per block; the token table ($V$ vocabulary entries) and position table ($n_{ctx}$ positions) add $(V + n_{ctx})h$ once.
 # - GPT-2 ties the output projection to the token embedding, so the vocabulary is paid for once.
 #
 # lab:checkpoints
-# - What does the closed form give for GPT-2 small (L=12, h=768, V=50257, 1024 positions)?
-#   answer: 124,439,808, the count Hugging Face reports for `gpt2`; $12Lh^2$ alone gives 84,934,656.
-# - How large is the embedding share in GPT-2 small, and in GPT-3 175B?
-#   answer: About 31.6% (token plus position tables) for GPT-2 small, about 0.37% for GPT-3.
-# - What is the attention : MLP ratio inside a block?
-#   answer: 1 : 2, because the MLP has two $h \times 4h$ matrices and attention four $h \times h$.
+# - What does `closed_form` return for GPT-2 small (L = 12, h = 768, V = 50257, 1024 positions), and how much of it is $12Lh^2$?
+#   answer: 124,439,808, the count Hugging Face reports for `gpt2`; $12Lh^2$ alone is 84,934,656, the 68.25% in the last column.
+#   see: output "GPT-2 small: 124,439,808 parameters"
+# - Which shapes on lines 61-65 make up a block's $12h^2$ weights, and how do they split between attention and the MLP?
+#   answer: $(h, 3h) + (h, h) = 4h^2$ in attention and $(h, 4h) + (4h, h) = 8h^2$ in the MLP: a ratio of 1 : 2, as the 22.78% and 45.54% columns show once the biases are added.
+#   see: lines 61-65
+# - How does the embeddings' share of the total change from GPT-2 small to GPT-3 175B, and why?
+#   answer: From 31.65% to 0.37%. The tables grow as $(V + n_{ctx})h$, linear in $h$; the blocks grow as $12Lh^2$, and GPT-3 has 16x the width and 8x the depth.
+#   see: output "GPT-3 175B"
+# - How many parameters would GPT-2 small have if its output head were a separate matrix?
+#   answer: 163,037,184: one more $V \times h$ table of 38,597,376.
+#   see: output "an untied lm_head would make it"
 #
 # lab:traps
-# - "The vocabulary is negligible": it is a third of GPT-2 small; $12Lh^2$ only wins once $h$ is large.
-# - Counting a tied output head twice turns 124M into 163M; check `tie_word_embeddings` before adding $Vh$.
-# - Kaplan et al.'s $N$ excludes embeddings, so their $N$ for GPT-2 small is about 85M, not 124M.
+# - The vocabulary is a negligible part of a language model's parameters.
+#   why: In GPT-2 small the token table alone is 38.6M of 124.4M (31.0% in the output); the tables only fade once
+#   $12Lh^2$ dominates at large width, 0.37% for GPT-3.
+# - The logits need their own $V \times h$ output matrix, so add $Vh$ to the count.
+#   why: GPT-2 ties the output projection to `wte` (no `lm_head` entry, line 67): the logits are `x @ wte.T`. Adding
+#   $Vh$ counts one tensor twice and gives 163M; check `tie_word_embeddings` in the model's configuration.
+# - The $N$ of scaling-law papers is the total parameter count.
+#   why: Kaplan et al. leave the embeddings out: $N$ for GPT-2 small is about 85M (printed last), not 124M.
 #
 # lab:interview
-# The state here is the set of weight tensors, and the axis that matters is the hidden width h:
-# every matrix inside a block is h x h or h x 4h, so a block holds 12h^2 parameters, a third in
-# attention and two thirds in the MLP. The embedding table is V x h, linear in h, so it is a third
-# of GPT-2 small (V = 50257, h = 768) but under half a percent of GPT-3 (h = 12288). GPT-2 ties the
-# output projection to the token embedding, which saves V x h and is why the total is 124.4M, not
-# 163M. The trade-off is between vocabulary and width: a large vocabulary shortens sequences but
-# costs parameters, and in a small model it is the largest single tensor.
+# A GPT block holds four $h \times h$ attention matrices and two $h \times 4h$ MLP matrices: $12h^2$ weights, a
+# third in attention and two thirds in the MLP, plus $13h$ of biases and LayerNorms. The token and position
+# tables add $(V + n_{ctx})h$ once.
+#
+# For GPT-2 small ($L = 12$, $h = 768$, $V = 50257$) the total is 124,439,808, and the tables are a third of it;
+# for GPT-3 ($h = 12288$) they are under half a percent.
+#
+# The trade-off is vocabulary against width: a larger vocabulary shortens sequences but costs $Vh$ parameters,
+# and tying the output head to the token table pays that cost once.
+#
+# lab:intuition
+# - Count in units of $h^2$: a block is 12 of them (3 for Q, K and V, 1 for the output projection, 4 + 4 for the MLP).
+# - Width costs quadratically and vocabulary linearly: doubling $h$ quadruples every block but only doubles the embedding table.
 
 import numpy as np
 
@@ -55,18 +72,18 @@ def closed_form(V, n_ctx, h, L):
 # lab:end shapes
 # lab:notes shapes
 # (1) Token and position tables; `wte` is reused as the output projection (tied weights).
-# (2) Pre-norm: each LayerNorm has a scale and a shift of size h.
+# (2) GPT-2 puts a LayerNorm before each sublayer; each has a scale and a shift of size h.
 # (3) Q, K and V are one fused (h, 3h) matrix, plus the (h, h) output projection: $4h^2$.
 # (4) The MLP expands to 4h and projects back: $4h^2 + 4h^2 = 8h^2$ weights and $5h$ biases.
 # (5) No `lm_head` entry: with tied weights the logits are `x @ wte.T`.
 # (6) $12h^2$ weights and $13h$ biases and norms per block, the two tables, and the final LayerNorm.
 #
-# lab:explain 38-50 The inventory, tensor by tensor
+# lab:explain 55-67 The inventory, tensor by tensor
 # The dictionary is the model's state: names and shapes, nothing else. Reading the shapes gives
 # the count: in a block the matrices $h \times 3h$, $h \times h$, $h \times 4h$ and $4h \times h$
 # make $12h^2$, while the eight vectors add $2h + 3h + h + 2h + 4h + h = 13h$.
 #
-# lab:explain 53-54 The closed form
+# lab:explain 70-71 The closed form
 # Summing the inventory symbolically gives $12Lh^2 + 13Lh + (V + n_{ctx})h + 2h$. The first term
 # grows with width squared and depth, the embedding term only linearly in $h$.
 

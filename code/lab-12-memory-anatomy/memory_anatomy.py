@@ -8,31 +8,50 @@ activations cost bytes per token and layer. Lists every tensor a layer saves for
 #
 # lab:mental-model
 # - Model state depends on the parameter count only: 16 B/param for mixed-precision Adam in the ZeRO accounting.
-# - Activations are the tensors saved for backward: $sbh(34 + 5as/h)$ bytes per layer with 16-bit values.
-# - Every activation term has the factor $sb$ (tokens in the micro-batch); the attention term also has $s$ again.
+# - Activations are the tensors the forward pass keeps because backward reads them: $sbh(34 + 5as/h)$ bytes per layer with 16-bit values (s tokens per sequence, b sequences per micro-batch, h hidden width, a heads).
+# - Every activation term has the factor $sb$, the tokens in the micro-batch; the attention-score term has $s$ a second time.
 #
 # lab:checkpoints
-# - What do the saved tensors of one GPT-3 layer (s = 2048, b = 1, h = 12288, a = 96) add up to?
-#   answer: 2.87 GB per layer, 275 GB for 96 layers, on top of 2.79 TB of model state.
-# - What happens to activation memory when b doubles, and when s doubles?
-#   answer: b: exactly 2x. s: 3.4x here, because the $5as^2b$ term (70% of the total at s = 2048) grows 4x.
-# - What does ZeRO-3 on 64 GPUs do to each budget?
-#   answer: Model state falls from 2.79 TB to 43.7 GB per GPU; activations stay 275 GB, since each rank runs its own micro-batch.
+# - What do the saved tensors of one GPT-3 layer (s = 2048, b = 1, h = 12288, a = 96) add up to, and how much of it is in the (s, s) score tensors?
+#   answer: 2.87 GB per layer, 70% of it in the three (b, a, s, s) tensors; 275 GB for 96 layers, on top of 2.79 TB of model state.
+#   see: output "2.87 GB per layer"
+# - By how much does activation memory grow when b doubles, and when s doubles?
+#   answer: b: exactly 2x. s: 3.40x, because the score term (70% of the total) grows 4x and the rest 2x: $0.3 \times 2 + 0.7 \times 4 = 3.4$.
+#   see: output "s= 4096 b=1"
+# - Why does the list keep both the softmax output and the dropout output, two (b, a, s, s) tensors of the same size?
+#   answer: Backward reads them at different steps. The product with V needs its left operand, the dropout output, to form the gradient of V; the softmax gradient is computed from the softmax's own output; the 1-byte mask routes the gradient through dropout.
+#   see: lines 71-72
+# - How much does ZeRO-3 over 64 data-parallel GPUs leave on each GPU?
+#   answer: 43.7 GB of model state (2.79 TB / 64), but all 275 GB of activations: each rank runs the whole model on its own micro-batch.
+#   see: output "ZeRO-3 over 64 data-parallel GPUs"
 #
 # lab:traps
-# - "ZeRO shards activations": ZeRO partitions weights, gradients and optimizer state; activations need recompute, TP/SP or CP.
-# - "Mixed precision halves the state": it is 16, 18 or 20 B/param depending on how gradients are kept, against 16 for fp32.
-# - The formula assumes no FlashAttention: a fused kernel does not store the $5as^2b$ softmax tensors.
+# - ZeRO shards activations the way it shards the model state.
+#   why: ZeRO-DP stages 1-3 partition optimizer state, gradients and weights across data-parallel ranks; under pure
+#   data parallelism each rank keeps its own micro-batch's activations, all 275 GB (last output line). ZeRO's other
+#   part, ZeRO-R, does partition activation checkpoints, but across model-parallel ranks (GPUs that split one copy of
+#   the model between them), and can offload them to CPU.
+# - Mixed precision halves the model state.
+#   why: The 16-bit weights and gradients come with an fp32 master copy and fp32 Adam moments: 16, 18 or 20 B/param
+#   (lines 59-63 and the first output lines), against 16 for fp32 training.
+# - $sbh(34 + 5as/h)$ is the activation memory of any Transformer.
+#   why: It assumes 16-bit activations, 1-byte dropout masks, a GELU MLP and an attention that stores the (s, s)
+#   scores. A fused kernel such as FlashAttention stores none of the $5as^2b$ term, 70% of the total here.
 #
 # lab:interview
-# Training memory has two parts. Model state is per parameter: bf16 weights and gradients plus an
-# fp32 master copy and Adam's two moments make 16 bytes, about 2.8 TB for GPT-3, and ZeRO can
-# shard all of it across data-parallel ranks. Activations are per token: each layer keeps its
-# LayerNorm, matmul and GELU inputs, the softmax probabilities and dropout masks, which is
-# sbh(34 + 5as/h) bytes. For GPT-3 at s = 2048 that is 2.87 GB per layer and 275 GB per
-# micro-batch of one sequence, and the attention term makes it grow with s squared. The trade-off
-# is that no sharding of state touches this part: it is reduced by recomputation, by
-# tensor/sequence parallelism, or by a fused attention kernel that never stores the scores.
+# Training memory has two parts. Model state is per parameter: bf16 weights and gradients, an fp32 master copy
+# and two fp32 Adam moments make 16 bytes, 2.79 TB for GPT-3 175B.
+#
+# Activations are per token: each layer keeps what backward reads, $sbh(34 + 5as/h)$ bytes, 2.87 GB per layer and
+# 275 GB in all at s = 2048 and b = 1, with the $s^2$ term 70% of it.
+#
+# ZeRO-DP shards the state across data-parallel ranks but leaves each rank's activations whole; those shrink with
+# recomputation, tensor or sequence parallelism, or a fused attention kernel.
+#
+# lab:intuition
+# - State is a bill per parameter, activations a bill per token: 16 B for every weight, and for GPT-3 at s = 2048 about 1.4 MB per token per layer.
+# - The forward pass leaves notes for backward: every matmul input, softmax output and dropout mask that backward will read is kept until its layer's backward runs.
+# - The scores are an s x s table per head: double the context and that table quadruples, which is why s = 8192 needs 12x the memory of s = 2048.
 
 import numpy as np
 
@@ -45,7 +64,7 @@ STATE = {"fp32 training": {"weights": 4, "grads": 4, "adam m": 4, "adam v": 4},
 
 
 def saved_for_backward(s, b, h, a):
-    """(tensor, shape, dtype) kept by one layer: pre-norm GPT, GELU MLP, dropout everywhere."""
+    """(tensor, shape, dtype) kept by one GPT layer: LayerNorm before each sublayer, GELU MLP, dropout."""
     f16, u8 = np.float16, np.uint8
     return [("ln_1 input", (b, s, h), f16), ("QKV input", (b, s, h), f16),
             ("Q and K", (2, b, s, h), f16), ("V", (b, s, h), f16),  # (3)
@@ -64,20 +83,22 @@ def layer_bytes(s, b, h, a):
 # (1) 2 + 2 + 12: bf16 weights and gradients, fp32 master weights and Adam moments (Rajbhandari et al.).
 # (2) The same with an extra fp32 gradient buffer: 20 B/param; keeping only fp32 gradients gives 18.
 # (3) Linear in tokens: 2 bytes per element of a (b, s, h) tensor, $2sbh$ each, $4sbh$ for Q and K.
-# (4) Three (b, a, s, s) tensors: $2 + 1 + 2 = 5$ bytes per score, the $5as^2b$ term.
+# (4) Three (b, a, s, s) tensors, $2 + 1 + 2 = 5$ bytes per score: the $5as^2b$ term. Storing the dropout output is the paper's accounting; it could be rebuilt from the other two.
 # (5) The MLP's 4h-wide tensors: $8sbh$ each, the largest linear terms.
 # (6) Korthikanti et al. (2022), Eq. 1: 16-bit activations, 1-byte masks, no parallelism.
 #
-# lab:explain 40-44 Bytes per parameter
+# lab:explain 59-63 Bytes per parameter
 # Four ways to count Adam's state. All mixed-precision variants need at least as much as fp32
 # training, because the fp32 master weights come on top of the 16-bit working copy.
 #
-# lab:explain 47-57 The tensors one layer keeps for backward
-# Each entry is something backward reads: matmul inputs (to form weight gradients), LayerNorm
-# and GELU inputs, softmax probabilities, and dropout masks. Shapes with (s, h) scale with tokens;
-# the three (a, s, s) tensors scale with tokens times sequence length.
+# lab:explain 66-76 The tensors one layer keeps for backward
+# Each entry is something backward reads: matmul inputs (to form weight gradients), LayerNorm and GELU
+# inputs, softmax outputs and dropout masks. The attention probabilities appear twice because two
+# backward steps read them: the product with V needs the dropout output to form the gradient of V, and
+# the gradient of a softmax is computed from the softmax's own output.
+# Shapes with (s, h) scale with tokens; the three (a, s, s) tensors with tokens times sequence length.
 #
-# lab:explain 60-61 The closed form
+# lab:explain 79-80 The closed form
 # Summing the list gives $34sbh + 5as^2b$ bytes, written $sbh(34 + 5as/h)$.
 
 
@@ -107,10 +128,10 @@ def main():
         r = layer_bytes(s2, b2, h, a) / layer_bytes(s, b, h, a)
         print(f"  s={s2:5d} b={b2}: {L * layer_bytes(s2, b2, h, a) / 1e9:6.0f} GB ({r:.2f}x)")
 
-    z3 = 16 * psi / dp
-    print(f"\nZeRO-3 over {dp} GPUs: state {16 * psi / 1e12:.2f} TB -> {z3 / 1e9:.1f} GB per GPU; "
-          f"activations per GPU still {L * per_layer / 1e9:.0f} GB")
-    assert L * per_layer > z3, "after ZeRO-3 the activations, not the state, dominate"
+    z3, act_per_gpu = 16 * psi / dp, L * per_layer  # each rank runs the whole model on its own micro-batch
+    print(f"\nZeRO-3 over {dp} data-parallel GPUs: state {16 * psi / 1e12:.2f} TB -> {z3 / 1e9:.1f} GB per GPU; "
+          f"activations per GPU still {act_per_gpu / 1e9:.0f} GB")
+    assert act_per_gpu > z3, "after ZeRO-3 the activations, not the state, dominate"
 
 
 if __name__ == "__main__":

@@ -4,36 +4,55 @@ Recompute stores only each block's input and reruns its forward during backward 
 accumulation splits a batch into micro-batches and sums their gradients (more time). Both give
 the same gradients as the plain step; the script checks that and prices recompute for GPT-3.
 """
-# lab:goal Trade compute (recompute) or time (accumulation) for activation memory, with identical gradients.
+# lab:goal Trade compute (recompute) or time (accumulation) for activation memory, and check that the gradients stay the same.
 #
 # lab:mental-model
-# - Without recompute, backward reads every tensor the forward saved; with full recompute only block inputs are kept.
+# - Without recompute, backward reads every tensor the forward saved. Full recompute keeps only each block's input and reruns the block's forward just before its backward; selective recompute reruns only the attention-score part, large to store but cheap to compute.
 # - Full recompute runs each forward twice: about $8N$ FLOPs per token instead of $6N$.
-# - Accumulation runs k micro-batches of size B/k, adds their gradients, then takes one optimizer step.
+# - Gradient accumulation runs k micro-batches of B/k examples one after another, adds their gradients, then takes one optimizer step for the global batch of B.
 #
 # lab:checkpoints
-# - What does full recompute do to GPT-3's stored activations (s = 2048, b = 1)?
-#   answer: From 275 GB to 4.8 GB: $2sbh$ per layer instead of $sbh(34 + 5as/h)$, plus one layer's 2.9 GB while it is recomputed.
-# - Are gradients with recompute only close to the plain ones?
-#   answer: They are bitwise identical here: the same operations run on the same inputs, just later.
-# - Why divide each micro-batch loss by k?
-#   answer: A mean over B examples equals the mean of k micro-batch means of B/k each; without the 1/k the gradient is k times too large.
+# - How many bytes does the toy keep for backward with and without recompute, and why is the ratio 5?
+#   answer: 491,520 B against 98,304 B. Per block the plain step keeps `x` (64 x 32) and `hidden` (64 x 128), five times the input alone.
+#   see: output "kept 491,520 B -> 98,304 B"
+# - What does full recompute do to GPT-3's stored activations (s = 2048, b = 1), and what does it need on top while a layer is recomputed?
+#   answer: 275 GB become 4.8 GB ($2sbh$ per layer instead of $sbh(34 + 5as/h)$), plus one layer's full set, 2.87 GB, during that layer's backward.
+#   see: output "GPT-3 recompute full"
+# - Are the gradients with recompute only close to the plain ones, or equal?
+#   answer: Equal bit for bit here: line 83 reruns the same numpy operations on the same stored input, and nothing is random. In a framework that needs deterministic kernels and the RNG state restored, so that dropout draws the same masks.
+#   see: output "gradients bitwise equal: True"
+# - Why does line 94 divide each micro-batch gradient by k?
+#   answer: Each micro-batch gradient is of its own mean loss over B/k examples; the full-batch mean is the average of the k micro-batch means. Without the 1/k the gradient is k times too large.
+#   see: line 94
 #
 # lab:traps
-# - "Accumulation changes the optimizer math": the optimizer sees one summed gradient per global batch, as with the full batch.
-# - Dividing by k is exact only for equal micro-batches; with unequal sizes (or token counts) weight by size.
-# - Recompute is not free: it adds one forward (about a third more FLOPs); HFU counts them, MFU does not and drops as the step slows.
+# - Gradient accumulation changes the optimizer math.
+#   why: The optimizer steps once per global batch on the summed gradient, which equals the full-batch gradient to
+#   rounding (max diff < 1e-12 in the output). Only operations that mix examples inside a batch, such as batch
+#   normalization, would notice the split.
+# - Dividing each micro-batch loss by k is always right.
+#   why: Only for equal micro-batches: with 10/22/16/16 examples and loss / 4 the gradient is off by 1.1e-01 in the
+#   output. Weight each micro-batch by its share of the examples (or of the tokens, for a per-token loss).
+# - Recompute is free memory.
+#   why: It adds one forward per step, about a third more FLOPs (x1.333 in the output). At a fixed batch and layout
+#   that slows the step and lowers MFU; it pays off when the freed memory allows a larger micro-batch or less
+#   model parallelism.
 #
 # lab:interview
-# Both techniques act on the activations that the forward pass keeps for backward. Full
-# recompute keeps only each block's input, a (tokens, h) tensor, and reruns the block's forward
-# just before its backward, so stored activations fall from sbh(34 + 5as/h) to 2sbh bytes per
-# layer, 275 GB to 4.8 GB for GPT-3 at s = 2048, for about 8N instead of 6N FLOPs per token.
-# Gradient accumulation cuts the batch axis instead: k micro-batches of B/k run one after another,
-# their gradients (of loss / k) are summed, and the optimizer steps once, so peak activations
-# shrink by k; the FLOPs per step are unchanged, but they are spent in k sequential passes on
-# smaller, often less efficient matmuls. Neither changes the gradient: recompute is
-# bitwise identical and accumulation matches to rounding, as long as the micro-batches are equal.
+# Both techniques shrink the activations the forward pass keeps for backward. Full recompute keeps only each
+# block's input and reruns its forward just before its backward: for GPT-3 at s = 2048 stored activations fall
+# from 275 GB to 4.8 GB, for about $8N$ instead of $6N$ FLOPs per token.
+#
+# Gradient accumulation splits a global batch of B into k micro-batches of B/k, sums their gradients of loss / k
+# and steps once, so peak activations shrink by k at the same FLOPs, spent in k smaller passes.
+#
+# Neither changes the gradient: recompute is bit-identical in a deterministic implementation with the RNG state
+# restored, and accumulation matches to rounding when the micro-batches are equal.
+#
+# lab:intuition
+# - Full recompute keeps one bookmark per layer, its input ($2sbh$ bytes), and rereads the layer from that bookmark when backward reaches it.
+# - Accumulation pays in installments: the same FLOPs and the same gradient in k smaller payments, with only one micro-batch's activations alive at a time.
+# - Selective recompute aims at what is big to store but cheap to redo: the s x s attention tensors, 70% of GPT-3's activations for a few percent more FLOPs.
 
 import numpy as np
 
@@ -82,15 +101,17 @@ def accumulated(ws, x, sizes):
 # (4) The residual path: the input gradient is the output gradient plus the branch's.
 # (5) Each micro-batch gradient is of its mean loss divided by k, so the sum is the full-batch mean.
 #
-# lab:explain 49-51 The block and what it saves
+# lab:explain 68-70 The block and what it saves
 # Backward of `hidden @ w2` needs `hidden`; backward of `x @ w1` needs `x`. These are the saved
 # activations, and `hidden` is four times wider than `x`.
 #
-# lab:explain 54-68 Recompute: keep less, run the forward again
+# lab:explain 73-87 Recompute: keep less, run the forward again
 # With `recompute=True` the stash holds one (rows, h) tensor per block. The backward loop rebuilds
-# `hidden` from it with the same weights, so every later operation sees the same numbers.
+# `hidden` from it with the same weights, so every later operation sees the same numbers. That makes the
+# gradients bit-identical here; a framework needs deterministic kernels and must restore the random
+# state before the rerun, or dropout would draw different masks (PyTorch's checkpoint restores it by default).
 #
-# lab:explain 71-76 Gradient accumulation
+# lab:explain 90-95 Gradient accumulation
 # The batch is cut along its first axis and processed chunk by chunk; only one chunk's
 # activations exist at a time. The optimizer would step once, after the loop.
 
@@ -115,7 +136,7 @@ def main():
     err = max(np.abs(a - b).max() for p, q in zip(plain, acc) for a, b in zip(p, q))
     bad = accumulated(ws, x, [10, 22, 16, 16])
     err_bad = max(np.abs(a - b).max() for p, q in zip(plain, bad) for a, b in zip(p, q))
-    print(f"4 x 16 accumulated vs batch 64: max diff {err:.1e}; "
+    print(f"4 x 16 accumulated vs batch 64: max diff < 1e-12: {err < 1e-12}; "
           f"unequal 10/22/16/16 with loss / 4: max diff {err_bad:.1e}")
     assert err < 1e-12 and err_bad > 1e-6
 
