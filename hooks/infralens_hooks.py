@@ -13,7 +13,7 @@ import logging
 import posixpath
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -21,8 +21,9 @@ from infralens import paths, render
 from infralens.annotations import annotate_page
 from infralens.cache import DiskCache
 from infralens.errors import AuthorError, Problem
-from infralens.handbook import insert_after_headings
-from infralens.incremental import GeneratedPages, Stamps, digest, tree_state
+from infralens.figure_html import Drawing, draw_lab_figures, html_environment
+from infralens.handbook import FigureReference, insert_after_headings, place_figures
+from infralens.incremental import GeneratedPages, Stamps, digest, force_rebuild, tree_state
 from infralens.mathml import BadFormula, formula_problems, render_math
 from infralens.model import Lab
 from infralens.navigation import expand_nav, lists_labs
@@ -47,6 +48,7 @@ class Build:
     templates: jinja2.Environment
     cache: DiskCache
     stamps: Stamps | None = None
+    drawings: dict[tuple[str, str], Drawing] = field(default_factory=dict)  # (lab id, figure name)
 
 
 @dataclass
@@ -88,6 +90,7 @@ class LabHooks:
         project, env = build.project, build.templates
         build.stamps = Stamps(build.paths.site_dir) if self.dirty else None
         pages = GeneratedPages(config, files, _site_fingerprint(build, files, config), build.stamps, build.cache)
+        self._draw_figures(files, config)
         for lab in project.registry.labs:
             in_nav = lists_labs(project.registry, project.registry.chapter(lab.chapter))
             inclusion = InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV
@@ -104,8 +107,39 @@ class LabHooks:
         pages.finish()
         return files
 
+    def _draw_figures(self, files: Files, config: MkDocsConfig) -> None:
+        """Draw every lab's figures (cached by their data), publish each exploration's drawings, and
+        rebuild, in a dirty build, the pages that place a figure whose data changed."""
+        build = self.build
+        project, env = build.project, html_environment()
+        for lab in project.registry.labs:
+            tables = project.figure_tables.get(lab.id)
+            if not tables or lab.id not in project.starters:
+                continue
+            for drawing in draw_lab_figures(env, lab, project.starters[lab.id].figures, tables, build.cache):
+                build.drawings[lab.id, drawing.figure.name] = drawing
+                if drawing.variants is not None:
+                    uri = paths.figure_variants_uri(lab, drawing.figure.name)
+                    files.append(File.generated(config, uri, content=drawing.variants))
+        if build.stamps:
+            for uri, references in project.figure_references.items():
+                placed = [project.figure_tables.get(ref.lab, {}).get(ref.figure) for ref in references]
+                build.stamps.record(f"figures:{uri}", digest(placed))
+                if build.stamps.changed(f"figures:{uri}") and (file := files.get_file_from_path(uri)):
+                    force_rebuild([file])
+
+    def _placed(self, reference: FigureReference, page: Page) -> str:
+        drawing = self.build.drawings.get((reference.lab, reference.figure))
+        if drawing is None:  # only under serve, with the problem in the banner
+            return f"*Figure `{reference.lab}/{reference.figure}` is not drawn: see the problems above.*"
+        lab = self.build.project.registry.lab(reference.lab)
+        here = page.url if page.url.endswith("/") or not page.url else posixpath.dirname(page.url) + "/"
+        return drawing.placed(posixpath.relpath(paths.figure_variants_uri(lab, reference.figure), here or "."))
+
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         project, env, uri = self.build.project, self.build.templates, page.file.src_uri
+        if uri in project.figure_references:
+            markdown = place_figures(markdown, lambda reference: self._placed(reference, page))
         if uri == "index.md":
             progress = render.render_progress(env, project.registry, uri)
             return insert_after_headings(markdown, {"your-progress": progress})
@@ -157,7 +191,7 @@ def _site_fingerprint(build: Build, files: Files, config: MkDocsConfig) -> str:
     theme_dirs = [Path(config.theme.custom_dir)] if config.theme.custom_dir else []
     return digest(repr(project.registry), project.problems, sorted(project.section_titles.items()), config.repo_url,
                   sorted(f.src_uri for f in files.documentation_pages()),
-                  tree_state([render.TEMPLATES, Path(config.config_file_path), *theme_dirs]))
+                  tree_state([paths.TEMPLATES, Path(config.config_file_path), *theme_dirs]))
 
 
 def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: Build, lab: Lab,
@@ -165,9 +199,15 @@ def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: B
     """The lab's page, its starter's page and the starter file itself, for download."""
     project, env = build.project, build.templates
     starter, output = project.starters[lab.id], project.outputs[lab.id]
-    context = render.LabContext(lab, starter, output, project.registry, project.section_titles.get(lab.id, ""))
+    here = posixpath.dirname(paths.lab_uri(lab))
+    figures = tuple(build.drawings[lab.id, figure.name].placed(
+        posixpath.relpath(paths.figure_variants_uri(lab, figure.name), here))
+        for figure in starter.figures if (lab.id, figure.name) in build.drawings)
+    context = render.LabContext(lab, starter, output, project.registry, project.section_titles.get(lab.id, ""),
+                                figures)
     source = "\n".join(starter.lines)
-    lab_page = pages.add(paths.lab_uri(lab), (source, output), render.render_lab, env, context, inclusion=inclusion)
+    lab_page = pages.add(paths.lab_uri(lab), (source, output, figures), render.render_lab, env, context,
+                         inclusion=inclusion)
     starter_page = pages.add(paths.starter_page_uri(lab), (source,), render.render_starter_page, env, lab, starter,
                              config.repo_url, inclusion=InclusionLevel.NOT_IN_NAV)
     # The edit button of a lab page opens its starter, the file an author edits.

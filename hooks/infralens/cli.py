@@ -11,10 +11,13 @@ from pathlib import Path
 import yaml
 
 from .errors import AuthorError
+from .figure_data import FigureRunError, run_figures, write_recording
+from .model import Lab
 from .paths import output_path
 from .project import load_project
 from .registry import load_registry
 from .scaffold import create_lab
+from .starter import parse_starter
 
 RUN_TIMEOUT_SECONDS = 60
 
@@ -72,7 +75,27 @@ def outputs(root: Path, labs: list[str]) -> int:
             continue
         (root / output_path(lab.starter)).write_text(result.stdout, encoding="utf-8")
         print(f"wrote {output_path(lab.starter)}")
+        status |= record_figures(root, lab)
     return status
+
+
+def record_figures(root: Path, lab: Lab) -> int:
+    """Run the starter's `figures()` and record the tables its declared figures draw."""
+    try:
+        starter = parse_starter((root / lab.starter).read_text(encoding="utf-8"), lab.starter, lab.id)
+    except AuthorError as error:
+        print(error.report(), file=sys.stderr)
+        return 1
+    if not starter.figures:
+        return 0
+    try:
+        data = run_figures(root, lab.starter)
+    except FigureRunError as error:
+        print(f"{lab.starter} (lab {lab.id}): its `figures()` failed: {error}", file=sys.stderr)
+        return 1
+    path = write_recording(root, lab, starter, data)
+    print(f"wrote {path.relative_to(root).as_posix()}")
+    return 0
 
 
 def new(root: Path, title: str, chapter: str, number: int | None, lab_id: str | None) -> int:

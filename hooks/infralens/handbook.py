@@ -50,6 +50,42 @@ def headings(markdown: str, slugify: Callable[[str, str], str] = default_slugify
     return found
 
 
+# A line that places a lab's figure in a handbook page, by reference: [[figure lab-id/figure-name]]
+FIGURE_REFERENCE = re.compile(r"^\[\[figure (?P<lab>[a-z0-9-]+)/(?P<figure>[a-z0-9-]+)\]\]\s*$")
+
+
+@dataclass(frozen=True)
+class FigureReference:
+    line: int  # 1-based
+    lab: str
+    figure: str
+
+
+def figure_references(markdown: str) -> list[FigureReference]:
+    """The figure references of a page, outside code fences."""
+    found = []
+    fence: str | None = None
+    for number, line in enumerate(markdown.split("\n"), 1):
+        opening = _FENCE.match(line)
+        if fence or opening:
+            if fence is None and opening:
+                fence = opening.group(1)
+            elif opening and fence and opening.group(1).startswith(fence):
+                fence = None
+            continue
+        if match := FIGURE_REFERENCE.match(line):
+            found.append(FigureReference(number, match["lab"], match["figure"]))
+    return found
+
+
+def place_figures(markdown: str, html_of: Callable[[FigureReference], str]) -> str:
+    """Replace each figure reference line with the figure's HTML (a raw HTML block)."""
+    lines = markdown.split("\n")
+    for reference in figure_references(markdown):
+        lines[reference.line - 1] = "\n" + html_of(reference) + "\n"
+    return "\n".join(lines)
+
+
 def _plain(title: str) -> str:
     return re.sub(r"[`*_]", "", title)
 

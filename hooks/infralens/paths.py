@@ -14,6 +14,7 @@ from mkdocs.config.defaults import MkDocsConfig
 
 from .model import Chapter, Lab
 
+TEMPLATES = Path(__file__).parent / "templates"  # the package's page and starter templates
 HOW_TO_READ = "how-to-read.md"  # the site-wide page on reading a lab, linked from every lab
 LABS_INDEX = "labs/index.md"
 LEARNING_PATH = "labs/path.md"
@@ -40,6 +41,16 @@ def starter_download_uri(lab: Lab) -> str:
 def output_path(starter: str) -> str:
     """Where the starter's recorded output lives: next to it, as <name>.output.txt."""
     return starter.removesuffix(".py") + ".output.txt"
+
+
+def figure_data_path(starter: str) -> str:
+    """Where the data of the starter's figures is recorded: next to it, as <name>.figures.json."""
+    return starter.removesuffix(".py") + ".figures.json"
+
+
+def figure_variants_uri(lab: Lab, figure: str) -> str:
+    """The file an exploration's other drawings are fetched from when a learner moves its control."""
+    return f"labs/{lab.id}/figures/{figure}.json"
 
 
 def relative(target: str, source: str) -> str:

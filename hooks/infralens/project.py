@@ -18,7 +18,8 @@ from markdown.extensions.toc import slugify as default_slugify
 
 from .cache import DiskCache
 from .errors import AuthorError, Problem, suggest
-from .handbook import headings
+from .figure_data import Table, check_recording, read_recording
+from .handbook import FigureReference, figure_references, headings
 from .mathml import bad_formulas, formula_problems
 from .model import Lab, Registry
 from .paths import output_path
@@ -37,6 +38,10 @@ class Project:
     outputs: dict[str, str]
     problems: tuple[Problem, ...] = ()
     section_titles: dict[str, str] = field(default_factory=dict)  # lab id -> handbook section title
+    # lab id -> figure name -> its recorded table, for labs whose recording has no problem
+    figure_tables: dict[str, dict[str, Table]] = field(default_factory=dict)
+    # docs-relative page -> the lab figures it places by reference
+    figure_references: dict[str, list[FigureReference]] = field(default_factory=dict)
 
     @cached_property
     def labs_by_page(self) -> dict[str, list[Lab]]:
@@ -64,6 +69,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
     problems.extend(_scaffold_text_in_registry(registry))
     starters: dict[str, Starter] = {}
     outputs: dict[str, str] = {}
+    figure_tables: dict[str, dict[str, Table]] = {}
     for lab in registry.labs:
         path = registry.starter_files.get(lab.id)
         if path is None:
@@ -77,10 +83,16 @@ def load_project(root: Path, docs_dir: Path | None = None,
             starters[lab.id] = starter
             if output is not None:
                 problems.extend(_stale_output_evidence(lab, starter, output))
-    problems.extend(_bad_formulas_in_pages(docs_dir, cache))
+            recorded = read_recording(root, lab) if starter.figures else None
+            figure_problems = check_recording(lab, starter, recorded)
+            problems.extend(figure_problems)
+            if recorded and not figure_problems:
+                figure_tables[lab.id] = recorded["figures"]
+    references: dict[str, list[FigureReference]] = {}
+    problems.extend(_page_problems(docs_dir, cache, registry, starters, references))
     section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
     problems.extend(missing)
-    return Project(root, registry, starters, outputs, tuple(problems), section_titles)
+    return Project(root, registry, starters, outputs, tuple(problems), section_titles, figure_tables, references)
 
 
 def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> tuple[Starter | None, list[Problem]]:
@@ -102,7 +114,10 @@ def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> tuple[Starter | No
     return parsed
 
 
-def _bad_formulas_in_pages(docs_dir: Path, cache: DiskCache) -> list[Problem]:
+def _page_problems(docs_dir: Path, cache: DiskCache, registry: Registry, starters: dict[str, Starter],
+                   references: dict[str, list[FigureReference]]) -> list[Problem]:
+    """Problems of the pages authors write: formulas that cannot be rendered, figure references
+    to a lab or figure that does not exist. Collects the figure references of each page."""
     problems: list[Problem] = []
     for page in sorted(docs_dir.rglob("*.md")):
         text = page.read_text(encoding="utf-8")
@@ -113,6 +128,30 @@ def _bad_formulas_in_pages(docs_dir: Path, cache: DiskCache) -> list[Problem]:
             cache.put(key, bad)
         name = posixpath.join(docs_dir.name, page.relative_to(docs_dir).as_posix())
         problems.extend(formula_problems(bad, name, text.split("\n")))
+        if found := figure_references(text):
+            references[page.relative_to(docs_dir).as_posix()] = found
+            problems.extend(_unknown_figures(name, found, registry, starters))
+    return problems
+
+
+def _unknown_figures(page: str, references: list[FigureReference], registry: Registry,
+                     starters: dict[str, Starter]) -> list[Problem]:
+    problems = []
+    labs = {lab.id for lab in registry.labs}
+    for reference in references:
+        if reference.lab not in labs:
+            close = suggest(reference.lab, labs, cutoff=0.8)
+            problems.append(Problem(page, f"`[[figure {reference.lab}/{reference.figure}]]` names no lab.",
+                                    f"did you mean `{close}`?" if close else "use a lab id from labs.yaml.",
+                                    line=reference.line))
+        elif reference.lab in starters:
+            names = [figure.name for figure in starters[reference.lab].figures]
+            if reference.figure not in names:
+                close = suggest(reference.figure, names)
+                problems.append(Problem(page, f"lab `{reference.lab}` has no figure `{reference.figure}`.",
+                                        f"did you mean `{close}`?" if close else
+                                        f"use one of: {', '.join(names) or '(it declares none)'}.",
+                                        line=reference.line))
     return problems
 
 

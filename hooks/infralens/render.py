@@ -11,7 +11,6 @@ import json
 import math
 import posixpath
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -23,6 +22,7 @@ from .paths import (
     LABS_INDEX,
     LEARNING_PATH,
     OUTPUT_BLOCK,
+    TEMPLATES,
     chapter_uri,
     excerpt_id,
     lab_uri,
@@ -33,7 +33,6 @@ from .paths import (
 )
 from .starter import Checkpoint, Starter, output_line
 
-TEMPLATES = Path(__file__).parent / "templates"
 READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "practical": "Practical guides"}
 
 
@@ -51,6 +50,7 @@ class LabContext:
     output: str
     registry: Registry
     section_title: str
+    figures: tuple[str, ...] = ()  # the HTML of the lab's figures
 
 
 def _finalize(value: Any) -> str:
@@ -158,6 +158,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         excerpts=excerpts,
         steps=steps,
         checkpoints=checkpoints,
+        figures=[Markdown(figure) for figure in context.figures],
         minutes=reading_minutes(starter),
         output=text_block(context.output, OUTPUT_BLOCK),
         run_command=Markdown(f"python {lab.starter}"),

@@ -11,9 +11,9 @@ import yaml
 
 from .errors import AuthorError, Problem
 from .model import Registry
+from .paths import TEMPLATES
 from .registry import REGISTRY_FILE, load_registry
 
-TEMPLATES = Path(__file__).parent / "templates"
 # Every piece of guidance text the scaffold writes starts like this, so none can be published.
 PLACEHOLDER = re.compile(r"\bReplace (?:with|this)\b")
 

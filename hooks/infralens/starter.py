@@ -12,10 +12,11 @@ import tokenize
 from dataclasses import dataclass, field
 
 from .errors import AuthorError, Problems, suggest
+from .figure_spec import FigureSpec, parse_figure
 
 MAX_STARTER_BYTES = 512 * 1024
 
-BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "intuition", "notes", "explain")
+BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "intuition", "figure", "notes", "explain")
 DIRECTIVES = (*BLOCKS, "begin", "end")
 REQUIRED_BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "intuition")
 # Indented `key: text` lines a list entry may carry, by block. An entry needs every key listed.
@@ -110,6 +111,7 @@ class Starter:
     intuition: tuple[str, ...]
     excerpts: tuple[Excerpt, ...]
     steps: tuple[Step, ...]
+    figures: tuple[FigureSpec, ...] = ()
 
     def prose(self) -> list[str]:
         """Every text the lab page shows besides code, in the order of the page."""
@@ -307,8 +309,15 @@ def _assemble(path: str, lines: tuple[str, ...], blocks: list[_Block],
     single: dict[str, _Block] = {}
     notes: dict[str, _Block] = {}
     explains: list[_Block] = []
+    figures: dict[str, FigureSpec] = {}
     for block in blocks:
-        if block.kind == "notes":
+        if block.kind == "figure":
+            if block.args in figures:
+                problems.add(block.line, f"a second `# lab:figure {block.args}` block.",
+                             "give each figure its own name.")
+            elif figure := parse_figure(block.args, block.line, block.body, problems):
+                figures[figure.name] = figure
+        elif block.kind == "notes":
             if block.args in notes:
                 problems.add(block.line, f"a second `# lab:notes {block.args}` block.",
                                "merge the notes of one excerpt into one block.")
@@ -344,6 +353,7 @@ def _assemble(path: str, lines: tuple[str, ...], blocks: list[_Block],
         intuition=_items(single.get("intuition"), problems),
         excerpts=excerpts,
         steps=tuple(step for block in explains if (step := _step(block, excerpts, problems))),
+        figures=tuple(figures.values()),
     )
 
 

@@ -1,0 +1,59 @@
+/* Explorations: a figure with a control shows its first drawing without JavaScript. Moving the
+ * control fetches, once, the file of that figure's other drawings from this site and shows the
+ * drawing and the numbers of the chosen value. Instant navigation swaps pages without a reload,
+ * so controls are attached on each `document$` emission. */
+(function () {
+  "use strict";
+
+  function attach(figure) {
+    var box = figure.querySelector(".il-figure-control");
+    var control = box && box.querySelector("input, select");
+    if (!control || figure.hasAttribute("data-il-ready")) {
+      return;
+    }
+    figure.setAttribute("data-il-ready", "");
+    box.hidden = false;
+    var output = box.querySelector("output");
+    var url = new URL(figure.getAttribute("data-il-variants"), document.baseURI).href;
+    var loading = null;
+
+    function load() {
+      loading = loading || fetch(url).then(function (response) {
+        if (!response.ok) {
+          throw new Error(response.status + " " + url);
+        }
+        return response.json();
+      });
+      return loading;
+    }
+
+    function show() {
+      var index = parseInt(control.value, 10);
+      load().then(function (variants) {
+        var drawing = variants.drawings[index];
+        figure.querySelector(".il-figure-drawing").innerHTML = drawing.svg;
+        figure.querySelector(".il-figure-table").innerHTML = drawing.table;
+        if (output) {
+          output.textContent = variants.values[index];
+        }
+        figure.setAttribute("data-il-shown", String(index));
+      });
+    }
+
+    control.addEventListener("input", show);
+    control.addEventListener("change", show);
+    /* Start fetching when the learner reaches for the control, before the value changes. */
+    control.addEventListener("pointerdown", load, { once: true });
+    control.addEventListener("focus", load, { once: true });
+  }
+
+  function init() {
+    document.querySelectorAll("figure.il-figure[data-il-variants]").forEach(attach);
+  }
+
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(init);
+  } else {
+    document.addEventListener("DOMContentLoaded", init);
+  }
+})();

@@ -1,0 +1,156 @@
+"""The data of a starter's figures: produced by its `figures()` function, recorded beside it.
+
+`infralens outputs` runs `figures()` (the build never runs a starter) and writes the tables,
+rounded to the precision each figure shows, with a digest of the starter's code. The build checks
+the recording against the declarations: missing data, unknown columns, empty tables and a
+recording older than the code each become a problem naming the starter's line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import Problem, suggest
+from .figure_spec import FigureSpec, round_to, same_when_shown
+from .model import Lab
+from .paths import figure_data_path
+from .starter import Starter, find_comments
+
+Table = dict[str, list[Any]]
+FUNCTION = "figures"
+_RUNNER = (
+    "import json, runpy, sys\n"
+    "namespace = runpy.run_path(sys.argv[1], run_name='infralens_figures')\n"
+    f"json.dump(namespace['{FUNCTION}'](), sys.stdout)\n"
+)
+
+
+class FigureRunError(Exception):
+    """The starter's `figures()` could not be run; carries what Python printed."""
+
+
+def code_digest(starter: Starter) -> str:
+    """A digest of the starter's code without its comments: editing a note or a declaration does
+    not make recorded data stale, editing what computes it does."""
+    comments = find_comments(starter.lines)
+    code = []
+    for number, line in enumerate(starter.lines, 1):
+        if number in comments.whole_lines or not line.strip():
+            continue
+        trailing = comments.trailing.get(number)
+        code.append(line[: line.rindex(trailing)].rstrip() if trailing else line.rstrip())
+    return hashlib.sha256("\n".join(code).encode("utf-8")).hexdigest()[:16]
+
+
+def run_figures(root: Path, starter: str, env: dict[str, str] | None = None) -> dict[str, Table]:
+    """Call the starter's `figures()` in a fresh interpreter, as `python <starter>` would run."""
+    result = subprocess.run([sys.executable, "-c", _RUNNER, starter], cwd=root, capture_output=True, check=False,
+                            text=True, timeout=60, encoding="utf-8", env=env)
+    if result.returncode != 0:
+        raise FigureRunError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output")
+    data = json.loads(result.stdout)
+    if not isinstance(data, dict):
+        raise FigureRunError(f"`{FUNCTION}()` returned {type(data).__name__}, not a dict of tables")
+    return data
+
+
+def rounded(figure: FigureSpec, table: Table) -> Table:
+    """The declared columns of a table, each value rounded to the precision the figure shows."""
+    return {encoding.column: [round_to(value, encoding.format) for value in table.get(encoding.column, [])]
+            for encoding in figure.encodings.values()}
+
+
+def recording(starter: Starter, data: dict[str, Table]) -> dict[str, Any]:
+    return {"code": code_digest(starter),
+            "figures": {figure.name: rounded(figure, data.get(figure.name, {})) for figure in starter.figures}}
+
+
+def write_recording(root: Path, lab: Lab, starter: Starter, data: dict[str, Table]) -> Path:
+    path = root / figure_data_path(lab.starter)
+    path.write_text(_readable_json(recording(starter, data)), encoding="utf-8")
+    return path
+
+
+def _readable_json(record: dict[str, Any]) -> str:
+    """JSON with one line per column, so a change to the data reads well in a diff."""
+    figures = ",\n".join(
+        f"  {json.dumps(name)}: {{\n" + ",\n".join(f"   {json.dumps(column)}: {json.dumps(values)}"
+                                                  for column, values in table.items()) + "\n  }"
+        for name, table in record["figures"].items())
+    return f'{{\n "code": {json.dumps(record["code"])},\n "figures": {{\n{figures}\n }}\n}}\n'
+
+
+
+def read_recording(root: Path, lab: Lab) -> dict[str, Any] | None:
+    try:
+        data = json.loads((root / figure_data_path(lab.starter)).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def check_recording(lab: Lab, starter: Starter, recorded: dict[str, Any] | None) -> list[Problem]:
+    """Problems of the recorded data against the starter's declarations."""
+    if not starter.figures:
+        return []
+    record = f"run `infralens outputs {lab.id}` to record them again"
+    if recorded is None:
+        return [Problem(lab.starter, f"the data of its figures is not recorded ({figure_data_path(lab.starter)}).",
+                        f"{record}; the starter needs a `{FUNCTION}()` function returning one table per figure.",
+                        line=starter.figures[0].line, lab=lab.id)]
+    problems = []
+    if recorded.get("code") != code_digest(starter):
+        problems.append(Problem(lab.starter, "the recorded figure data comes from an older version of the code.",
+                                record + ", so the figures show what the code computes now.",
+                                line=starter.figures[0].line, lab=lab.id))
+    tables = recorded.get("figures", {})
+    for figure in starter.figures:
+        problems.extend(_table_problems(lab, figure, tables.get(figure.name)))
+    return problems
+
+
+def _table_problems(lab: Lab, figure: FigureSpec, table: Table | None) -> list[Problem]:
+    def problem(message: str, fix: str) -> Problem:
+        return Problem(lab.starter, f"figure `{figure.name}`: {message}", fix, line=figure.line, lab=lab.id)
+
+    if table is None:
+        return [problem("its data is not recorded.", f"return a table named `{figure.name}` from `{FUNCTION}()`, "
+                        f"then run `infralens outputs {lab.id}`.")]
+    problems = []
+    for channel, encoding in figure.encodings.items():
+        if encoding.column not in table:
+            close = suggest(encoding.column, table)
+            problems.append(problem(f"`{channel}` names the column `{encoding.column}`, which its data does not have.",
+                                    f"did you mean `{close}`?" if close else
+                                    f"use one of {', '.join(sorted(table)) or '(none)'}, or add it to the table."))
+    lengths = {len(values) for values in table.values()}
+    if lengths == {0} or not lengths:
+        problems.append(problem("its data is empty.", f"return at least one row for it from `{FUNCTION}()`."))
+    elif len(lengths) > 1:
+        problems.append(problem("its columns have different lengths.", "return one value per row in every column."))
+    control = figure.control
+    if control and figure.default and control.column in table and \
+            figure.default not in {str(value) for value in table[control.column]}:
+        problems.append(problem(f"`default: {figure.default}` is not a value of `{control.column}`.",
+                                f"use one of {', '.join(sorted({str(v) for v in table[control.column]}))}."))
+    return problems
+
+
+def differences(figure: FigureSpec, recorded: Table, fresh: Table) -> list[str]:
+    """Where freshly computed data differs from the recording at the precision the figure shows."""
+    found = []
+    for encoding in figure.encodings.values():
+        old, new = recorded.get(encoding.column, []), fresh.get(encoding.column, [])
+        if len(old) != len(new):
+            found.append(f"{figure.name}.{encoding.column}: {len(old)} rows recorded, {len(new)} now")
+            continue
+        for row, (before, after) in enumerate(zip(old, new, strict=True)):
+            if not same_when_shown(before, after, encoding.format):
+                found.append(f"{figure.name}.{encoding.column}[{row}]: recorded {before}, now {after}")
+                break
+    return found

@@ -1,0 +1,121 @@
+"""A figure as a page shows it: the drawing, its caption, the numbers as a table and, for an
+exploration, the control and the other drawings it scrubs through."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from .cache import DiskCache
+from .drawing import accessible_svg, render_svgs, vega_lite
+from .figure_spec import FigureSpec, round_to
+from .model import Lab
+from .paths import TEMPLATES
+
+Table = dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One figure of a lab: what its page shows, and for an exploration the file it fetches."""
+
+    lab: Lab
+    figure: FigureSpec
+    html: str  # the <figure> element, with {variants_href} where the exploration's file is linked
+    variants: str | None  # JSON of every control value's drawing and table, for explorations
+
+    def placed(self, variants_href: str) -> str:
+        """The figure's HTML for a page that reaches the exploration's file at `variants_href`."""
+        return self.html.replace("{variants_href}", variants_href)
+
+
+def html_environment() -> jinja2.Environment:
+    """Templates of HTML fragments: everything is escaped unless marked safe."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
+                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+
+
+def rows_of(table: Table) -> list[dict[str, Any]]:
+    columns = list(table)
+    return [dict(zip(columns, values, strict=True)) for values in zip(*table.values(), strict=True)]
+
+
+def _shown(value: Any, number_format: str) -> str:
+    return value if isinstance(value, str) else format(round_to(value, number_format), number_format)
+
+
+def _control_values(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[Any]:
+    control = figure.control
+    return list(dict.fromkeys(row[control.column] for row in rows)) if control else [None]
+
+
+def _selected(figure: FigureSpec, rows: list[dict[str, Any]], value: Any) -> list[dict[str, Any]]:
+    control = figure.control
+    return [row for row in rows if row[control.column] == value] if control else rows
+
+
+def _table(env: jinja2.Environment, figure: FigureSpec, rows: list[dict[str, Any]]) -> str:
+    shown = [encoding for channel, encoding in figure.encodings.items() if channel != "control"]
+    columns = list(dict.fromkeys(encoding.column for encoding in shown))
+    formats = {encoding.column: encoding.format for encoding in shown}
+    labels = {encoding.column: encoding.label for encoding in reversed(shown)}
+    return env.get_template("figure_table.html.j2").render(
+        labels=[labels[column] for column in columns],
+        rows=[[_shown(row[column], formats[column]) for column in columns] for row in rows])
+
+
+def draw_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpec, ...], tables: dict[str, Table],
+                     cache: DiskCache) -> list[Drawing]:
+    """Draw every figure of a lab (every control value of an exploration), in one batch."""
+    plans = []
+    for figure in figures:
+        rows = rows_of(tables[figure.name])
+        values = _control_values(figure, rows)
+        plans.append((figure, rows, values))
+    specs = [vega_lite(figure, _selected(figure, rows, value)) for figure, rows, values in plans for value in values]
+    svgs = iter(render_svgs(specs, cache))
+    drawings = []
+    for figure, rows, values in plans:
+        prefix = f"figure-{lab.id}-{figure.name}"
+        per_value = {}
+        for index, value in enumerate(values):
+            description = f"{figure.caption} {_summary(figure, value)}"
+            svg = accessible_svg(next(svgs), f"{prefix}-{index}", figure.title, description)
+            per_value[index] = (svg, _table(env, figure, _selected(figure, rows, value)))
+        drawings.append(_drawing(env, lab, figure, values, per_value))
+    return drawings
+
+
+def _summary(figure: FigureSpec, value: Any) -> str:
+    what = {"line": "Line chart", "point": "Scatter chart", "area": "Area chart", "bar": "Bar chart",
+            "heatmap": "Grid", "timeline": "Timeline"}[figure.kind]
+    summary = f"{what} of {figure.encodings['y'].label} against {figure.encodings['x'].label}"
+    if "color" in figure.encodings:
+        summary += f", coloured by {figure.encodings['color'].label}"
+    control = figure.control
+    if control and value is not None:
+        summary += f", for {control.label} = {_shown(value, control.format)}"
+    return summary + ". The numbers are in the table below."
+
+
+def _drawing(env: jinja2.Environment, lab: Lab, figure: FigureSpec, values: list[Any],
+             per_value: dict[int, tuple[str, str]]) -> Drawing:
+    control = None
+    index = 0
+    if figure.control:
+        shown = [_shown(value, figure.control.format) for value in values]
+        written = [str(value) for value in values]
+        index = written.index(figure.default) if figure.default in written else 0
+        control = {"id": f"control-{lab.id}-{figure.name}", "label": figure.control.label, "choices": shown,
+                   "index": index, "shown": shown[index], "numeric": not any(isinstance(v, str) for v in values)}
+    svg, table = per_value[index]
+    html = env.get_template("figure.html.j2").render(figure=figure, control=control, svg=svg, table=table,
+                                                     variants_href="{variants_href}")
+    variants = None
+    if control:
+        variants = json.dumps({"values": control["choices"],
+                               "drawings": [{"svg": svg, "table": table} for svg, table in per_value.values()]})
+    return Drawing(lab, figure, html.strip(), variants)
