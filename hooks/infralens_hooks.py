@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 from infralens import paths, render
 from infralens.annotations import annotate_page
-from infralens.cache import DiskCache
+from infralens.cache import DiskCache, project_cache
 from infralens.errors import AuthorError, Problem
 from infralens.figure_html import Drawing, draw_lab_figures, html_environment
 from infralens.handbook import FigureReference, insert_after_headings, place_figures
@@ -68,7 +68,7 @@ class LabHooks:
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         site = SitePaths.from_config(config)
         slugify = config.mdx_configs.get("toc", {}).get("slugify")
-        cache = DiskCache(site.root)
+        cache = project_cache(site.root)
         project = load_project(site.root, site.docs_dir, cache=cache, **({"slugify": slugify} if slugify else {}))
         self.current = Build(site, project, render.environment(), cache)  # templates read afresh too
         if project.problems:

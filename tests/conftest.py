@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every build of the session, copies of the project included, shares one content-addressed cache:
+# figures and pages are drawn once, not once per copy.
+os.environ.setdefault("INFRALENS_CACHE_DIR", str(ROOT / ".cache" / "infralens"))
 PROJECT_PARTS = ("mkdocs.yml", "labs.yaml", "labs.schema.json", "docs", "code", "hooks", "overrides")
 TEST_REPO_URL = "https://git.example.org/infralens/infralens"
 

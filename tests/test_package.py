@@ -16,6 +16,7 @@ def test_cache_deletes_old_versions_and_stays_under_its_bound(tmp_path: Path):
     old = DiskCache(tmp_path, version="old")
     old.put("a", "x" * 1000)
     cache = DiskCache(tmp_path, version="new", max_bytes=20_000)
+    assert old.directory.parent == cache.directory.parent
     for n in range(100):
         cache.put(f"entry {n}", "y" * 1000)
     assert cache.get("entry 99") == "y" * 1000

@@ -11,11 +11,13 @@ import pytest
 import yaml
 from conftest import ROOT
 from infralens.cli import run_starter
-from infralens.registry import load_registry
+from infralens.figure_data import differences, read_recording, run_figures
 from infralens.paths import output_path
+from infralens.project import load_project
 from pages import section, soup
 
-LABS = load_registry(ROOT).labs
+PROJECT = load_project(ROOT)
+LABS = PROJECT.registry.labs
 # Other machines, simulated: other BLAS kernels, one thread, numpy without its AVX code paths.
 MACHINES = {
     "this machine": {},
@@ -48,6 +50,23 @@ def test_starter_prints_its_recorded_output_on_every_machine(lab, site):
     run_it = section(soup(site, f"/labs/{lab.id}/"), "run-it")
     shown = next(block for block in run_it if "language-text" in block.get("class", []))
     assert shown.find("code").get_text() == recorded
+
+
+FIGURE_LABS = [lab for lab in LABS if PROJECT.starters[lab.id].figures]
+
+
+@pytest.mark.parametrize("lab", FIGURE_LABS, ids=[lab.id for lab in FIGURE_LABS])
+def test_figure_data_is_the_recorded_data_on_every_machine(lab):
+    """A figure can never disagree with its starter, on any machine, at the precision it shows."""
+    recorded = read_recording(ROOT, lab)
+    assert recorded is not None, f"run `infralens outputs {lab.id}`"
+    with ThreadPoolExecutor(max_workers=len(MACHINES)) as pool:
+        fresh = dict(zip(MACHINES, pool.map(lambda settings: run_figures(ROOT, lab.starter, {**os.environ, **settings}),
+                                            MACHINES.values()), strict=True))
+    for machine, tables in fresh.items():
+        for figure in PROJECT.starters[lab.id].figures:
+            found = differences(figure, recorded["figures"][figure.name], tables[figure.name])
+            assert not found, f"on {machine}: {found}; run `infralens outputs {lab.id}` if the starter changed"
 
 
 def load_mutations() -> dict[str, list[dict[str, str]]]:

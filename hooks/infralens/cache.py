@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR = Path(".cache") / "infralens"
+CACHE_ENV = "INFRALENS_CACHE_DIR"
 MAX_BYTES = 64 * 1024 * 1024  # the real site's cache holds about 5 MB; 1,000 labs about 40 MB
 PRUNE_TO = 0.75  # once over the bound, delete down to this share of it, so pruning is rare
 _PACKAGE = Path(__file__).parent
@@ -36,7 +37,7 @@ def code_version() -> str:
 class DiskCache:
     def __init__(self, root: Path, version: str | None = None, max_bytes: int = MAX_BYTES) -> None:
         self.version = version or code_version()
-        self.root = root / CACHE_DIR
+        self.root = root
         self.directory = self.root / self.version
         self.max_bytes = max_bytes
 
@@ -80,6 +81,13 @@ class DiskCache:
             os.replace(out.name, path)  # atomic: a reader never sees half an entry
         except OSError:
             pass  # a read-only checkout still builds, just without the cache
+
+
+def project_cache(project_root: Path) -> DiskCache:
+    """The cache of the project at `project_root`: `.cache/infralens/` beside mkdocs.yml, or the
+    folder INFRALENS_CACHE_DIR names (so that copies of a project, as in tests, share one)."""
+    shared = os.environ.get(CACHE_ENV)
+    return DiskCache(Path(shared) if shared else project_root / CACHE_DIR)
 
 
 class NoCache(DiskCache):

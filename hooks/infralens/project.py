@@ -16,7 +16,7 @@ from pathlib import Path
 
 from markdown.extensions.toc import slugify as default_slugify
 
-from .cache import DiskCache
+from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
 from .figure_data import Table, check_recording, read_recording
 from .handbook import FigureReference, figure_references, headings
@@ -61,7 +61,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
                  slugify: Callable[[str, str], str] = default_slugify, cache: DiskCache | None = None) -> Project:
     """Load and check the whole project, collecting every problem found."""
     docs_dir = docs_dir or root / "docs"
-    cache = cache or DiskCache(root)
+    cache = cache or project_cache(root)
     try:
         registry, problems = read_registry(root, docs_dir, cache)
     except AuthorError as error:

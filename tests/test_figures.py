@@ -1,0 +1,165 @@
+"""Figures: declarations parse or say what is wrong, recorded data is checked against them, and
+a drawing keeps its text, title, description and unique ids."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+from infralens.drawing import accessible_svg, render_svgs, vega_lite
+from infralens.errors import AuthorError, Problems
+from infralens.figure_data import check_recording, code_digest, differences, recording
+from infralens.figure_html import rows_of
+from infralens.figure_spec import Encoding, parse_figure, round_to, same_when_shown
+from infralens.model import Lab
+from infralens.starter import parse_starter
+
+DECLARATION = """\
+kind: line
+title: The bubble shrinks as micro-batches grow
+caption: Idle share of a step for p stages;
+  more micro-batches amortise the warm-up.
+x: m "micro-batches m" d
+y: idle "idle fraction" .3f
+color: schedule "schedule"
+control: p "pipeline stages p" d
+default: 4
+y-scale: log
+"""
+LAB = Lab("lab-x", 1, "X", "ch", "handbook/x.md", "", "code/x/x.py", (), (), (), 1)
+
+
+def declared(text: str = DECLARATION, name: str = "bubble") -> tuple[object, list[str]]:
+    problems = Problems("code/x/x.py", "lab-x")
+    body = [(number, line) for number, line in enumerate(text.splitlines(), 2)]
+    figure = parse_figure(name, 1, body, problems)
+    return figure, [str(problem) for problem in problems]
+
+
+def test_a_declaration_names_columns_labels_and_formats():
+    figure, problems = declared()
+    assert problems == []
+    assert figure.kind == "line" and figure.log_axes == ("y",) and figure.default == "4"
+    assert figure.caption == "Idle share of a step for p stages; more micro-batches amortise the warm-up."
+    assert figure.encodings["y"] == Encoding("idle", "idle fraction", ".3f")
+    assert figure.control == Encoding("p", "pipeline stages p", "d")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (("kind: line", "kind: pie"), "has kind `pie`"),
+    (("kind: line", "knd: line"), "did you mean `kind:`?"),
+    (("title: The bubble shrinks as micro-batches grow\n", ""), "has no `title:`"),
+    (('y: idle "idle fraction" .3f', 'y: "idle fraction"'), "is not `column \"label\" [format]`"),
+    (('y: idle "idle fraction" .3f', 'y: idle "idle" %.3f'), "is not a number format"),
+    (("y-scale: log", "y-scale: squared"), "write `log` or `linear`"),
+])
+def test_malformed_declarations_are_explained(change, expected):
+    old, new = change
+    _, problems = declared(DECLARATION.replace(old, new))
+    assert any(expected in problem and problem.startswith("code/x/x.py:") for problem in problems), problems
+
+
+def test_a_timeline_needs_its_end_column():
+    _, problems = declared("kind: timeline\ntitle: t\ncaption: c\nx: start \"s\"\ny: stage \"stage\"\n")
+    assert any("has no `x2:`" in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize("value, number_format, shown", [
+    (0.27654, ".3f", 0.277), (1234.5, "d", 1234), (0.123456, ".1%", 0.123), (3.14159e-9, ".2e", 3.14e-9),
+    (123456.0, ".3g", 123000.0), ("gpipe", ".3f", "gpipe"),
+])
+def test_recorded_values_are_rounded_to_what_the_figure_shows(value, number_format, shown):
+    assert round_to(value, number_format) == shown
+
+
+def test_values_on_a_rounding_boundary_still_agree_at_the_precision_shown():
+    assert same_when_shown(0.125, 0.12500000000001, ".2f")  # 0.13 vs a recorded 0.12 or 0.13
+    assert same_when_shown(round_to(0.1249999999, ".2f"), 0.1250000001, ".2f")
+    assert not same_when_shown(0.12, 0.15, ".2f")
+    assert same_when_shown(3.14e-9, 3.1400000001e-9, ".2e")
+
+
+STARTER = textwrap.dedent('''\
+    """A lab with a figure."""
+    # lab:goal g
+    # lab:mental-model
+    # - m
+    # lab:checkpoints
+    # - q?
+    #   answer: a
+    #   see: line 24
+    # lab:traps
+    # - t
+    #   why: w
+    # lab:interview
+    # i
+    # lab:intuition
+    # - n
+    # lab:figure growth
+    # kind: bar
+    # title: It grows
+    # caption: Doubling.
+    # x: n "n" d
+    # y: value "value" .2f
+
+    # lab:begin main
+    x = 1  # (1)
+    # lab:end main
+    # lab:notes main
+    # (1) one.
+    # lab:explain 24-24 One
+    # It is one.
+
+
+    def figures():
+        return {"growth": {"n": [1, 2, 3], "value": [2.0, 4.0, 8.0]}}
+    ''')
+
+
+def test_recorded_data_is_checked_against_the_declaration():
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    good = recording(starter, {"growth": {"n": [1, 2, 3], "value": [2.0, 4.0, 8.0]}})
+    assert check_recording(LAB, starter, good) == []
+    stale = {**good, "code": "0" * 16}
+    unknown = {**good, "figures": {"growth": {"n": [1], "val": [2.0]}}}
+    empty = {**good, "figures": {"growth": {"n": [], "value": []}}}
+    cases = {"not recorded": None, "older version of the code": stale, "does not have": unknown,
+             "data is empty": empty, "its data is not recorded": {**good, "figures": {}}}
+    for expected, recorded in cases.items():
+        problems = [str(p) for p in check_recording(LAB, starter, recorded)]
+        assert any(expected in problem and problem.startswith("code/x/x.py:16 (lab lab-x)") for problem in problems), \
+            (expected, problems)
+
+
+def test_editing_a_comment_keeps_the_recording_fresh_but_editing_code_does_not():
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    noted = parse_starter(STARTER.replace("# (1) one.", "# (1) one, the first number."), "code/x/x.py", "lab-x")
+    changed = parse_starter(STARTER.replace("x = 1  # (1)", "x = 2  # (1)"), "code/x/x.py", "lab-x")
+    assert code_digest(starter) == code_digest(noted) != code_digest(changed)
+
+
+def test_differences_are_reported_at_the_precision_shown():
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    (figure,) = starter.figures
+    recorded = recording(starter, {"growth": {"n": [1, 2], "value": [2.0, 4.0]}})["figures"]["growth"]
+    assert differences(figure, recorded, {"n": [1, 2], "value": [2.0000001, 3.9999999]}) == []
+    found = differences(figure, recorded, {"n": [1, 2], "value": [2.0, 4.5]})
+    assert found == ["growth.value[1]: recorded 4.0, now 4.5"]
+
+
+def test_a_drawing_is_accessible_svg_with_text_and_unique_ids():
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    (figure,) = starter.figures
+    spec = vega_lite(figure, rows_of({"n": [1, 2, 3], "value": [2.0, 4.0, 8.0]}))
+    (svg,) = render_svgs([spec])
+    svg = accessible_svg(svg, "fig-a", figure.title, figure.caption)
+    assert svg.startswith('<svg role="img" aria-labelledby="fig-a-title fig-a-desc"')
+    assert '<title id="fig-a-title">It grows</title>' in svg and "<text" in svg
+    assert all(identifier.startswith("fig-a-") for identifier in re.findall(r'\bid="([^"]+)"', svg))
+    assert 'fill="white"' not in svg, "no background: the page's scheme shows through"
+
+
+def test_a_broken_starter_is_not_a_figure_problem():
+    with pytest.raises(AuthorError):
+        parse_starter(STARTER.replace("# kind: bar", "# kind: pie"), "code/x/x.py", "lab-x")
