@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from infralens import paths, render
+from infralens import interview, paths, render
 from infralens.annotations import annotate_page
 from infralens.cache import DiskCache, project_cache
 from infralens.errors import AuthorError, Problem
@@ -104,6 +104,12 @@ class LabHooks:
         for chapter in registry.chapters:
             pages.add(paths.chapter_uri(chapter), (), render.render_labs_index, env, registry, titles, chapter)
         pages.add(paths.LEARNING_PATH, (), render.render_learning_path, env, registry)
+        starters = project.starters
+        every_starter = tuple("\n".join(starter.lines) for starter in starters.values())
+        pages.add(paths.INTERVIEW, every_starter, interview.render_interview, env, registry, starters)
+        pages.add(paths.PRACTICE, (), interview.render_practice, env)
+        files.append(File.generated(config, paths.PRACTICE_QUESTIONS,
+                                    content=self._practice_questions(every_starter)))
         pages.finish()
         return files
 
@@ -135,6 +141,15 @@ class LabHooks:
         lab = self.build.project.registry.lab(reference.lab)
         here = page.url if page.url.endswith("/") or not page.url else posixpath.dirname(page.url) + "/"
         return drawing.placed(posixpath.relpath(paths.figure_variants_uri(lab, reference.figure), here or "."))
+
+    def _practice_questions(self, every_starter: tuple[str, ...]) -> str:
+        build = self.build
+        key = "questions\0" + digest(*every_starter)
+        questions = build.cache.get(key)
+        if questions is None:
+            questions = interview.practice_questions(build.project.registry, build.project.starters)
+            build.cache.put(key, questions)
+        return questions
 
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         project, env, uri = self.build.project, self.build.templates, page.file.src_uri

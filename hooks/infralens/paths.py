@@ -18,6 +18,9 @@ TEMPLATES = Path(__file__).parent / "templates"  # the package's page and starte
 HOW_TO_READ = "how-to-read.md"  # the site-wide page on reading a lab, linked from every lab
 LABS_INDEX = "labs/index.md"
 LEARNING_PATH = "labs/path.md"
+INTERVIEW = "interview/index.md"
+PRACTICE = "interview/practice.md"
+PRACTICE_QUESTIONS = "interview/questions.json"  # beside the practice page, which fetches it
 OUTPUT_BLOCK = "output"  # the id of the recorded output's code block on a lab page
 
 

@@ -1,0 +1,52 @@
+"""Interview prep: every lab's interview explanation, misunderstandings and questions on one
+page by chapter, and the questions as data for the practice page."""
+
+from __future__ import annotations
+
+import json
+
+import jinja2
+import markdown
+
+from .markdown_text import Markdown, inline
+from .mathml import render_math
+from .model import Registry
+from .paths import INTERVIEW, PRACTICE, PRACTICE_QUESTIONS, lab_uri, relative
+from .render import front_matter
+from .starter import Starter
+
+
+def render_interview(env: jinja2.Environment, registry: Registry, starters: dict[str, Starter]) -> str:
+    chapters = [(chapter, [(lab, starters[lab.id], Markdown(relative(lab_uri(lab), INTERVIEW)))
+                           for lab in registry.labs_in(chapter.id) if lab.id in starters])
+                for chapter in sorted(registry.chapters, key=lambda c: c.number)]
+    return env.get_template("interview.md.j2").render(
+        front_matter=front_matter("Interview prep", search={"exclude": True}), chapters=chapters,
+        practice_href=Markdown(relative(PRACTICE, INTERVIEW)))
+
+
+def render_practice(env: jinja2.Environment) -> str:
+    return env.get_template("practice.md.j2").render(
+        front_matter=front_matter("Practice", search={"exclude": True}),
+        questions_href=Markdown(relative(PRACTICE_QUESTIONS, PRACTICE)),
+        interview_href=Markdown(relative(INTERVIEW, PRACTICE)))
+
+
+def inline_html(text: str) -> str:
+    """Author text as HTML, as a lab page shows it: code spans and rendered math, nothing else."""
+    converter = markdown.Markdown(extensions=["pymdownx.arithmatex"],
+                                  extension_configs={"pymdownx.arithmatex": {"generic": True}})
+    html, _ = render_math(converter.convert(inline(text)))
+    return html.removeprefix("<p>").removesuffix("</p>")
+
+
+def practice_questions(registry: Registry, starters: dict[str, Starter]) -> str:
+    """Every checkpoint as JSON for the practice page; links are relative to the JSON file."""
+    questions = [
+        {"id": f"{lab.id}#{index}", "lab": lab.id, "label": f"{lab.label}: {lab.title}",
+         "href": relative(lab_uri(lab), PRACTICE_QUESTIONS).removesuffix("index.md") + "#what-to-notice",
+         "question": inline_html(checkpoint.question), "answer": inline_html(checkpoint.answer)}
+        for lab in registry.ordered_labs if lab.id in starters
+        for index, checkpoint in enumerate(starters[lab.id].checkpoints, 1)
+    ]
+    return json.dumps(questions, ensure_ascii=False)
