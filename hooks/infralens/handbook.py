@@ -86,6 +86,25 @@ def place_figures(markdown: str, html_of: Callable[[FigureReference], str]) -> s
     return "\n".join(lines)
 
 
+def first_sentence(markdown: str) -> str:
+    """The first sentence of a page's first paragraph: what the page is about, for a summary."""
+    paragraph: list[str] = []
+    for line in markdown.split("\n"):
+        text = line.strip()
+        if not text:
+            if paragraph:
+                break
+            continue
+        if text.startswith(("#", "!!!", "???", "<", "|", "- ", "```", "$$", "[[")):
+            if paragraph:
+                break
+            continue
+        paragraph.append(text)
+    joined = " ".join(paragraph)
+    end = re.search(r"(?<=[.!?])\s", joined)
+    return joined[: end.start()] if end else joined
+
+
 def _plain(title: str) -> str:
     return re.sub(r"[`*_]", "", title)
 

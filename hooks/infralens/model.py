@@ -23,6 +23,11 @@ class Chapter:
     title: str
     handbook: str
 
+    @property
+    def labs_title(self) -> str:
+        """The title of the chapter's list of labs, and its label in the navigation."""
+        return f"Chapter {self.number} labs: {self.title}"
+
 
 @dataclass(frozen=True)
 class Lab:
@@ -41,6 +46,11 @@ class Lab:
     @property
     def label(self) -> str:
         return f"Lab {self.number:02d}"
+
+    @property
+    def page_title(self) -> str:
+        """The title of the lab's page, and its label in the navigation."""
+        return f"{self.label}: {self.title}"
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ def lists_labs(registry: Registry, chapter: Chapter) -> bool:
 
 def registry_sections(registry: Registry) -> dict[str, list[Any]]:
     chapters = sorted(registry.chapters, key=lambda c: c.number)
-    # Nav titles are emitted as HTML by the theme: escape author text.
-    handbook: list[Any] = [{html.escape(f"{c.number}. {c.title}"): c.handbook} for c in chapters]
+    # Nav labels are the pages' own titles (a chapter's handbook page is titled like the chapter).
+    # The theme emits them as HTML: escape author text.
+    handbook: list[Any] = [{html.escape(c.title): c.handbook} for c in chapters]
     labs: list[Any] = [{"All labs": LABS_INDEX}, {"Learning path": LEARNING_PATH}]
     for chapter in chapters:
-        entries: list[Any] = [{html.escape(f"Chapter {chapter.number} labs"): chapter_uri(chapter)}]
+        entries: list[Any] = [{html.escape(chapter.labs_title): chapter_uri(chapter)}]
         if lists_labs(registry, chapter):
-            entries += [{html.escape(f"{lab.number:02d} {lab.title}"): lab_uri(lab)}
+            entries += [{html.escape(lab.page_title): lab_uri(lab)}
                         for lab in registry.labs_in(chapter.id)]
         labs.append({html.escape(chapter.title): entries})
     return {HANDBOOK: handbook, LABS: labs}

@@ -19,7 +19,7 @@ from markdown.extensions.toc import slugify as default_slugify
 from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
 from .figure_data import Table, check_recording, read_recording
-from .handbook import FigureReference, figure_references, headings
+from .handbook import FigureReference, figure_references, first_sentence, headings
 from .mathml import bad_formulas, formula_problems
 from .model import Lab, Registry
 from .paths import output_path
@@ -42,6 +42,19 @@ class Project:
     figure_tables: dict[str, dict[str, Table]] = field(default_factory=dict)
     # docs-relative page -> the lab figures it places by reference
     figure_references: dict[str, list[FigureReference]] = field(default_factory=dict)
+    docs_dir: Path = Path("docs")
+
+    @cached_property
+    def minutes(self) -> dict[str, int]:
+        """About how long each lab takes, from its length."""
+        return {lab_id: starter.reading_minutes() for lab_id, starter in self.starters.items()}
+
+    @cached_property
+    def chapter_summaries(self) -> dict[str, str]:
+        """Each chapter's summary: the first sentence of its handbook page, as Markdown."""
+        pages = {chapter.id: self.docs_dir / chapter.handbook for chapter in self.registry.chapters}
+        return {chapter_id: first_sentence(page.read_text(encoding="utf-8")) if page.is_file() else ""
+                for chapter_id, page in pages.items()}
 
     @cached_property
     def labs_by_page(self) -> dict[str, list[Lab]]:
@@ -92,7 +105,8 @@ def load_project(root: Path, docs_dir: Path | None = None,
     problems.extend(_page_problems(docs_dir, cache, registry, starters, references))
     section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
     problems.extend(missing)
-    return Project(root, registry, starters, outputs, tuple(problems), section_titles, figure_tables, references)
+    return Project(root, registry, starters, outputs, tuple(problems), section_titles, figure_tables, references,
+                   docs_dir)
 
 
 def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> tuple[Starter | None, list[Problem]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import posixpath
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +18,11 @@ from .markdown_text import Markdown, code_span, escape_text, fence_for, inline, 
 from .model import Chapter, Lab, Registry
 from .paths import (
     HOW_TO_READ,
+    INTERVIEW,
     LABS_INDEX,
     LEARNING_PATH,
     OUTPUT_BLOCK,
+    PRACTICE,
     TEMPLATES,
     chapter_uri,
     excerpt_id,
@@ -112,21 +113,6 @@ def _evidence_link(checkpoint: Checkpoint, starter: Starter, output: str) -> dic
             "href": Markdown("#" + line_anchor(block, start) if block != OUTPUT_BLOCK else "#run-it")}
 
 
-# A learner reads the notes slowly and code slower still, and stops to answer each checkpoint.
-PROSE_WORDS_PER_MINUTE = 150
-CODE_LINES_PER_MINUTE = 6
-MINUTES_PER_CHECKPOINT = 1.5
-
-
-def reading_minutes(starter: Starter) -> int:
-    """About how long a lab takes to work through, from its length, to the next 5 minutes."""
-    words = sum(len(text.split()) for text in starter.prose())
-    code = sum(len(e.lines) for e in starter.excerpts)
-    minutes = (words / PROSE_WORDS_PER_MINUTE + code / CODE_LINES_PER_MINUTE
-               + MINUTES_PER_CHECKPOINT * len(starter.checkpoints))
-    return max(5, 5 * math.ceil(minutes / 5))
-
-
 def render_lab(env: jinja2.Environment, context: LabContext) -> str:
     lab, starter, registry = context.lab, context.starter, context.registry
     source = lab_uri(lab)
@@ -151,7 +137,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
     checkpoints = [(checkpoint, _evidence_link(checkpoint, starter, context.output))
                    for checkpoint in starter.checkpoints]
     return env.get_template("lab.md.j2").render(
-        front_matter=front_matter(title=f"{lab.label}: {lab.title}", description=starter.goal),
+        front_matter=front_matter(title=lab.page_title, description=starter.goal),
         lab=lab,
         chapter=registry.chapter(lab.chapter),
         starter=starter,
@@ -159,7 +145,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         steps=steps,
         checkpoints=checkpoints,
         figures=[Markdown(figure) for figure in context.figures],
-        minutes=reading_minutes(starter),
+        minutes=starter.reading_minutes(),
         output=text_block(context.output, OUTPUT_BLOCK),
         run_command=Markdown(f"python {lab.starter}"),
         handbook_href=handbook_href(lab, source),
@@ -193,17 +179,18 @@ def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, rep
 
 
 def render_labs_index(env: jinja2.Environment, registry: Registry, section_titles: dict[str, str],
-                      chapter: Chapter | None = None) -> str:
+                      minutes: dict[str, int], chapter: Chapter | None = None) -> str:
     """All labs by chapter, or with `chapter` the labs of that chapter only."""
     source = chapter_uri(chapter) if chapter else LABS_INDEX
     chapters = sorted([chapter] if chapter else registry.chapters, key=lambda c: c.number)
     rows = [(each, [(lab, Markdown(relative(lab_uri(lab), source)), handbook_href(lab, source))
                     for lab in registry.labs_in(each.id)]) for each in chapters]
     labs = [lab for _, entries in rows for lab, _, _ in entries]
-    title = f"Chapter {chapter.number} labs: {chapter.title}" if chapter else "All labs"
+    title = chapter.labs_title if chapter else "All labs"
     return env.get_template("labs_index.md.j2").render(
-        front_matter=front_matter(title=title), title=title, chapters=rows, total=len(labs),
-        section_titles=section_titles,
+        # Lists of labs would crowd out the labs themselves in search results.
+        front_matter=front_matter(title=title, search={"exclude": True}), title=title, chapters=rows,
+        total=len(labs), section_titles=section_titles, minutes=minutes,
         all_ids=" ".join(lab.id for lab in labs), path_href=Markdown(relative(LEARNING_PATH, source)),
         handbook=Markdown(relative(chapter.handbook, source)) if chapter else None)
 
@@ -215,11 +202,11 @@ def render_section_labs(env: jinja2.Environment, labs: list[Lab], page: str) -> 
 
 def render_lab_problems(env: jinja2.Environment, lab: Lab, problems: list) -> str:
     return env.get_template("lab_problems.md.j2").render(
-        front_matter=front_matter(title=f"{lab.label}: {lab.title}"), lab=lab,
+        front_matter=front_matter(title=lab.page_title), lab=lab,
         problems=[str(problem) for problem in problems])
 
 
-def render_learning_path(env: jinja2.Environment, registry: Registry) -> str:
+def render_learning_path(env: jinja2.Environment, registry: Registry, minutes: dict[str, int]) -> str:
     source = LEARNING_PATH
     steps = []
     for lab in registry.learning_path():
@@ -227,7 +214,7 @@ def render_learning_path(env: jinja2.Environment, registry: Registry) -> str:
                          for p in lab.prerequisites]
         steps.append((registry.chapter(lab.chapter), lab, Markdown(relative(lab_uri(lab), source)), prerequisites))
     return env.get_template("learning_path.md.j2").render(
-        front_matter=front_matter(title="Learning path"), steps=steps,
+        front_matter=front_matter(title="Learning path", search={"exclude": True}), steps=steps, minutes=minutes,
         all_ids=" ".join(lab.id for lab in registry.labs))
 
 
@@ -236,13 +223,35 @@ def _chapter_links(registry: Registry, page: str) -> list:
             for chapter in sorted(registry.chapters, key=lambda c: c.number)]
 
 
-def render_chapters(env: jinja2.Environment, registry: Registry, page: str) -> str:
-    return env.get_template("chapters.md.j2").render(chapters=_chapter_links(registry, page))
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if hours and rest else f"{hours} h" if hours else f"{rest} min"
+
+
+def render_start_here(env: jinja2.Environment, registry: Registry, minutes: dict[str, int],
+                      section_titles: dict[str, str], page: str) -> str:
+    first = registry.learning_path()[0]
+    return env.get_template("start_here.md.j2").render(
+        total=len(registry.labs), total_hours=_duration(sum(minutes.values())), first=first,
+        shortest=min(minutes.values(), default=0), longest=max(minutes.values(), default=0),
+        first_href=Markdown(relative(lab_uri(first), page)), first_minutes=minutes.get(first.id, 0),
+        first_section=section_titles.get(first.id, first.handbook_page),
+        first_section_href=handbook_href(first, page), how_to_read_href=Markdown(relative(HOW_TO_READ, page)),
+        path_href=Markdown(relative(LEARNING_PATH, page)), interview_href=Markdown(relative(INTERVIEW, page)),
+        practice_href=Markdown(relative(PRACTICE, page)))
+
+
+def render_chapter_cards(env: jinja2.Environment, registry: Registry, minutes: dict[str, int],
+                         summaries: dict[str, str], page: str) -> str:
+    chapters = [(chapter, Markdown(summaries.get(chapter.id, "")), labs,
+                 _duration(sum(minutes.get(lab.id, 0) for lab in labs)), href,
+                 Markdown(relative(chapter_uri(chapter), page)))
+                for chapter, labs, href in _chapter_links(registry, page)]
+    return env.get_template("chapter_cards.md.j2").render(chapters=chapters)
 
 
 def render_progress(env: jinja2.Environment, registry: Registry, page: str) -> str:
-    chapters = _chapter_links(registry, page)
     return env.get_template("progress.md.j2").render(
-        chapters=chapters, all_ids=" ".join(lab.id for lab in registry.ordered_labs),
+        all_ids=" ".join(lab.id for lab in registry.ordered_labs),
         total=len(registry.labs), index_href=Markdown(relative(LABS_INDEX, page)),
         path_href=Markdown(relative(LEARNING_PATH, page)))

@@ -7,6 +7,7 @@ The format is documented, with a complete example, on the site's authoring page
 from __future__ import annotations
 
 import io
+import math
 import re
 import tokenize
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "intuitio
 DIRECTIVES = (*BLOCKS, "begin", "end")
 REQUIRED_BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", "intuition")
 # Indented `key: text` lines a list entry may carry, by block. An entry needs every key listed.
+# A learner reads the notes slowly and code slower still, and stops to answer each checkpoint.
+PROSE_WORDS_PER_MINUTE = 150
+CODE_LINES_PER_MINUTE = 6
+MINUTES_PER_CHECKPOINT = 1.5
 ENTRY_FIELDS = {"checkpoints": ("answer", "see"), "traps": ("why",)}
 
 _DIRECTIVE = re.compile(r"^\s*#\s?lab:(?P<name>[A-Za-z-]*)(?:\s+(?P<args>.*?))?\s*$")
@@ -112,6 +117,14 @@ class Starter:
     excerpts: tuple[Excerpt, ...]
     steps: tuple[Step, ...]
     figures: tuple[FigureSpec, ...] = ()
+
+    def reading_minutes(self) -> int:
+        """About how long the lab takes to work through, from its length, to the next 5 minutes."""
+        words = sum(len(text.split()) for text in self.prose())
+        code = sum(len(excerpt.lines) for excerpt in self.excerpts)
+        minutes = words / PROSE_WORDS_PER_MINUTE + code / CODE_LINES_PER_MINUTE + MINUTES_PER_CHECKPOINT * len(
+            self.checkpoints)
+        return max(5, 5 * math.ceil(minutes / 5))
 
     def prose(self) -> list[str]:
         """Every text the lab page shows besides code, in the order of the page."""
