@@ -6,6 +6,7 @@ Each case breaks a copy of the real project the way an author might and runs the
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import build, copy_project
+from conftest import ROOT, build, copy_project
 from infralens.cli import main as infralens
+from infralens.paths import figure_data_path
+from infralens.project import load_project
 from pages import numbered_lines
 
 LAB = "lab-01-forward-noise-process"
@@ -57,7 +60,7 @@ def add_lab(lab_id: str, number: int, prerequisites: str = "[]") -> Callable[[Pa
     return change
 
 
-def both(*changes: Callable[[Path], None]) -> Callable[[Path], None]:
+def both(*changes: Callable[[Path], object]) -> Callable[[Path], None]:
     def change(project: Path) -> None:
         for each in changes:
             each(project)
@@ -90,7 +93,7 @@ GOOD_STARTER_HEAD = '# lab:goal g\n# lab:mental-model\n# - m\n# lab:checkpoints\
 @dataclass(frozen=True)
 class Case:
     name: str
-    change: Callable[[Path], None]
+    change: Callable[[Path], object]
     message: str
     file: str
     fix: str
@@ -231,7 +234,39 @@ PAGE_CASES = [
 ]
 
 
-ALL_CASES = REGISTRY_CASES + STARTER_CASES + PAGE_CASES
+def figure_cases() -> list[Case]:
+    """Mistakes in a figure, made in the first lab that declares one."""
+    project = load_project(ROOT)
+    lab = next(lab for lab in project.registry.ordered_labs if project.starters[lab.id].figures)
+    figure = project.starters[lab.id].figures[0]
+    starter, data = lab.starter, figure_data_path(lab.starter)
+    x = figure.encodings["x"].column
+    at = line_of(starter, f"# lab:figure {figure.name}")
+
+    def empty_table(project: Path) -> None:
+        recorded = json.loads((project / data).read_text(encoding="utf-8"))
+        recorded["figures"][figure.name] = {column: [] for column in recorded["figures"][figure.name]}
+        write(data, json.dumps(recorded))(project)
+
+    return [
+        Case("figure declared without data", replace(starter, f"# lab:figure {figure.name}\n",
+                                                     f"# lab:figure {figure.name}-more\n"),
+             "its data is not recorded", starter, f"return a table named `{figure.name}-more`", lab=lab.id, line=at),
+        Case("figure data older than the code", lambda p: write(starter, (p / starter).read_text(encoding="utf-8")
+                                                                + "\nLATER = 1\n")(p),
+             "comes from an older version of the code", starter, f"infralens outputs {lab.id}", lab=lab.id),
+        Case("figure names an unknown column", replace(starter, f"# x: {x} ", f"# x: {x}_typo "),
+             f"names the column `{x}_typo`", starter, f"did you mean `{x}`", lab=lab.id, line=at),
+        Case("figure with an empty table", empty_table, "its data is empty", starter, "at least one row",
+             lab=lab.id, line=at),
+        Case("figure declaration malformed", replace(starter, f"# kind: {figure.kind}", "# kind: pie"),
+             "has kind `pie`", starter, "write `kind:` with one of", lab=lab.id),
+        Case("figure data not recorded at all", lambda p: (p / data).unlink(), "is not recorded", starter,
+             f"infralens outputs {lab.id}", lab=lab.id, line=at),
+    ]
+
+
+ALL_CASES = REGISTRY_CASES + STARTER_CASES + PAGE_CASES + figure_cases()
 
 
 def named(name: str) -> Case:
@@ -265,7 +300,8 @@ def test_each_mistake_gets_a_clear_message(case: Case, tmp_path: Path, capsys):
 @pytest.mark.parametrize("case", [named("yaml syntax error"), named("unknown key"), named("unknown prerequisite"),
                                   named("region never closed"), named("marker without text"),
                                   named("formula that cannot be rendered in a handbook page"),
-                                  named("scaffold text left in a new lab")],
+                                  named("scaffold text left in a new lab"),
+                                  named("figure data older than the code")],
                          ids=lambda case: case.name)
 def test_build_fails_with_the_same_problems_as_check(case: Case, tmp_path: Path, capsys):
     project = copy_project(tmp_path / "project")
@@ -326,7 +362,8 @@ def test_ten_thousand_labs_load(tmp_path: Path):
     (project / "labs.yaml").write_text(text[: text.index("labs:\n") + 6] + "".join(entries), encoding="utf-8")
     registry = load_registry(project)
     assert len(registry.labs) == 10_000
-    assert registry.neighbours(registry.lab("lab-5000"))[1].id == "lab-5001"
+    following = registry.neighbours(registry.lab("lab-5000"))[1]
+    assert following is not None and following.id == "lab-5001"
 
 
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))"]
@@ -347,7 +384,7 @@ def test_html_and_markdown_in_author_text_stay_text(tmp_path: Path):
     for page in (tmp_path / "site").rglob("*.html"):
         html = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         assert not [s for s in html.find_all("script") if "alert(1)" in s.get_text()], page
-        assert not html.find_all(attrs={"onerror": True}), page
+        assert not html.select("[onerror]"), page
         assert not html.select('a[href^="javascript:"]'), page
     lab_page = (tmp_path / "site" / "labs" / LAB / "index.html").read_text(encoding="utf-8")
     text = BeautifulSoup(lab_page, "html.parser").get_text()

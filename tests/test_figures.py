@@ -11,7 +11,7 @@ from infralens.drawing import accessible_svg, render_svgs, vega_lite
 from infralens.errors import AuthorError, Problems
 from infralens.figure_data import check_recording, code_digest, differences, recording
 from infralens.figure_html import rows_of
-from infralens.figure_spec import Encoding, parse_figure, round_to, same_when_shown
+from infralens.figure_spec import Encoding, FigureSpec, parse_figure, round_to, same_when_shown
 from infralens.model import Lab
 from infralens.starter import parse_starter
 
@@ -30,7 +30,7 @@ y-scale: log
 LAB = Lab("lab-x", 1, "X", "ch", "handbook/x.md", "", "code/x/x.py", (), (), (), 1)
 
 
-def declared(text: str = DECLARATION, name: str = "bubble") -> tuple[object, list[str]]:
+def declared(text: str = DECLARATION, name: str = "bubble") -> tuple[FigureSpec | None, list[str]]:
     problems = Problems("code/x/x.py", "lab-x")
     body = [(number, line) for number, line in enumerate(text.splitlines(), 2)]
     figure = parse_figure(name, 1, body, problems)
@@ -39,7 +39,7 @@ def declared(text: str = DECLARATION, name: str = "bubble") -> tuple[object, lis
 
 def test_a_declaration_names_columns_labels_and_formats():
     figure, problems = declared()
-    assert problems == []
+    assert problems == [] and figure is not None
     assert figure.kind == "line" and figure.log_axes == ("y",) and figure.default == "4"
     assert figure.caption == "Idle share of a step for p stages; more micro-batches amortise the warm-up."
     assert figure.encodings["y"] == Encoding("idle", "idle fraction", ".3f")

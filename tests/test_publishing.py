@@ -18,13 +18,17 @@ GENERATOR = re.compile(r'<meta name="generator"[^>]*>')
 
 def readme_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"## Quick start.*?```bash\n(.*?)```", readme, re.S).group(1)
+    match = re.search(r"## Quick start.*?```bash\n(.*?)```", readme, re.S)
+    assert match, "the README has a Quick start block"
+    block = match.group(1)
     return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
 
 
 def make_recipe(target: str) -> list[str]:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    body = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    match = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert match, f"the Makefile has a `{target}` target"
+    body = match.group(1)
     return [line.strip() for line in body.splitlines()]
 
 

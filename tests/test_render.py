@@ -38,7 +38,7 @@ def test_fences_outlast_backticks_in_the_content():
 
 
 def nav_pages(items) -> list[str]:
-    pages = []
+    pages: list[str] = []
     for item in items:
         value = next(iter(item.values())) if isinstance(item, dict) else item
         pages += nav_pages(value) if isinstance(value, list) else [value]

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from conftest import ROOT, TEST_REPO_URL
+from infralens.project import load_project
 from infralens.registry import load_registry
 from pages import numbered_lines, resolve, section, soup, text_of
 
 LAB = "lab-01-forward-noise-process"
 LAB_URL = f"/labs/{LAB}/"
+PROJECT = load_project(ROOT)
 
 
 def starter_file():
     registry = load_registry(ROOT)
     lab = registry.lab(LAB)
     return registry, lab, (ROOT / lab.starter).read_text(encoding="utf-8").splitlines()
-
-
-def block_items(lines: list[str], directive: str) -> list[str]:
-    """`- item` entries of a `# lab:` block, read straight from the starter file."""
-    start = lines.index(f"# lab:{directive}") + 1
-    items: list[str] = []
-    for line in lines[start:]:
-        if not line.startswith("#") or line.startswith("# lab:"):
-            break
-        if line.startswith("# - "):
-            items.append(line[4:])
-        elif line.startswith("#   ") and not line.strip("# ").lower().startswith("answer:"):
-            items[-1] += " " + line[4:].strip()
-    return [item.replace("`", "") for item in items]
 
 
 def test_one_lab_page_and_one_starter_page_per_registry_entry(site):
@@ -69,16 +58,88 @@ def test_annotation_markers_carry_the_starter_notes(site):
             assert item.get_text(" ", strip=True).startswith(notes[number].replace("`", "")[:40])
 
 
-def test_checkpoints_and_traps_are_shown(site):
-    _, _, lines = starter_file()
+def plain(text: str) -> str:
+    """Author text as a page shows it, for text without math: code spans lose their backticks."""
+    return text.replace("`", "")
+
+
+def test_checkpoints_ask_and_keep_their_answers_closed(site):
+    for lab in PROJECT.registry.labs:
+        page = soup(site, f"/labs/{lab.id}/")
+        questions = page.select("#what-to-notice ~ details.question")
+        starter = PROJECT.starters[lab.id]
+        assert len(questions) == len(starter.checkpoints) >= 3
+        for details, checkpoint in zip(questions, starter.checkpoints, strict=True):
+            assert not details.has_attr("open"), "the answer stays closed until the learner opens it"
+            summary = details.find("summary").get_text(" ", strip=True)
+            assert summary.endswith("?")
+            if "$" not in checkpoint.question:
+                assert summary == plain(checkpoint.question).replace('"', "'")
+            evidence = details.select_one("a.il-lines")
+            assert evidence is not None, "the answer points at what settles it"
+            resolve(site, f"/labs/{lab.id}/", evidence["href"])
+
+
+def test_misunderstandings_are_refuted(site):
     page = soup(site, LAB_URL)
-    checkpoints = text_of(section(page, "what-to-notice"))
-    traps = text_of(section(page, "common-misunderstandings"))
-    for item in block_items(lines, "checkpoints"):
-        assert item in checkpoints
-    for item in block_items(lines, "traps"):
-        assert item in traps
-    assert page.select("#what-to-notice ~ details.question summary"), "checkpoint answers are collapsible"
+    items = [li.get_text(" ", strip=True) for li in section_items(page, "common-misunderstandings")]
+    traps = PROJECT.starters[LAB].traps
+    assert len(items) == len(traps) >= 2
+    for shown, trap in zip(items, traps, strict=True):
+        if "$" not in trap.belief + trap.why:
+            assert shown.startswith(plain(trap.belief)) and plain(trap.why)[:40] in shown
+
+
+def section_items(page, heading_id: str) -> list:
+    return [li for element in section(page, heading_id) if element.name == "ul" for li in element.find_all("li")]
+
+
+def test_figures_cover_the_labs_and_every_chapter(site):
+    drawn = {lab.id: soup(site, f"/labs/{lab.id}/").select("figure.il-figure") for lab in PROJECT.registry.labs}
+    assert len([lab for lab, figures in drawn.items() if figures]) >= 24
+    explorations = [lab for lab, figures in drawn.items() if any(f.has_attr("data-il-variants") for f in figures)]
+    assert len(explorations) >= 8, explorations
+    for chapter in PROJECT.registry.chapters:
+        page = soup(site, "/" + chapter.handbook.removesuffix(".md") + "/")
+        assert page.select("figure.il-figure svg[role=img]"), f"{chapter.handbook} shows a lab's figure"
+
+
+def test_each_figure_is_described_and_has_its_numbers(site):
+    for lab in PROJECT.registry.labs:
+        url = f"/labs/{lab.id}/"
+        for figure in soup(site, url).select("figure.il-figure"):
+            svg = figure.select_one(".il-figure-drawing svg")
+            title, description = svg.find("title"), svg.find("desc")
+            assert title.get_text(strip=True) and description.get_text(strip=True)
+            assert svg["aria-labelledby"] == f"{title['id']} {description['id']}"
+            assert figure.select(".il-figure-table tbody tr"), "the numbers are there as a table"
+            if figure.has_attr("data-il-variants"):
+                path, _ = resolve(site, url, figure["data-il-variants"])
+                variants = json.loads((site / path.lstrip("/")).read_text(encoding="utf-8"))
+                control = figure.select_one(".il-figure-control input, .il-figure-control select")
+                assert len(variants["drawings"]) == len(variants["values"]) >= 2
+                assert control.has_attr("data-il-values") or control.name == "select"
+
+
+def test_interview_prep_gathers_every_lab_and_practice_has_every_question(site):
+    page = soup(site, "/interview/")
+    links = {a["data-il-lab"] for a in page.select("a[data-il-lab]")}
+    assert links == {lab.id for lab in PROJECT.registry.labs}
+    for a in page.select("a[data-il-lab]"):
+        resolve(site, "/interview/", a["href"])
+    questions = json.loads((site / "interview" / "questions.json").read_text(encoding="utf-8"))
+    assert len(questions) == sum(len(s.checkpoints) for s in PROJECT.starters.values())
+    assert all(q["question"].endswith("?") and q["answer"] for q in questions)
+
+
+def test_home_page_starts_people(site):
+    page = soup(site, "/")
+    start = text_of(section(page, "start-here"))
+    assert "numpy" in start and "min" in start
+    first = PROJECT.registry.learning_path()[0]
+    assert page.select_one(f"#start-here ~ ol a[data-il-lab={first.id}]")
+    cards = page.select("div.grid.cards li")
+    assert len(cards) == len(PROJECT.registry.chapters)
 
 
 def test_links_to_handbook_starter_and_neighbours_resolve(site):

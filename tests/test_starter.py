@@ -100,7 +100,9 @@ def test_form_feed_is_not_a_line_break():
 
 def test_the_authoring_page_example_parses():
     page = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
-    example = re.search(r"## A complete example\n\n```python\n(.*?)\n```", page, re.S).group(1) + "\n"
+    match = re.search(r"## A complete example\n\n```python\n(.*?)\n```", page, re.S)
+    assert match, "the authoring page has a complete example"
+    example = match.group(1) + "\n"
     starter = parse_starter(example, "code/lab-99/example.py")
     (excerpt,) = starter.excerpts
     assert [a.number for a in excerpt.annotations] == [1, 2]
