@@ -100,10 +100,12 @@ class LabHooks:
                 pages.add(paths.lab_uri(lab), (lab.id,), render.render_lab_problems, env, lab,
                           project.problems_of(lab), inclusion=inclusion)
         registry, titles = project.registry, project.section_titles
-        pages.add(paths.LABS_INDEX, (), render.render_labs_index, env, registry, titles)
+        minutes = project.minutes
+        pages.add(paths.LABS_INDEX, (minutes,), render.render_labs_index, env, registry, titles, minutes)
         for chapter in registry.chapters:
-            pages.add(paths.chapter_uri(chapter), (), render.render_labs_index, env, registry, titles, chapter)
-        pages.add(paths.LEARNING_PATH, (), render.render_learning_path, env, registry)
+            pages.add(paths.chapter_uri(chapter), (minutes,), render.render_labs_index, env, registry, titles,
+                      minutes, chapter)
+        pages.add(paths.LEARNING_PATH, (minutes,), render.render_learning_path, env, registry, minutes)
         starters = project.starters
         every_starter = tuple("\n".join(starter.lines) for starter in starters.values())
         pages.add(paths.INTERVIEW, every_starter, interview.render_interview, env, registry, starters)
@@ -156,10 +158,14 @@ class LabHooks:
         if uri in project.figure_references:
             markdown = place_figures(markdown, lambda reference: self._placed(reference, page))
         if uri == "index.md":
-            progress = render.render_progress(env, project.registry, uri)
-            return insert_after_headings(markdown, {"your-progress": progress})
+            registry, minutes, summaries = project.registry, project.minutes, project.chapter_summaries
+            return insert_after_headings(markdown, {
+                "start-here": render.render_start_here(env, registry, minutes, project.section_titles, uri),
+                "chapters": render.render_chapter_cards(env, registry, minutes, summaries, uri),
+                "your-progress": render.render_progress(env, registry, uri)})
         if uri == "handbook/index.md":
-            chapters = render.render_chapters(env, project.registry, uri)
+            chapters = render.render_chapter_cards(env, project.registry, project.minutes,
+                                                   project.chapter_summaries, uri)
             return insert_after_headings(markdown, {"chapters": chapters})
         labs = project.labs_by_page.get(uri)
         if not labs:
