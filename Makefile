@@ -28,7 +28,10 @@ build: $(VENV)/.site-installed
 check: $(VENV)/.site-installed
 	$(BIN)/infralens check
 
+# Lint and type checks first: they take seconds and name the line.
 test: $(VENV)/.test-installed
+	$(BIN)/ruff check hooks tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.site-installed

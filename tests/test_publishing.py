@@ -70,7 +70,7 @@ def test_properdocs_builds_the_same_lab_pages(site, tmp_path):
             assert ours == theirs, page
 
 
-def test_scaffold_creates_a_lab_that_builds_and_runs(tmp_path, capsys):
+def test_scaffold_creates_a_lab_that_runs_and_builds_once_its_guidance_is_replaced(tmp_path, capsys):
     project = copy_project(tmp_path / "project")
     registry = load_registry(project)
     chapter = registry.chapters[0].id
@@ -83,8 +83,17 @@ def test_scaffold_creates_a_lab_that_builds_and_runs(tmp_path, capsys):
                          timeout=60)
     assert run.returncode == 0, run.stderr
     starter = (project / lab.starter).read_text(encoding="utf-8")
-    for directive in ("goal", "mental-model", "checkpoints", "traps", "interview", "begin", "notes", "explain"):
+    for directive in ("goal", "mental-model", "checkpoints", "traps", "interview", "intuition", "begin", "notes",
+                      "explain"):
         assert f"# lab:{directive}" in starter
+    capsys.readouterr()
+    assert infralens(["--root", str(project), "check"]) == 1, "guidance text is never published"
+    reported = [line for line in capsys.readouterr().err.splitlines() if line.startswith("  - ")]
+    assert reported and all("scaffold's guidance text" in line for line in reported), reported
+    for path in (project / lab.starter, project / "labs.yaml"):  # the author writes the lab
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("Replace with", "Written:").replace("Replace this", "This"), encoding="utf-8")
+    assert infralens(["--root", str(project), "check"]) == 0, capsys.readouterr().err
     result = build(project, tmp_path / "site")
     assert result.returncode == 0, result.stderr
     assert warning_lines(result.stderr) == []
