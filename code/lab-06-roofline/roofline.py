@@ -15,11 +15,11 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # - A matmul's AI grows with the batch B because every row reuses the same weight bytes.
 #
 # lab:checkpoints
-# - What ridge does line 75 give for an H100 in dense bf16, and what would the 1979 TFLOPS figure give?
+# - What ridge does line 98 give for an H100 in dense bf16, and what would the 1979 TFLOPS figure give?
 #   answer: 989e12 / 3.35e12 = 295.2 FLOP/B. 1979 assumes 2:4 sparsity (two of every four weights zero);
 #   it would put the ridge at 591 and make memory-bound kernels look compute-bound.
 #   see: output "ridge 295.2 FLOP/B"
-# - At B = 64, which term of line 80 dominates the bytes, and what throughput does the roof allow?
+# - At B = 64, which term of line 103 dominates the bytes, and what throughput does the roof allow?
 #   answer: The weight, D x D = 67M elements against 2BD = 1M for input and output. AI is 63.0 FLOP/B,
 #   and 63.0 x 3.35 TB/s = 211 TFLOPS, a fifth of the peak.
 #   see: output "    64          63.0"
@@ -29,7 +29,7 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 #   see: output "crossover B = 318.2"
 # - If the elementwise add ran on a tensor 100 times larger, what would its AI be?
 #   answer: Still 1/6: its FLOPs (n) and its bytes (6n) both grow with n, so no size helps.
-#   see: line 85
+#   see: line 108
 # - Why does the time double from B = 512 to 1024 while the attainable throughput stays at 989?
 #   answer: Both are compute-bound, so time is FLOPs / peak, and the FLOPs $2BD^2$ double with B.
 #   see: output "  1024         819.2"
@@ -37,12 +37,12 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # lab:traps
 # - "The matmul is compute-bound as soon as B exceeds the ridge."
 #   why: That holds only if the weight were the only traffic. The input and output bytes grow with B,
-#   so AI = BD/(D + 2B) stays below B: the crossover is B = 318.2 (line 96), not 295.2.
+#   so AI = BD/(D + 2B) stays below B: the crossover is B = 318.2 (line 119), not 295.2.
 # - "The H100 does 1979 TFLOPS in bf16, so its ridge is about 590."
 #   why: 1979 is the 2:4 structured-sparsity figure; a dense matmul gets at most 989, and the ridge
-#   is 295.2 (line 75). The wrong peak makes memory-bound kernels look compute-bound.
+#   is 295.2 (line 98). The wrong peak makes memory-bound kernels look compute-bound.
 # - "The roofline predicts how long a kernel takes."
-#   why: It is a lower bound on time (line 91): real kernels also pay for launches, tile shapes and
+#   why: It is a lower bound on time (line 114): real kernels also pay for launches, tile shapes and
 #   caches, so they reach only part of the roof.
 #
 # lab:interview
@@ -63,6 +63,29 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 #   byte from HBM, so any kernel that does fewer per byte leaves the Tensor Cores underused.
 # - Elementwise ops sit near AI = 0.17, over 1000 times below the ridge: for them, count bytes and
 #   ignore FLOPs.
+
+# lab:figure roofline
+# kind: line
+# title: A larger batch slides the matmul up the roof's slope; it reaches the flat peak only past B = 318
+# caption: The roof rises as AI x 3.35 TB/s up to the ridge at 295.2 FLOP/B, then stays at 989 TFLOPS.
+#   At B = 300 the matmul's AI is 279.5, still on the slope; B = 319 (AI 296.0) is the first batch on
+#   the flat part.
+# x: ai "arithmetic intensity (FLOP/B)" .4g
+# y: tflops "attainable TFLOPS" .4g
+# color: series "series"
+# control: batch "batch B" d
+# default: 64
+# x-scale: log
+# y-scale: log
+# lab:figure clocks
+# kind: line
+# title: The traffic time barely moves with the batch while the math time grows with it
+# caption: The bytes are dominated by the 128 MiB weight, so traffic takes 40.4 us at B = 32 and only
+#   50.1 us at B = 1024, while the math grows in proportion to B. The two cross at B = 318.2, and the
+#   kernel needs at least the larger of them.
+# x: batch "batch B" d
+# y: us "lower bound on time (us)" .1f
+# color: clock "clock"
 
 import numpy as np
 
@@ -104,17 +127,36 @@ def crossover_batch(d):
 # (6) The lower bound on time, assuming math and traffic overlap perfectly.
 # (7) Solves $BD/(D + 2B)$ = ridge for B; the result is larger than the ridge itself.
 #
-# lab:explain 75-75 The ridge comes from two datasheet numbers
+# lab:explain 98-98 The ridge comes from two datasheet numbers
 # Dividing peak FLOP/s by bytes/s gives FLOPs per byte. A kernel with less intensity than this leaves
 # the Tensor Cores (the matrix-multiply units) waiting on HBM; one with more leaves HBM underused.
 #
-# lab:explain 78-85 Counting FLOPs and bytes
+# lab:explain 101-108 Counting FLOPs and bytes
 # The matmul's bytes have a fixed part (the D x D weight) and a part that grows with B. The add
 # has no reuse at all: every element is read, used once and written.
 #
-# lab:explain 88-96 Attainable throughput and the crossover
+# lab:explain 111-119 Attainable throughput and the crossover
 # The roofline returns the intensity, the best throughput that intensity allows and the lower bound
 # on time. Setting the intensity equal to the ridge and solving for B gives the exact crossover.
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own functions."""
+    # roofline: for each batch, the roof (3 points: it bends once, at the ridge) and the matmul
+    rows = []
+    for b in (64, 128, 256, 300, 319, 512, 1024):  # the printed batches, plus 300 and 319
+        ai, att, _ = roofline(*matmul_cost(b, D))
+        rows += [(b, x, roofline(x, 1.0)[1] / 1e12, "roof: min(peak, AI x bandwidth)")
+                 for x in (10.0, RIDGE, 1000.0)]  # x FLOPs over 1 byte: a kernel of intensity x
+        rows.append((b, ai, att / 1e12, "matmul, " + ("compute" if ai >= RIDGE else "memory") + "-bound"))
+    # clocks: the two lower bounds that line 114 compares, against the batch
+    clocks = []
+    for b in range(32, 1025, 32):
+        flops, moved = matmul_cost(b, D)
+        clocks += [(b, flops / PEAK_BF16 * 1e6, "math: FLOPs / peak"),
+                   (b, moved / HBM_BW * 1e6, "traffic: bytes / bandwidth")]
+    return {"roofline": dict(zip(("batch", "ai", "tflops", "series"), map(list, zip(*rows)))),
+            "clocks": dict(zip(("batch", "us", "clock"), map(list, zip(*clocks))))}
 
 
 def main():

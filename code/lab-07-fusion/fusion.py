@@ -21,14 +21,14 @@ into time at the H100's 3.35 TB/s.
 #   fused kernel make?
 #   answer: 6 against 2: each unfused kernel loads one tensor and stores one; the fused kernel loads
 #   `x` once and stores `y` once. Both also read the 16 KiB bias once.
-#   see: lines 98-121
+#   see: lines 108-131
 # - How long does each version take at 3.35 TB/s?
 #   answer: 805.3 MB / 3.35e12 B/s = 240.4 us unfused and 268.5 MB / 3.35e12 B/s = 80.1 us fused.
 #   see: output "fused    :  268.5 MB moved"
-# - How many FLOPs does line 105 cost per element if tanh counts as one?
+# - How many FLOPs does line 115 cost per element if tanh counts as one?
 #   answer: 9: two multiplies for $x^3$, one by 0.044715, the add of x, the multiply by
 #   $\sqrt{2/\pi}$, tanh, the add of 1, $0.5 x$, and the final product.
-#   see: line 105
+#   see: line 115
 # - Even fused, is the kernel memory-bound on the CUDA cores?
 #   answer: Yes. Its AI is 11 FLOPs / 4 bytes = 2.75 FLOP/B, while the CUDA-core ridge is
 #   66.9 / 3.35 = 20 FLOP/B (10 if no op pairs into an FMA).
@@ -41,7 +41,7 @@ into time at the H100's 3.35 TB/s.
 # lab:traps
 # - "Fusion speeds up the arithmetic."
 #   why: Both FLOP counters read the same total; only the stores and reloads of the two
-#   intermediates disappear (line 101 stores a tensor that the next kernel loads again).
+#   intermediates disappear (line 111 stores a tensor that the next kernel loads again).
 # - "Elementwise math runs at the 989 TFLOPS Tensor Core peak."
 #   why: Tensor Cores only multiply matrices. Elementwise ops run on the CUDA cores: 66.9 TFLOPS in
 #   fp32 if every instruction is an FMA, half that if none is, 133.8 TFLOPS for packed bf16.
@@ -69,6 +69,16 @@ into time at the H100's 3.35 TB/s.
 # - Picture an assembly line whose stations each ship the part back to the warehouse; fusion puts
 #   the stations side by side, so the part leaves the warehouse once and returns once.
 
+# lab:figure traffic
+# kind: bar
+# title: Each unfused kernel spends as long on HBM traffic as the whole fused kernel
+# caption: Every separate kernel reads and writes the full 128 MiB tensor once, 80.1 us apiece at
+#   3.35 TB/s, so the chain takes 240.4 us (805.3 MB) against 80.1 us (268.5 MB) fused, for the same
+#   11 FLOPs per element.
+# x: version "version"
+# y: us "HBM traffic time (us)" .1f
+# color: kernel "kernel"
+
 import numpy as np
 
 HBM_BW = 3.35e12  # H100 SXM bytes/s
@@ -76,7 +86,7 @@ FP32_CUDA = 66.9e12  # H100 SXM non-Tensor fp32 FLOP/s, counting each FMA as 2 F
 BF16_CUDA = 133.8e12  # H100 SXM non-Tensor bf16 FLOP/s (two bf16 values per instruction)
 ROWS, COLS, BYTES = 8192, 8192, 2  # 64M bf16 elements
 GELU_C = np.sqrt(2.0 / np.pi)
-GELU_FLOPS = 9  # line 105 with tanh counted as one FLOP
+GELU_FLOPS = 9  # line 115 with tanh counted as one FLOP
 
 
 # lab:begin kernels
@@ -127,21 +137,42 @@ def fused_k(dev, x, b, s):
 # (4) The same three ops in one pass: the intermediates stay in registers.
 # (5) Same FLOP count as the three kernels together: fusion changes traffic, not math.
 #
-# lab:explain 83-95 A device that counts traffic
+# lab:explain 93-105 A device that counts traffic
 # Each array stands for a tensor in HBM, and each `load` or `store` of it costs its full size in
 # bytes. Counting bytes instead of timing numpy gives the GPU's cost model, not the CPU's.
 #
-# lab:explain 98-115 Three kernels
+# lab:explain 108-125 Three kernels
 # Each unfused kernel is load, compute, store. Chaining three of them stores two intermediates that
 # are immediately loaded again: four extra tensor passes.
 #
-# lab:explain 118-121 One fused kernel
+# lab:explain 128-131 One fused kernel
 # The fused kernel loads `x` and the bias once, applies all three ops and stores once.
 
 
 def traffic(rows, cols, passes):
     """Bytes for `passes` full-tensor loads/stores plus one read of the bias vector."""
     return passes * rows * cols * BYTES + cols * BYTES
+
+
+def full_size_bytes(kernel):
+    """HBM bytes of `kernel(dev, x)` on a [ROWS, COLS] input, counted by the Device on 1 and 2 rows:
+    the tensor passes grow with the rows, the bias read does not."""
+    one, two = Device(), Device()
+    kernel(one, np.zeros((1, COLS), np.float32))
+    kernel(two, np.zeros((2, COLS), np.float32))
+    return one.bytes + (ROWS - 1) * (two.bytes - one.bytes)
+
+
+def figures():
+    """The data of the figure declared above, counted by running the lab's kernels."""
+    b, s = np.zeros(COLS, np.float32), np.float32(0.5)
+    kernels = [("3 kernels", "bias add", lambda dev, x: bias_k(dev, x, b)),
+               ("3 kernels", "GELU", gelu_k),
+               ("3 kernels", "scale", lambda dev, x: scale_k(dev, x, s)),
+               ("fused", "fused: bias add + GELU + scale", lambda dev, x: fused_k(dev, x, b, s))]
+    # traffic: each kernel's HBM time at 3.35 TB/s, stacked per version
+    return {"traffic": {"version": [v for v, _, _ in kernels], "kernel": [k for _, k, _ in kernels],
+                        "us": [full_size_bytes(run) / HBM_BW * 1e6 for _, _, run in kernels]}}
 
 
 def main():

@@ -21,7 +21,7 @@ shows where fp16 overflows and where bf16 loses precision.
 #   answer: fp16 gives inf, because 70000 is above its max of 65504. bf16 has fp32's range, but near
 #   $2^{16}$ its values are $2^{16-7} = 512$ apart, so 70000 rounds to 137 x 512 = 70144.
 #   see: output "70000 -> fp16 inf, bf16 70144.0"
-# - Line 101 rounds $1 + 2^{-8}$ to bf16. Which neighbour does it pick, and why?
+# - Line 122 rounds $1 + 2^{-8}$ to bf16. Which neighbour does it pick, and why?
 #   answer: 1. The value lies exactly halfway between 1 and $1 + 2^{-7}$, and a tie goes to the
 #   neighbour whose last kept bit is 0 (round to nearest, ties to even). fp16 keeps it exactly.
 #   see: output "1 + 2^-8 -> fp16 1.00390625, bf16 1.00000000"
@@ -32,9 +32,9 @@ shows where fp16 overflows and where bf16 loses precision.
 #   answer: 2 codes, S.1111.111 (sign.exponent.mantissa, either sign): one NaN mantissa pattern. Every
 #   other code with the all-ones exponent is a number, up to S.1111.110 = 1.75 x $2^8$ = 448.
 #   see: output "E4M3 from all 256 codes"
-# - What maximum would E4M3 have if it kept the IEEE rule of line 84?
+# - What maximum would E4M3 have if it kept the IEEE rule of line 105?
 #   answer: 240 = 1.875 x $2^7$: the top exponent would be reserved and S.1110.111 would be the largest.
-#   see: line 84
+#   see: line 105
 #
 # lab:traps
 # - "bf16 is more precise than fp16."
@@ -45,7 +45,7 @@ shows where fp16 overflows and where bf16 loses precision.
 #   range and precision before swapping them.
 # - "Every FP8 format follows IEEE rules, so E4M3 tops out at 240."
 #   why: E5M2 does follow them. E4M3 has no infinities and a single NaN mantissa pattern, so its
-#   top exponent holds numbers and the decoder (lines 90-95) finds 448.
+#   top exponent holds numbers and the decoder (lines 111-116) finds 448.
 #
 # lab:interview
 # A float splits a fixed bit budget into sign, exponent and mantissa. Exponent bits buy range,
@@ -64,8 +64,29 @@ shows where fp16 overflows and where bf16 loses precision.
 # - Relative precision is about the same at every scale: roughly 3 decimal digits for fp16
 #   ($2^{-11} \approx 5 \times 10^{-4}$) and 2 for bf16 ($2^{-8} \approx 4 \times 10^{-3}$), whether
 #   the value is 0.001 or 1000.
-# - bf16 is fp32 with the low half cut off, so converting is a 16-bit shift plus rounding (line 101),
+# - bf16 is fp32 with the low half cut off, so converting is a 16-bit shift plus rounding (line 122),
 #   and bf16 keeps fp32's range, from about $10^{-38}$ to $3.4 \times 10^{38}$.
+
+# lab:figure spacing
+# kind: line
+# title: The gap to the next number doubles at every power of two, and mantissa bits set its size
+# caption: Above 1 the gap is eps: 1.19e-7 in fp32, 0.000977 in fp16 and 0.00781 in bf16, so bf16's line
+#   runs 8x above fp16's. fp16 ends at 65504 (gap 32 near the top) and below 6.1e-5 keeps a fixed gap
+#   of 6e-8, while bf16 runs past this plot to 3.4e38 like fp32.
+# x: x "magnitude x (powers of two)" .3g
+# y: gap "gap to the next larger value" .3g
+# color: format "format"
+# x-scale: log
+# y-scale: log
+# lab:figure e4m3
+# kind: point
+# title: E4M3's positive codes climb one power of two per 8 codes, and the top exponent still holds numbers
+# caption: Codes 1-7 are subnormals, multiples of 2^-9. Codes 120-126 have the all-ones exponent, which
+#   IEEE rules would reserve; in E4M3 they are 256 to 448, and only 0x7F is NaN.
+# x: code "code (0x01 to 0x7E)" d
+# y: value "value" .4g
+# color: kind "exponent field"
+# y-scale: log
 
 import numpy as np
 
@@ -116,21 +137,37 @@ def to_fp16(x):
 # (7) Zeroing the low 16 bits leaves an fp32 whose value is exactly a bf16 value.
 # (8) numpy's float16 is IEEE binary16; values from 65520 up round to inf, silently here.
 #
-# lab:explain 73-76 Five layouts, three numbers each
+# lab:explain 94-97 Five layouts, three numbers each
 # Every format is a sign bit plus an exponent and a mantissa field; the table lists only the two
 # widths and whether the top exponent is reserved for special values.
 #
-# lab:explain 79-87 Range and precision from the bit widths
+# lab:explain 100-108 Range and precision from the bit widths
 # The bias centres the exponent range; epsilon follows from the mantissa alone; the maximum
 # depends on both and on whether the largest exponent code still holds numbers.
 #
-# lab:explain 90-95 Decoding E4M3 by hand
+# lab:explain 111-116 Decoding E4M3 by hand
 # Reading every code of a format from its bits is an independent check of the formula above: the
 # largest finite code and the NaN codes come out of the bit fields directly.
 #
-# lab:explain 98-107 Emulating bf16 with integer arithmetic
+# lab:explain 119-128 Emulating bf16 with integer arithmetic
 # Because bf16 is fp32 with the low 16 mantissa bits cut, rounding is integer arithmetic on the
 # bit pattern. fp16 has its own exponent width, so it needs a real conversion.
+
+
+def figures():
+    """The data of the figures declared above, from the lab's own functions."""
+    # spacing: the gap above each power of two 2^-26 ... 2^17 that a format holds: eps times x for
+    # normal x, eps times the smallest normal for subnormal x (their spacing is fixed)
+    spacing = []
+    for name in ("fp32", "fp16", "bf16", "fp8 E5M2", "fp8 E4M3"):
+        max_val, eps, min_normal = describe(*FORMATS[name])
+        spacing += [(name, 2.0**k, eps * max(2.0**k, min_normal))
+                    for k in range(-26, 18) if eps * min_normal <= 2.0**k <= max_val]
+    # e4m3: every positive code but 0 and the NaN 0x7F, decoded bit by bit
+    kinds = {0: "subnormal (exponent 0000)", 0b1111: "exponent 1111 (inf/NaN under IEEE rules)"}
+    codes = [(c, decode_e4m3(c), kinds.get((c >> 3) & 0b1111, "normal")) for c in range(1, 0x7F)]
+    return {"spacing": dict(zip(("format", "x", "gap"), map(list, zip(*spacing)))),
+            "e4m3": dict(zip(("code", "value", "kind"), map(list, zip(*codes))))}
 
 
 def main():
