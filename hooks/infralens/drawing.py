@@ -33,6 +33,7 @@ _THEME = {
     "legend": {"labelColor": "currentColor", "titleColor": "currentColor", "labelFontSize": 13,
                "titleFontSize": 13, "titleFontWeight": "normal", "orient": "bottom", "direction": "horizontal",
                "columns": 1, "labelLimit": 440},
+    "axisX": {"tickCount": 6, "labelFlush": True},  # room for wide labels such as 8192
     "range": {"category": PALETTE},
     "text": {"fill": "currentColor"},
 }
@@ -79,7 +80,7 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
         elif color["type"] == "ordinal":
             color["type"] = "nominal"
         encoding["color"] = color
-    mark = {"line": {"type": "line", "point": True}, "point": {"type": "point", "filled": True, "size": 60},
+    mark = {"line": {"type": "line", "point": {"filled": True, "size": 45}}, "point": {"type": "point", "filled": True, "size": 60},
             "area": {"type": "area", "opacity": 0.8}, "bar": {"type": "bar"},
             "heatmap": {"type": "rect"}, "timeline": {"type": "bar", "cornerRadius": 2}}[kind]
     rows_drawn = len({row[figure.encodings["y"].column] for row in rows}) if kind in ("heatmap", "timeline") else 0
