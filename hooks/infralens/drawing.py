@@ -37,6 +37,14 @@ _THEME = {
     "range": {"category": PALETTE},
     "text": {"fill": "currentColor"},
 }
+MARKS: dict[str, dict[str, Any]] = {
+    "line": {"type": "line", "point": {"filled": True, "size": 45}},
+    "point": {"type": "point", "filled": True, "size": 60},
+    "area": {"type": "area", "opacity": 0.8},
+    "bar": {"type": "bar"},
+    "heatmap": {"type": "rect"},
+    "timeline": {"type": "bar", "cornerRadius": 2},
+}
 _ID = re.compile(r'\bid="([^"]+)"')
 
 
@@ -80,9 +88,7 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
         elif color["type"] == "ordinal":
             color["type"] = "nominal"
         encoding["color"] = color
-    mark = {"line": {"type": "line", "point": {"filled": True, "size": 45}}, "point": {"type": "point", "filled": True, "size": 60},
-            "area": {"type": "area", "opacity": 0.8}, "bar": {"type": "bar"},
-            "heatmap": {"type": "rect"}, "timeline": {"type": "bar", "cornerRadius": 2}}[kind]
+    mark = MARKS[kind]
     rows_drawn = len({row[figure.encodings["y"].column] for row in rows}) if kind in ("heatmap", "timeline") else 0
     spec: dict[str, Any] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
