@@ -48,22 +48,48 @@ MARKS: dict[str, dict[str, Any]] = {
 _ID = re.compile(r'\bid="([^"]+)"')
 
 
-def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind: str,
+             every_row: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """One channel's encoding. For an exploration, `every_row` is the whole table: its scales are
+    fixed to all of it, so moving the control moves the marks, not the axes or colours."""
     encoding = figure.encodings[channel]
-    values = [row[encoding.column] for row in rows]
+    values = [row[encoding.column] for row in every_row or rows]
     textual = any(isinstance(value, str) for value in values)
-    spec: dict[str, Any] = {"field": encoding.column, "title": encoding.label}
+    spec: dict[str, Any] = {"field": encoding.column, "title": encoding.label, "scale": {}}
     if textual or kind == "ordinal":
         spec["type"] = "nominal" if textual else "ordinal"
-        if textual:
-            spec["sort"] = list(dict.fromkeys(values))  # the order the starter gave
+        if textual or every_row:
+            spec["scale"]["domain"] = list(dict.fromkeys(values))  # in the order the starter gave
     else:
         spec["type"] = "quantitative"
         spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": _d3(encoding.format)}
         if channel in figure.log_axes:
-            spec["scale"] = {"type": "log"}
+            spec["scale"]["type"] = "log"
             spec["axis"]["tickCount"] = 5
+        if every_row:
+            spec["scale"]["domain"] = _extent(figure, channel, every_row)
+    if not spec["scale"]:
+        del spec["scale"]
     return spec
+
+
+def _extent(figure: FigureSpec, channel: str, rows: list[dict[str, Any]]) -> list[float]:
+    """The smallest and largest value a channel takes anywhere in the table (stacked bars: the
+    tallest stack)."""
+    columns = [figure.encodings[channel].column]
+    if channel == "x" and "x2" in figure.encodings:
+        columns.append(figure.encodings["x2"].column)
+    values = [float(row[column]) for row in rows for column in columns]
+    if channel == "y" and figure.kind in ("bar", "area") and "color" in figure.encodings:
+        stacks: dict[tuple[Any, ...], float] = {}
+        control = figure.control.column if figure.control else None
+        for row in rows:
+            key = (row[control] if control else None, row[figure.encodings["x"].column])
+            stacks[key] = stacks.get(key, 0.0) + float(row[columns[0]])
+        values = [0.0, *stacks.values()]
+    elif figure.kind in ("bar", "area") and channel == "y" and channel not in figure.log_axes:
+        values.append(0.0)
+    return [min(values), max(values)]
 
 
 def _d3(number_format: str) -> str:
@@ -71,20 +97,21 @@ def _d3(number_format: str) -> str:
     return number_format.replace("g", "~g") if number_format.endswith("g") else number_format
 
 
-def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The Vega-Lite spec of one figure over the given rows."""
+def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
+              every_row: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The Vega-Lite spec of one figure over the given rows (of the whole table, for an exploration)."""
     kind = figure.kind
     categorical_x = kind in ("bar", "heatmap")
     encoding: dict[str, Any] = {
-        "x": _channel(figure, "x", rows, "ordinal" if categorical_x else "quantitative"),
-        "y": _channel(figure, "y", rows, "ordinal" if kind in ("heatmap", "timeline") else "quantitative"),
+        "x": _channel(figure, "x", rows, "ordinal" if categorical_x else "quantitative", every_row),
+        "y": _channel(figure, "y", rows, "ordinal" if kind in ("heatmap", "timeline") else "quantitative", every_row),
     }
     if "x2" in figure.encodings:
         encoding["x2"] = {"field": figure.encodings["x2"].column}
     if "color" in figure.encodings:
-        color = _channel(figure, "color", rows, "nominal")
+        color = _channel(figure, "color", rows, "nominal", every_row)
         if color["type"] == "quantitative":
-            color["scale"] = {"scheme": "viridis"}
+            color["scale"] = {**color.get("scale", {}), "scheme": "viridis"}
         elif color["type"] == "ordinal":
             color["type"] = "nominal"
         encoding["color"] = color

@@ -75,7 +75,8 @@ def draw_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpe
         rows = rows_of(tables[figure.name])
         values = _control_values(figure, rows)
         plans.append((figure, rows, values))
-    specs = [vega_lite(figure, _selected(figure, rows, value)) for figure, rows, values in plans for value in values]
+    specs = [vega_lite(figure, _selected(figure, rows, value), rows if figure.control else None)
+             for figure, rows, values in plans for value in values]
     svgs = iter(render_svgs(specs, cache))
     drawings = []
     for figure, rows, values in plans:
