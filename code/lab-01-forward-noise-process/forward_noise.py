@@ -12,25 +12,25 @@ Gaussian noise, under the linear schedule of the DDPM paper (T = 1000, beta 1e-4
 # - `noise` is both an ingredient of `x_t` and the regression target: the network sees $(x_t, t)$ and learns to predict $\epsilon$.
 #
 # lab:checkpoints
-# - What shape does `a` have on line 76, and why does it need the added axis?
+# - What shape does `a` have on line 86, and why does it need the added axis?
 #   answer: (512, 1): one $\bar\alpha$ per row, gathered with that row's own t, then broadcast over the row's 64 features. Without the axis, (512,) would try to broadcast against the 64 features and fail.
-#   see: line 76
+#   see: line 86
 # - At t = 500, how much of x0's amplitude is left in x_t, and what correlation do you expect?
 #   answer: $\sqrt{\bar\alpha_{500}} = 0.280$ of the amplitude (only 7.9% of the power). The measured correlation is 0.276: for unit-variance x0 and $x_t$, the correlation is the amplitude coefficient.
 #   see: output " 500    7.86e-02"
 # - std(x_t) prints as about 1.00 at every t. Why, and what does that tell you about the step?
 #   answer: The squared coefficients sum to 1 ($\bar\alpha_t + 1 - \bar\alpha_t$), so unit-variance data stays unit variance at every t. The std therefore says nothing about t; the correlation with x0 does.
-#   see: line 77
-# - If the chain on line 124 ran 50 steps instead of 500, which printed number would change and which assert would stop the program?
-#   answer: The correlation would be about $\sqrt{\bar\alpha_{50}} = 0.985$, as the last printed row shows, while the std stays near 1. The assert on line 128 compares the correlation with $\sqrt{\bar\alpha_{500}} = 0.280$ and fails.
-#   see: lines 124-128
-# - The output shows t in [1, 1000]. Could `training_pair` ever draw t = 0, and what would line 76 do with it?
+#   see: line 87
+# - If the chain on line 134 ran 50 steps instead of 500, which printed number would change and which assert would stop the program?
+#   answer: The correlation would be about $\sqrt{\bar\alpha_{50}} = 0.985$, as the last printed row shows, while the std stays near 1. The assert on line 138 compares the correlation with $\sqrt{\bar\alpha_{500}} = 0.280$ and fails.
+#   see: lines 134-138
+# - The output shows t in [1, 1000]. Could `training_pair` ever draw t = 0, and what would line 86 do with it?
 #   answer: No: `rng.integers(1, T + 1)` includes 1 and excludes only T + 1, so t runs over 1..1000. A t of 0 would not crash: `alpha_bar[-1]` silently picks the last step, the noisiest one, which is why the 1-based t and the `t - 1` index must stay paired.
-#   see: line 82
+#   see: line 92
 #
 # lab:traps
 # - The forward process is how a diffusion model generates images.
-#   why: It only adds noise to data you already have (lines 74-77) and has no parameters. Generation runs
+#   why: It only adds noise to data you already have (lines 84-87) and has no parameters. Generation runs
 #   the learned reverse process, starting from pure noise, and never calls `q_sample`.
 # - To train on step t you must first simulate the t - 1 steps before it.
 #   why: Independent Gaussian noises add their variances, so t small steps equal one jump with variance
@@ -40,7 +40,7 @@ Gaussian noise, under the linear schedule of the DDPM paper (T = 1000, beta 1e-4
 #   why: std(x_t) is about 1 at every t, even at t = 1 where x_t is almost exactly x0. Only the correlation
 #   with x0 measures the signal left; at t = 1000 it is still $\sqrt{\bar\alpha_T} = 0.006$, not 0.
 # - The denoiser is shown x0 or the true noise at sampling time.
-#   why: x0 and `noise` exist only while training (lines 82-85). At sampling time the network gets only
+#   why: x0 and `noise` exist only while training (lines 92-95). At sampling time the network gets only
 #   $(x_t, t)$, which is why it is trained to predict the noise from $x_t$ alone.
 #
 # lab:interview
@@ -59,6 +59,16 @@ Gaussian noise, under the linear schedule of the DDPM paper (T = 1000, beta 1e-4
 # - Read $\bar\alpha_t$ as power and $\sqrt{\bar\alpha_t}$ as amplitude: at t = 500 only 8% of the power is left, yet x_t still correlates 0.28 with x0.
 # - The schedule is a cross-fade at constant volume: the signal fades as $\sqrt{\bar\alpha_t}$, the noise rises as $\sqrt{1-\bar\alpha_t}$, and the squares always sum to 1, so the overall level (the std) never tells you how far the fade has gone.
 # - Many small noise steps are one big one: variances of independent noise add, so a training step can land on any t at the cost of one multiply-add instead of t of them.
+
+# lab:figure amplitude
+# kind: line
+# title: The correlation of x_t with x0 follows the signal amplitude step for step
+# caption: The correlation measured on x_t stays within 0.01 of the signal amplitude sqrt(alpha_bar_t):
+#   0.721 against 0.724 at t = 250 and 0.276 against 0.280 at t = 500, as printed. The noise amplitude
+#   overtakes the signal near t = 260, and the squares of the two always sum to 1.
+# x: t "step t" d
+# y: value "amplitude or correlation" .3f
+# color: series "series"
 
 import numpy as np
 
@@ -93,15 +103,15 @@ def training_pair(x0, rng):
 # (6) Fresh Gaussian noise on every call: sampled, never learned.
 # (7) The network gets $(x_t, t)$ and is trained to predict `noise` (the $\epsilon$ objective).
 #
-# lab:explain 69-71 The schedule is fixed before training
+# lab:explain 79-81 The schedule is fixed before training
 # The betas rise linearly, and `alpha_bar` is the running product of $1-\beta$. It falls from almost 1
 # to about $4\times10^{-5}$ and sets how much of x0 survives at each step.
 #
-# lab:explain 74-77 Closed form: any step in one multiply-add
+# lab:explain 84-87 Closed form: any step in one multiply-add
 # `q_sample` never loops over steps. Indexing `alpha_bar` with the batch of timesteps gives shape
 # (512,); the added axis makes it (512, 1) so each row is scaled by its own coefficient.
 #
-# lab:explain 80-85 A training triple
+# lab:explain 90-95 A training triple
 # The sampled step and noise are inputs to the loss, not outputs of a model. Returning `noise` is
 # what makes $\epsilon$ prediction a plain regression target.
 
@@ -137,14 +147,32 @@ def check_closed_form(x0, rng):
 # (5) A weak check: a variance-preserving chain keeps std about 1 after any number of steps.
 # (6) The check that sees the step count: 50 steps would leave a correlation of 0.985, far from 0.280.
 #
-# lab:explain 110-115 The slow route
+# lab:explain 120-125 The slow route
 # Each loop iteration applies one step of the Markov chain to the whole batch. After 500 iterations
 # the result should have the distribution that `q_sample` reaches in a single jump.
 #
-# lab:explain 122-130 Comparing the two routes
+# lab:explain 132-140 Comparing the two routes
 # Both routes start from the same x0. Their std cannot differ, whatever the step count, so the test
 # that matters compares each correlation with x0 against $\sqrt{\bar\alpha_{500}}$, a number taken
 # from the schedule rather than from either simulation.
+
+
+def figures():
+    """The data of the figure declared above, computed with the lab's own functions."""
+    # amplitude: the schedule's two amplitudes and the correlation measured on x_t, every 50th step;
+    # main()'s five steps come first, so they reuse its random draws and match the printed table
+    rng = np.random.default_rng(0)
+    x0 = rng.choice([-1.0, 1.0], size=(BATCH, FEATURES))
+    corr = {}
+    for step in (1, 250, 500, 750, 1000, *(s for s in range(50, T, 50) if s % 250)):
+        corr[step] = float(corr_with_x0(q_sample(x0, np.full(BATCH, step), rng.standard_normal(x0.shape)), x0))
+    rows = []
+    for step in sorted(corr):
+        a = alpha_bar[step - 1]
+        rows += [(step, float(np.sqrt(a)), "signal amplitude sqrt(alpha_bar_t)"),
+                 (step, float(np.sqrt(1 - a)), "noise amplitude sqrt(1 - alpha_bar_t)"),
+                 (step, corr[step], "measured corr(x_t, x0)")]
+    return {"amplitude": dict(zip(("t", "value", "series"), map(list, zip(*rows))))}
 
 
 def main():

@@ -16,9 +16,9 @@ and so a different signal-to-noise ratio at every step.
 # - Half-way through, at t = 500, what fraction of the signal's power does the linear schedule keep, and the cosine one?
 #   answer: 0.079 for linear and 0.494 for cosine: linear keeps 8% of the power, cosine about half.
 #   see: output "alpha_bar_500: linear 0.079"
-# - The cosine formula on line 66 reaches $\bar\alpha = 0$ at t = T. Why does the printed cosine $\bar\alpha_T$ come out as 2.4e-9 instead?
-#   answer: Line 68 clips every beta at 0.999, so the last factor $1 - \beta_T$ is 0.001 instead of 0, and $\bar\alpha_T = \bar\alpha_{T-1} \times 0.001 \approx 2.4\times10^{-6} \times 0.001$.
-#   see: line 68
+# - The cosine formula on line 88 reaches $\bar\alpha = 0$ at t = T. Why does the printed cosine $\bar\alpha_T$ come out as 2.4e-9 instead?
+#   answer: Line 90 clips every beta at 0.999, so the last factor $1 - \beta_T$ is 0.001 instead of 0, and $\bar\alpha_T = \bar\alpha_{T-1} \times 0.001 \approx 2.4\times10^{-6} \times 0.001$.
+#   see: line 90
 # - What does a log-SNR of 0 mean, and how many of the linear schedule's 1000 steps have a log-SNR below -5?
 #   answer: 0 means SNR = 1, signal and noise of equal power ($\bar\alpha_t = 0.5$). Linear spends 298 steps below -5, where SNR is under $e^{-5} = 0.0067$; cosine spends 53.
 #   see: output "298       443"
@@ -34,7 +34,7 @@ and so a different signal-to-noise ratio at every step.
 #   why: Scaled-linear starts with betas 8.5 times larger than linear's (`beta_1` column) yet keeps 3.5 times more
 #   signal power at t = 500 (0.278 vs 0.0786): what the model sees at step t is $\bar\alpha_t$, a product over all earlier betas.
 # - A log-SNR of -10 means an SNR of $10^{-10}$.
-#   why: The log is natural (line 109 uses `np.log`): -10.12 means $e^{-10.12} = 4.0\times10^{-5}$, which is the
+#   why: The log is natural (line 154 uses `np.log`): -10.12 means $e^{-10.12} = 4.0\times10^{-5}$, which is the
 #   linear schedule's SNR at t = T.
 #
 # lab:interview
@@ -51,6 +51,28 @@ and so a different signal-to-noise ratio at every step.
 # - Read log-SNR like a level meter: 0 is an even split of power, +5 means about 150 times more signal power than noise power, -5 about 150 times less.
 # - A schedule is a budget of T steps spread along the log-SNR axis; the linear one spends 30% of its budget below -5, where $x_t$ is more than 99% noise power.
 # - Compare schedules by $\bar\alpha_t$ (the balance left), never by $\beta_t$ (one step's withdrawal).
+
+# lab:figure amplitudes
+# kind: point
+# title: At the same step, each schedule leaves a different share of x0 in x_t
+# caption: At t = 500 the linear schedule keeps 0.280 of x0's amplitude under noise of amplitude 0.960,
+#   scaled-linear 0.527 and cosine 0.703 (beside 0.711 of noise). Move t: linear fades first, and at
+#   t = 1000 scaled-linear still keeps 0.068.
+# x: schedule "schedule"
+# y: amplitude "amplitude in x_t" .3f
+# color: part "part of x_t"
+# control: t "step t" d
+# default: 500
+#
+# lab:figure log-snr
+# kind: line
+# title: The cosine schedule keeps more signal than noise for half its steps, the linear one for a quarter
+# caption: Log-SNR 0 (equal signal and noise power) comes at t = 260 for linear, 355 for scaled-linear and
+#   497 for cosine. Linear ends at -10.12 and scaled-linear at only -5.36; cosine falls from -8.32 at
+#   t = 990 to -19.84 at t = 1000, where the 0.999 clip sets its last beta.
+# x: t "step t" d
+# y: log_snr "log-SNR, ln(SNR)" .2f
+# color: schedule "schedule"
 
 import numpy as np
 
@@ -87,14 +109,37 @@ def snr(alpha_bar):
 # (5) Index t - 1 holds $\bar\alpha_t$: the fraction of signal power left after t steps.
 # (6) Signal power over noise power of $x_t$, for data with unit variance.
 #
-# lab:explain 60-72 Three ways to choose betas
+# lab:explain 82-94 Three ways to choose betas
 # The linear and scaled-linear schedules specify the betas; the cosine schedule specifies
 # `alpha_bar` as a smooth curve and derives the betas that produce it. The clip at 0.999 is why
 # the cosine schedule's last value is tiny but not zero.
 #
-# lab:explain 75-80 From betas to SNR
+# lab:explain 97-102 From betas to SNR
 # One cumulative product turns per-step variances into the signal fraction at every step, and the
 # SNR is a ratio of that fraction to its complement. Every later lab indexes these arrays.
+
+
+def _table(names, rows):
+    """Rows of tuples as the columns a figure's data is made of."""
+    return dict(zip(names, map(list, zip(*rows))))
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own functions."""
+    schedules = {"linear": linear_betas(), "cosine": cosine_betas(),
+                 "scaled-linear": scaled_linear_betas()}
+    amplitudes, log_snr = [], []
+    for name, betas in schedules.items():
+        ab = alpha_bar_of(betas)
+        # amplitudes: how much of x0 and of the noise each schedule leaves in x_t, at 11 steps
+        for t in (1, *range(100, T + 1, 100)):
+            amplitudes += [(t, name, float(np.sqrt(ab[t - 1])), "signal sqrt(alpha_bar_t)"),
+                           (t, name, float(np.sqrt(1 - ab[t - 1])), "noise sqrt(1 - alpha_bar_t)")]
+        # log-snr: the natural log of the SNR, every 10th step
+        lsnr = np.log(snr(ab))
+        log_snr += [(t, float(lsnr[t - 1]), name) for t in (1, *range(10, T + 1, 10))]
+    return {"amplitudes": _table(("t", "schedule", "amplitude", "part"), amplitudes),
+            "log-snr": _table(("t", "log_snr", "schedule"), log_snr)}
 
 
 def main():

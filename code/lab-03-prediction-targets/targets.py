@@ -14,30 +14,30 @@ becomes an error in the others, and checks that a sampler step does not care whi
 #
 # lab:checkpoints
 # - Which line divides by a number that goes to 0 at high noise, and by how much does it magnify an eps error at t = 1000?
-#   answer: Line 65 divides by $\sqrt{\bar\alpha_t}$, which is 0.0064 at t = 1000. The x0 error is the eps error times $\sqrt{(1-\bar\alpha_t)/\bar\alpha_t} \approx 157$, so the MSE grows by $157^2 = 2.478\times10^4$.
-#   see: line 65
+#   answer: Line 76 divides by $\sqrt{\bar\alpha_t}$, which is 0.0064 at t = 1000. The x0 error is the eps error times $\sqrt{(1-\bar\alpha_t)/\bar\alpha_t} \approx 157$, so the MSE grows by $157^2 = 2.478\times10^4$.
+#   see: line 76
 # - Before reading the output: what will `MSE_x0 / MSE_eps` be at t = 500, where $\bar\alpha_t = 0.0786$?
 #   answer: $(1-\bar\alpha_t)/\bar\alpha_t = 0.9214/0.0786 = 11.72$, which is $1/\mathrm{SNR}$; the measured ratio matches.
 #   see: output "0.07859"
-# - Why can line 77 read x0 back from $(x_t, v)$ without dividing by anything?
+# - Why can line 88 read x0 back from $(x_t, v)$ without dividing by anything?
 #   answer: It applies the inverse rotation, whose coefficients $\cos\phi$ and $\sin\phi$ are at most 1; an error in v reaches x0 multiplied by $\sin\phi \le 1$, never magnified.
-#   see: lines 76-79
+#   see: lines 87-90
 # - At which printed t is `MSE_v / MSE_eps` closest to 1, and why there?
 #   answer: At t = 1, where it is $1/\bar\alpha_1 = 1.0001$: near clean data $\phi \approx 0$, so $v \approx \epsilon$ and the two losses coincide.
 #   see: output "    1      0.9999"
 # - How far apart are the DDIM steps computed from an eps, an x0 and a v prediction?
-#   answer: Within round-off (below 1e-12): each prediction is converted to the same (x0, eps) pair before line 84 uses it.
+#   answer: Within round-off (below 1e-12): each prediction is converted to the same (x0, eps) pair before line 95 uses it.
 #   see: output "DDIM step 500 -> 480"
 #
 # lab:traps
 # - Switching the network from eps to v prediction changes what the sampler needs.
-#   why: The update on line 84 consumes only x0 and eps, and every target converts to that pair exactly;
+#   why: The update on line 95 consumes only x0 and eps, and every target converts to that pair exactly;
 #   the output shows the same DDIM step from all three to within 1e-12.
 # - Since eps, x0 and v carry the same information, training on any of them gives the same model.
 #   why: Only a perfect network is indifferent. For a real one, plain MSE on eps, x0 or v weights the timesteps
 #   as SNR, 1 and SNR + 1 (in x0 units), which decides which noise levels get the network's capacity.
 # - A small eps error means a small x0 error.
-#   why: Line 65 divides by $\sqrt{\bar\alpha_t}$: near t = T that is 0.0064, so an eps error reaches x0 about 157 times
+#   why: Line 76 divides by $\sqrt{\bar\alpha_t}$: near t = T that is 0.0064, so an eps error reaches x0 about 157 times
 #   larger (MSE ratio 2.478e4 in the last row).
 #
 # lab:interview
@@ -54,6 +54,17 @@ becomes an error in the others, and checks that a sampler step does not care whi
 # - Draw $x_0$ and $\epsilon$ as perpendicular axes: the noise level is an angle, $x_t$ is the component along it and v the component at right angles, so v is how fast $x_t$ moves as the angle turns.
 # - Recovering x0 from an eps prediction is reading a faint signal by subtracting a loud noise estimate: near t = T a 1% error in the noise swamps the whole signal.
 # - Choosing the target is choosing loss weights: eps-MSE favours low noise (weight SNR), x0-MSE weighs every t alike, v-MSE adds the two (SNR + 1).
+
+# lab:figure weights
+# kind: line
+# title: Plain MSE on eps nearly ignores the noisiest steps, while v prediction weighs every step at least 1
+# caption: In x0 units, an eps loss weighs step t by its SNR, from 1e+04 at t = 1 down to 4.04e-05 at
+#   t = 1000; an x0 loss weighs every step 1, and a v loss SNR + 1, which joins the x0 line once the
+#   SNR is small.
+# x: t "step t" d
+# y: weight "loss weight per unit of x0 error" .3g
+# color: target "loss"
+# y-scale: log
 
 import numpy as np
 
@@ -89,18 +100,37 @@ def ddim_step(x0, eps, a_prev):
 # (3) The inverse rotation: x0 and eps are read back from $(x_t, v)$ with coefficients of at most 1, no division.
 # (4) The deterministic DDIM update ($\eta = 0$, lab 04) needs just the two estimates x0 and eps.
 #
-# lab:explain 64-69 Between eps and x0
+# lab:explain 75-80 Between eps and x0
 # The forward equation has two unknowns; given x_t, each one determines the other. These two
 # functions are exact inverses, so converting a prediction loses nothing but adds round-off.
 #
-# lab:explain 72-79 The velocity target
+# lab:explain 83-90 The velocity target
 # Picture x0 and eps as perpendicular axes. The pair $(\cos\phi, \sin\phi)$ points along $x_t$, and v uses
 # the perpendicular direction $(-\sin\phi, \cos\phi)$, so $(x_t, v)$ is $(x_0, \epsilon)$ rotated by the angle
-# $\phi$. Undoing a rotation is another rotation, which is why lines 77-78 need no division.
+# $\phi$. Undoing a rotation is another rotation, which is why lines 88-89 need no division.
 #
-# lab:explain 82-84 What the sampler consumes
+# lab:explain 93-95 What the sampler consumes
 # The update is written in terms of x0 and eps, so the network's output format is converted
 # before the step and the step itself is identical for every target.
+
+
+def figures():
+    """The data of the figure declared above, computed with the lab's own conversions."""
+    # weights: each target's loss weight in x0 units, measured as in main(): one eps error is turned
+    # into x0 and v errors by the functions above, at every 20th step
+    rng = np.random.default_rng(0)
+    x0, eps, err = rng.standard_normal((3, 256))
+    rows = []
+    for t in (1, *range(20, T + 1, 20)):
+        a = alpha_bar[t - 1]
+        x_t = np.sqrt(a) * x0 + np.sqrt(1 - a) * eps
+        eps_hat = eps + 0.1 * err
+        x0_hat = eps_to_x0(x_t, eps_hat, a)
+        mse_e, mse_x0 = np.mean((eps_hat - eps) ** 2), np.mean((x0_hat - x0) ** 2)
+        mse_v = np.mean((v_from(x0_hat, eps_hat, a) - v_from(x0, eps, a)) ** 2)
+        rows += [(t, float(mse_e / mse_x0), "eps-MSE, weight SNR"), (t, 1.0, "x0-MSE, weight 1"),
+                 (t, float(mse_v / mse_x0), "v-MSE, weight SNR + 1")]
+    return {"weights": dict(zip(("t", "weight", "target"), map(list, zip(*rows))))}
 
 
 def main():

@@ -14,8 +14,8 @@ form and every error in the samples comes from the sampler, not from a network. 
 #
 # lab:checkpoints
 # - How many denoiser calls does a DDIM run with `steps = 50` make, and which line counts them?
-#   answer: 50, counted on line 90: one call per entry of the step list. A second-order solver such as Heun would call twice per step (Karras et al. report 35 NFE for 18 Heun steps).
-#   see: line 90
+#   answer: 50, counted on line 113: one call per entry of the step list. A second-order solver such as Heun would call twice per step (Karras et al. report 35 NFE for 18 Heun steps).
+#   see: line 113
 # - At 10 steps, how far below the true 0.5 is the DDIM std, and what share of DDPM's cost does it pay?
 #   answer: 0.36, 28% too small, for 1% of DDPM's 1000 denoiser calls.
 #   see: output "cost of 10 DDIM steps vs DDPM"
@@ -23,8 +23,8 @@ form and every error in the samples comes from the sampler, not from a network. 
 #   answer: It rises from 0.362 to 0.416: at fixed NFE, where the steps sit is a knob too.
 #   see: output "DDIM quadratic"
 # - Why do two runs with different random generators give identical DDIM samples?
-#   answer: With $\eta = 0$ line 92 makes $\sigma = 0$ and line 93 replaces the random draw by 0.0, so nothing random is left: the sample is a fixed function of $x_T$ (here an affine one, whose slope is the `exact std` column).
-#   see: lines 92-94
+#   answer: With $\eta = 0$ line 115 makes $\sigma = 0$ and line 116 replaces the random draw by 0.0, so nothing random is left: the sample is a fixed function of $x_T$ (here an affine one, whose slope is the `exact std` column).
+#   see: lines 115-117
 # - On the same 50 steps, which is closer to the true 0.5: $\eta = 1$ or $\eta = 0$?
 #   answer: $\eta = 0$ (0.470 against 0.445). Song et al. (2020, Table 1) report the same ordering in sample quality when steps are few.
 #   see: output "eta = 1 on the same 50 steps"
@@ -34,10 +34,10 @@ form and every error in the samples comes from the sampler, not from a network. 
 #   why: Each skipped step adds discretisation error. Even with a perfect denoiser, 10 DDIM steps shrink the std
 #   from 0.50 to 0.36 (output).
 # - DDIM is a new model that has to be trained.
-#   why: The denoiser on lines 71-74 is the same function for every sampler; only the update (line 94) and the
+#   why: The denoiser on lines 94-97 is the same function for every sampler; only the update (line 117) and the
 #   step list change, which is why DDIM runs on networks trained for DDPM.
 # - Sampling cost is the number of steps.
-#   why: Cost is the number of denoiser calls. First-order samplers make one per step (line 90), Heun makes two, and
+#   why: Cost is the number of denoiser calls. First-order samplers make one per step (line 113), Heun makes two, and
 #   classifier-free guidance doubles either (lab 05).
 # - Deterministic means exact.
 #   why: At 1000 steps DDIM's exact std is 0.4985, still under the true 0.5: removing the noise does not remove
@@ -58,6 +58,29 @@ form and every error in the samples comes from the sampler, not from a network. 
 # - Sampling integrates a curved path from noise to data on a fixed budget of evaluations: fewer, longer steps cut the corners, and here the cut corners show up as lost variance.
 # - $\eta$ is a noise tap: at 1 every step re-injects DDPM's amount of fresh noise; at 0 it is shut and the same $x_T$ always lands on the same $x_0$.
 # - Spend the budget where it buys the most: in this example, crowding the same 10 steps toward the data recovers 0.416 of the 0.5 std instead of 0.362.
+
+# lab:figure steps
+# kind: line
+# title: More DDIM steps recover the data's spread, and quadratic spacing recovers more of it when steps are few
+# caption: With 10 denoiser calls, linear spacing gives samples of std 0.3616 and quadratic spacing 0.4164,
+#   against the data's 0.5; with 1000 steps linear spacing reaches 0.4985. The flat line is the level of
+#   DDPM with all 1000 noisy steps, 0.4940 on 20 000 samples.
+# x: steps "DDIM steps = denoiser calls (NFE)" d
+# y: std "std of the samples" .4f
+# color: sampler "sampler"
+# x-scale: log
+#
+# lab:figure lost
+# kind: line
+# title: Doubling the DDIM steps halves the spread the samples lose, as a first-order sampler should
+# caption: On log axes both spacings fall with slope -1: linear spacing loses 0.275 of the std at 5 steps
+#   and 0.138 at 10. Quadratic spacing loses about 40% less (0.0836 at 10 steps), an advantage that
+#   fades by 1000 steps, where both lose about 0.0015.
+# x: steps "DDIM steps = denoiser calls (NFE)" d
+# y: lost "std lost, 0.5 - std" .3g
+# color: sampler "sampler"
+# x-scale: log
+# y-scale: log
 
 import numpy as np
 
@@ -103,20 +126,38 @@ def sample(x_T, steps, eta, rng, spacing="linear"):
 # (6) The DDIM noise scale $\sigma_t(\eta)$ (Song et al., 2020, Eq. 16); $\eta = 1$ gives the DDPM posterior variance.
 # (7) DDIM Eq. 12: point back toward the predicted x0, keep the predicted noise direction, add fresh noise of std sigma.
 #
-# lab:explain 71-74 A perfect denoiser
+# lab:explain 94-97 A perfect denoiser
 # With Gaussian data the best possible network output is known in closed form, so any error in
 # the samples below is the sampler's, not the model's.
 #
-# lab:explain 77-80 Where the steps sit
+# lab:explain 100-103 Where the steps sit
 # Both lists start at the noisiest step and end at the cleanest; they differ only in spacing. The
 # linear list spreads its steps evenly; the quadratic one crowds them toward t = 0, at the same NFE.
 #
-# lab:explain 83-95 One loop for DDPM and DDIM
+# lab:explain 106-118 One loop for DDPM and DDIM
 # The loop walks a list of timesteps and calls the denoiser once per entry. From the estimate of x0
 # it derives the implied noise and rebuilds x at the next, lower noise level. With `eta = 1` and all
 # 1000 steps this is DDPM ancestral sampling; with `eta = 0` the random term vanishes. Any
 # subsequence of timesteps works for every eta, because the update needs only `alpha_bar` at the
 # current and the next entry; the deterministic update simply loses least when steps are cut.
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own sampler."""
+    rng = np.random.default_rng(0)
+    ddpm, _ = sample(rng.standard_normal(N), T, 1.0, rng)  # the same run as main()'s DDPM row
+    # steps: the std of DDIM's samples per number of steps and spacing, read as the slope of its
+    # affine map (the `exact std` column), beside DDPM's std as a level to reach
+    # lost: how much of the data's std SIGMA those DDIM samples miss
+    steps_rows, lost_rows = [], []
+    for spacing in ("linear", "quadratic"):
+        for steps in (5, 10, 20, 50, 100, 250, 500, 1000):
+            ends, _ = sample(np.array([0.0, 1.0]), steps, 0.0, rng, spacing)
+            steps_rows.append((steps, float(ends[1] - ends[0]), f"DDIM, {spacing} spacing"))
+            lost_rows.append((steps, float(SIGMA - (ends[1] - ends[0])), f"DDIM, {spacing} spacing"))
+    steps_rows += [(steps, float(ddpm.std()), "DDPM, all 1000 noisy steps (eta = 1)") for steps in (5, 1000)]
+    return {"steps": dict(zip(("steps", "std", "sampler"), map(list, zip(*steps_rows)))),
+            "lost": dict(zip(("steps", "lost", "sampler"), map(list, zip(*lost_rows))))}
 
 
 def main():

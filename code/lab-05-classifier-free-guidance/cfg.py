@@ -23,11 +23,11 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 #   answer: s = 3 gives mean 2.02 and std 0.64; s = 7 gives mean 3.05 and std 0.50. The samples move past the class mean, away from class 0, and narrow: a distribution the data never had.
 #   see: output "7                   6    3.05"
 # - How many denoiser calls do 100 guided steps make, and does a larger scale cost more?
-#   answer: 200 at every scale: line 87 counts two calls per step whatever s is. Only s = 0 or s = 1 could skip one of the two predictions.
-#   see: line 87
+#   answer: 200 at every scale: line 108 counts two calls per step whatever s is. Only s = 0 or s = 1 could skip one of the two predictions.
+#   see: line 108
 # - Which lines turn the two class predictions into the unconditional one, and with what weights?
-#   answer: Lines 74-76 weight each class by how likely it is to have produced x at this noise level, $P(c \mid x_t)$, computed stably by subtracting the largest log weight before `np.exp`.
-#   see: lines 74-76
+#   answer: Lines 95-97 weight each class by how likely it is to have produced x at this noise level, $P(c \mid x_t)$, computed stably by subtracting the largest log weight before `np.exp`.
+#   see: lines 95-97
 #
 # lab:traps
 # - Diffusers' `guidance_scale` and the paper's w are the same number.
@@ -37,10 +37,10 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 #   why: At s = 7 the mean is 3.05, three times the class mean, and the std 0.50 instead of 1: guidance trades
 #   diversity for samples that look strongly like class 1, not for a truer class-1 distribution.
 # - The unconditional prediction needs a second model.
-#   why: It is the same network with the label replaced by a null token (here `None` on line 85), which it
+#   why: It is the same network with the label replaced by a null token (here `None` on line 106), which it
 #   learned because labels were dropped at random during training.
 # - A larger guidance scale costs more compute.
-#   why: The NFE column reads 200 for every s: the scale is one multiply-add on line 87, and the price is the
+#   why: The NFE column reads 200 for every s: the scale is one multiply-add on line 108, and the price is the
 #   second call, paid at any s other than 0 or 1.
 #
 # lab:interview
@@ -57,6 +57,27 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # - Guidance is extrapolation along a line: $\epsilon_u$ sits at s = 0, $\epsilon_c$ at s = 1, and s = 7 goes six more lengths past $\epsilon_c$ in the same direction.
 # - The score is an arrow at every point toward likelier data; guidance lengthens the part of the arrow that the label adds, so samples are pushed away from where the other class could have produced them.
 # - Cost rule of thumb: a guided sampler costs 2 x steps denoiser calls; the scale itself is free.
+
+# lab:figure moments
+# kind: line
+# title: A larger guidance scale moves the samples past the class mean and narrows them
+# caption: At s = 1 the samples have mean 1.00 and std 0.98, close to class 1's N(+1, 1); at s = 7 the mean
+#   is 3.05 and the std 0.50. Each unit of s moves the mean less: +0.61 from s = 1 to 2, +0.19 from 7 to 8.
+# x: s "guidance scale s" .1f
+# y: value "mean or std of the samples" .2f
+# color: stat "statistic"
+#
+# lab:figure density
+# kind: line
+# title: Guidance pushes the sampled density away from class 0 and squeezes it narrower than class 1
+# caption: At s = 1 the guided density follows class 1's N(+1, 1) (peak 0.406 against 0.399); at s = 3 it
+#   peaks near x = 1.8 at 0.644 and at s = 7 near x = 2.8 at 0.826, a shape neither class has. At s = 0
+#   it is the broad mixture of both classes, centred on 0.
+# x: x "sample value x" .1f
+# y: density "probability density" .3f
+# color: series "density of"
+# control: s "guidance scale s" d
+# default: 3
 
 import numpy as np
 
@@ -99,15 +120,51 @@ def guided_sample(x_T, scale, label=1, guided=True):
 # (5) Plain conditional sampling: one call per step.
 # (6) A deterministic DDIM step (lab 04) fed with the guided noise estimate.
 #
-# lab:explain 68-76 Two predictions from one model
+# lab:explain 89-97 Two predictions from one model
 # For Gaussian classes the conditional noise prediction is linear in x. The unconditional one
 # weighs the two classes by how likely each is to have produced x at this noise level, which is
 # what a network trained with dropped labels learns to output.
 #
-# lab:explain 79-92 The guided loop
+# lab:explain 100-113 The guided loop
 # Each step evaluates the model with and without the label and extrapolates along their
 # difference. The sampler step is unchanged; only the noise estimate it consumes is guided, and the
 # NFE counter shows the price.
+
+
+def _table(names, rows):
+    """Rows of tuples as the columns a figure's data is made of."""
+    return dict(zip(names, map(list, zip(*rows))))
+
+
+def normal_pdf(x, mean=0.0, std=1.0):
+    return np.exp(-(((x - mean) / std) ** 2) / 2) / (std * np.sqrt(2 * np.pi))
+
+
+def guided_density(scale, grid):
+    """Guided samples of a fine grid of starting noises, and their density. The sampler is
+    deterministic and keeps the grid's order, so the density is N(0, 1) at x_T over the stretch dx/dx_T."""
+    x, _ = guided_sample(grid, scale)
+    return x, normal_pdf(grid) / np.gradient(x, grid)
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own sampler."""
+    x_T = np.random.default_rng(0).standard_normal(N)  # the draws main() starts from
+    grid = np.linspace(-6, 6, 1201)  # a fine grid of starting noises, wider than every draw
+    xs = np.round(np.arange(-4, 6.01, 0.2), 1)  # where the density figure reads the densities
+    moments, density = [], []
+    for scale in np.arange(0, 8.01, 0.5):
+        x_end, p = guided_density(scale, grid)
+        x = np.interp(x_T, grid, x_end)  # every draw's guided sample, read off the grid (error < 1e-5)
+        # moments: mean and std of the guided samples, every half unit of s
+        moments += [(float(scale), float(x.mean()), "mean"), (float(scale), float(x.std()), "std")]
+        if scale == int(scale):  # density: the guided density at each whole s, beside the two classes'
+            density += [(int(scale), float(v), float(d), "guided samples")
+                        for v, d in zip(xs, np.interp(xs, x_end, p, left=0.0, right=0.0))]
+            density += [(int(scale), float(v), float(normal_pdf(v, CLASS_MEANS[c], CLASS_STD)),
+                         f"class {c} data N({CLASS_MEANS[c]:+.0f}, 1)") for c in (1, 0) for v in xs]
+    return {"moments": _table(("s", "value", "stat"), moments),
+            "density": _table(("s", "x", "density", "series"), density)}
 
 
 def main():

@@ -12,7 +12,7 @@
 # - What shape does `acc` have, and what does the loop never store?
 #   answer: (16,), one running weighted sum of value vectors. The 1000 scores are never held at
 #   once: each chunk's scores are used and dropped.
-#   see: lines 97-108
+#   see: lines 109-120
 # - With one key per chunk, how many of the 999 later chunks raise the running maximum?
 #   answer: 9, so the factor exp(m_old - m_new) differs from 1 only 9 times (random scores set a
 #   new record only about $\ln 1000 \approx 7$ times).
@@ -32,7 +32,7 @@
 # - "The rescale only guards against overflow; without it the average is still right."
 #   why: `l` and `acc` were summed against an older, smaller maximum, so skipping the factor weights
 #   early keys $e^{m_{new} - m_{old}}$ times too much. The result still looks like a plausible
-#   average, which is why line 132 compares it with the full softmax.
+#   average, which is why line 162 compares it with the full softmax.
 #
 # lab:interview
 # Online softmax computes one attention row, $\mathrm{softmax}(s)\,V$, in a single pass over the
@@ -52,6 +52,18 @@
 # - Stop the loop after any chunk and `acc / l` is already the exact attention over the keys seen
 #   so far; each chunk only refines it. Ring attention merges partial results the same way.
 # - Online softmax saves memory and passes, not arithmetic: it adds one rescale per chunk.
+
+# lab:figure running
+# kind: line
+# title: The running sum drops each time a chunk raises the running maximum
+# caption: With 7-key chunks the maximum grows 6 times, as the table counts. At key 224 it jumps from
+#   6.931 to 9.198, so the merge multiplies l by 0.104 (from 4.832 to 1.502); l then climbs back to
+#   4.277, the full row's normalizer. Larger chunks see fewer records, so they rescale less often.
+# x: keys "keys seen" d
+# y: value "value" .3f
+# color: series "state after the chunk"
+# control: chunk "keys per chunk" d
+# default: 7
 
 import numpy as np
 
@@ -83,12 +95,12 @@ def online_softmax(s, chunk):
 # (3) The empty state: exp(-inf - m) is 0, so merging into it returns the first chunk unchanged.
 # (4) A second pass over the scores normalizes them; attention avoids it by carrying `acc` instead.
 #
-# lab:explain 62-70 Two numbers per chunk, one merge rule
+# lab:explain 74-82 Two numbers per chunk, one merge rule
 # `chunk_stats` reduces a chunk to (max, sum of shifted exponentials). `merge` combines two such
 # summaries into the summary of their union. Folding it over the chunks gives the global max and
 # normalizer $l = \sum_j e^{s_j - m}$.
 #
-# lab:explain 73-78 Folding over chunks
+# lab:explain 85-90 Folding over chunks
 # The loop never holds more than one chunk; the final (m, l) equal what the full row would give.
 
 
@@ -113,9 +125,27 @@ def online_attention_row(s, v, chunk):
 # (3) The output is accumulated unnormalized and rescaled exactly like `l`.
 # (4) One division at the end; no score is ever revisited.
 #
-# lab:explain 96-108 One pass over keys and values
+# lab:explain 108-120 One pass over keys and values
 # Each step updates the triple (m, l, acc). Both carry the same factor, so `acc / l` is the softmax-
 # weighted average of the values seen so far. `grew` counts how often that factor is not 1.
+
+
+def figures():
+    """The data of the figure declared above, computed with the lab's own functions."""
+    s = np.random.default_rng(0).standard_normal(N) * 3.0  # the scores main() draws first
+    # running: (m, l) after each chunk, folded with `merge` as in online_softmax, and the factor
+    # exp(m_old - m_new) that the merge applied to the old sum (1 when the maximum did not move)
+    rows = []
+    for chunk in (7, 32, 128):
+        state = (-np.inf, 0.0)
+        for start in range(0, N, chunk):
+            m_old = state[0]
+            state = merge(state, chunk_stats(s[start:start + chunk]))
+            seen = min(start + chunk, N)
+            rows += [(chunk, seen, float(state[0]), "running max m"), (chunk, seen, float(state[1]), "running sum l")]
+            if start:  # the first chunk merges into the empty state: there is no old sum to rescale
+                rows.append((chunk, seen, float(np.exp(m_old - state[0])), "rescale factor exp(m_old - m_new)"))
+    return {"running": dict(zip(("chunk", "keys", "value", "series"), map(list, zip(*rows))))}
 
 
 def main():

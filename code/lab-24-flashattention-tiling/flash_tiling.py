@@ -12,7 +12,7 @@
 # lab:checkpoints
 # - How often is each K and V tile read from HBM, and how does that enter the byte count?
 #   answer: Once per query tile, N / B_r = 8 times: the term $2Nd \cdot N/B_r$ of the tiled traffic.
-#   see: lines 90-94
+#   see: lines 111-115
 # - Which kernel does more matmul FLOPs in the forward pass?
 #   answer: Neither: both do $4N^2 d$ = 16.8 M. Only the backward pass differs (it recomputes S).
 #   see: output "matmul FLOPs: standard 16.8 M, tiled 16.8 M"
@@ -23,8 +23,8 @@
 #
 # lab:traps
 # - "FlashAttention is an approximation of attention."
-#   why: Each query row runs the exact online-softmax update of lab 23 (lines 96-101); the output
-#   equals standard attention up to float64 rounding, and the assert on line 131 checks it.
+#   why: Each query row runs the exact online-softmax update of lab 23 (lines 117-122); the output
+#   equals standard attention up to float64 rounding, and the assert on line 185 checks it.
 # - "FlashAttention is faster because it does fewer FLOPs."
 #   why: The forward FLOPs are equal (16.8 M each) and the backward does more, 5 matmuls instead of
 #   4. It is faster because attention is memory-bound and the tiled kernel moves fewer HBM bytes.
@@ -44,6 +44,27 @@
 #   from the stacks (HBM) and returned: a bigger desk (larger $B_r$) means fewer trips through K/V.
 # - Memory gains more than traffic: at N = 16384 the standard kernel keeps 537 MB of probabilities
 #   per head for backward (the table's N x N column), the tiled one 0.066 MB of log-sum-exp.
+
+# lab:figure tile-order
+# kind: heatmap
+# title: The loop sweeps the score grid row by row; one query tile stays on chip per row
+# caption: Query tile i is read once and stays on chip for visits 8i + 1 to 8i + 8 while the 8 K/V
+#   tiles stream past. Every row fetches each K/V tile again, so K and V are read N / B_r = 8 times,
+#   and none of the 64 score tiles of 32 x 32 is ever written to HBM.
+# x: kv_tile "K/V tile j (keys 32j to 32j + 31)" d
+# y: q_tile "query tile i (rows 32i to 32i + 31)" d
+# color: visit "visit order" d
+# lab:figure hbm-bytes
+# kind: line
+# title: Both kernels' traffic grows as N squared; only the tile height sets the saving
+# caption: At N = 16384 standard attention moves 2156 MB, 32-row tiles 2152 MB (the two lines lie on
+#   top of each other) and 128-row tiles 541 MB. The saving tends to 2 B_r / d: 1 for B_r = 32 and 4
+#   for B_r = 128 at d = 64, whatever the sequence length.
+# x: n "sequence length N" ,d
+# y: mb "HBM traffic (MB, bf16)" .4g
+# color: kernel "kernel"
+# x-scale: log
+# y-scale: log
 
 import numpy as np
 
@@ -78,7 +99,7 @@ def standard_attention(q, k, v, dev):
 # (3) The N x N scores are written to HBM and read back by the softmax.
 # (4) The N x N probabilities are written, read by the P V matmul, and kept for backward.
 #
-# lab:explain 55-73 A meter on the memory bus, and standard attention
+# lab:explain 76-94 A meter on the memory bus, and standard attention
 # `Device` charges each array by its stored size and each matmul by 2mkn FLOPs, so both kernels are
 # measured alike. The standard kernel runs scores, softmax and weighted sum as separate passes through
 # HBM: $4N^2 + 4Nd$ elements, and $N^2$ probabilities stay in memory for the backward pass.
@@ -110,7 +131,7 @@ def flash_attention(q, k, v, dev):
 # (4) Online softmax: the old output is rescaled by exp(m_old - m_new) before adding this tile.
 # (5) One log-sum-exp per row (N floats) is all the backward pass needs to rebuild P from S.
 #
-# lab:explain 88-104 A query tile on chip, K/V tiles streaming past
+# lab:explain 109-125 A query tile on chip, K/V tiles streaming past
 # The outer loop owns B_r = 32 query rows: m and l of shape (32,), acc of shape (32, 64), whatever N is.
 # Each K/V tile gives a 32 x 32 score tile that updates this state and is dropped. Only the output and
 # $L = m + \log l$ go to HBM: $Nd$ values plus $N$ floats, not $N^2$ probabilities.
@@ -120,6 +141,39 @@ def traffic(n, br):  # bytes as Device counts them; on a GPU, L2 serves some K/V
     standard = (4 * n * n + 4 * n * D) * BF16
     tiled = (2 * n * D + 2 * n * D * (n // br)) * BF16 + n * FP32
     return standard, tiled
+
+
+class TileLog(Device):  # a Device that also notes which (query tile, K/V tile) each score matmul uses
+    def __init__(self, q, k):
+        super().__init__()
+        self.q, self.k, self.visits = q, k, []
+
+    def mm(self, a, b):
+        if np.shares_memory(a, self.q):  # the score matmul qi @ kj.T (p @ vj uses no view of q)
+            self.visits.append((first_row(a, self.q) // BR, first_row(b, self.k) // BC))
+        return super().mm(a, b)
+
+
+def first_row(view, whole):  # the row of `whole` where a slice of it starts (kj.T starts where kj does)
+    return (view.ctypes.data - whole.ctypes.data) // whole.strides[0]
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own functions."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((N, D)) for _ in range(3))  # the head main() runs
+    # tile-order: the (query tile, K/V tile) pairs in the order flash_attention visits them
+    log = TileLog(q, k)
+    flash_attention(q, k, v, log)
+    tiles = {"q_tile": [int(i) for i, _ in log.visits], "kv_tile": [int(j) for _, j in log.visits],
+             "visit": list(range(1, len(log.visits) + 1))}
+    # hbm-bytes: the traffic model (checked against Device at N = 256) for N = 256 to 16384
+    rows = []
+    for n in (2 ** e for e in range(8, 15)):
+        standard, _ = traffic(n, BR)
+        rows.append((n, standard / 1e6, "standard (S and P through HBM)"))
+        rows += [(n, traffic(n, br)[1] / 1e6, f"tiled, B_r = {br}") for br in (32, 128)]
+    return {"tile-order": tiles, "hbm-bytes": dict(zip(("n", "mb", "kernel"), map(list, zip(*rows))))}
 
 
 def main():

@@ -22,7 +22,7 @@
 # - Which tokens does device 1 own in the zig-zag layout, and why does that even out the work?
 #   answer: Chunks 1 and 6 of 8, tokens 32-63 and 192-223: an early chunk with little causal past
 #   paired with a late one with a lot. Every device then does 2048 scores per step after step 0.
-#   see: lines 105-109
+#   see: lines 128-132
 #
 # lab:traps
 # - "Context parallelism is Megatron sequence parallelism."
@@ -30,7 +30,7 @@
 #   the full sequence before attention. Here attention itself runs sharded, so K/V must travel.
 # - "Each device can build its causal mask from local row and column indices."
 #   why: An arriving chunk holds other tokens. The mask must compare global positions, which travel
-#   with the chunk (lines 65 and 71); local indices would give every block a diagonal mask.
+#   with the chunk (lines 88 and 94); local indices would give every block a diagonal mask.
 #
 # lab:interview
 # Ring attention splits the sequence over $P$ devices, each with its $N/P$ query rows and an online-
@@ -47,6 +47,29 @@
 #   each round. After P rounds everyone has read every note; nobody ever held the whole pile.
 # - Contiguous causal work is a staircase: at step s only devices s to P-1 have work, so the last
 #   device is busy at every step. Zig-zag folds the staircase so that every step is level.
+
+# lab:figure ring-work
+# kind: heatmap
+# title: Contiguous chunks give causal work a staircase; zig-zag levels every ring step
+# caption: Contiguous: at step s only devices s to 3 hold keys from their causal past, so device 3
+#   computes 4096 scores at every step after step 0 while device 0 masks everything. Zig-zag: every
+#   device computes 2080 scores at step 0 and 2048 at each later step, 8224 in total.
+# x: step "ring step" d
+# y: device "layout and device"
+# color: work "unmasked scores" ,d
+# lab:figure ring-timeline
+# kind: timeline
+# title: Each ring step lasts as long as its busiest device; with contiguous chunks the others wait
+# caption: Contiguous: steps 1 to 3 each last 4096 scores and the devices without work wait, so the
+#   ring finishes at 14368 while device 0 computes for only 2080. Zig-zag: nobody waits and every step
+#   after the first lasts 2048, so it finishes at 8224, the two critical paths the program prints.
+# x: start "time, counted in unmasked scores" ,d
+# x2: end "end" ,d
+# y: device "device" d
+# color: state "device is"
+# label: step "step"
+# control: layout "token layout"
+# default: contiguous
 
 import numpy as np
 
@@ -87,10 +110,10 @@ def ring_attention(q, k, v, owned):
 # (4) Device r receives from r-1 and sends to r+1; on hardware this transfer overlaps the compute.
 # (5) Only now is each row normalized: the same (m, l, acc) finish as in FlashAttention.
 #
-# lab:explain 57-61 The online-softmax merge of lab 23, one row per query
+# lab:explain 80-84 The online-softmax merge of lab 23, one row per query
 # Step 0 gives every query its own key, so m is finite from then on and a masked block changes nothing.
 #
-# lab:explain 64-81 P steps around the ring, then a local finish
+# lab:explain 87-104 P steps around the ring, then a local finish
 # Every device works on the chunk it holds, then all chunks shift one place. `work` counts the
 # unmasked scores per (step, device), the compute a causal kernel cannot skip. No gather is needed:
 # each device ends with the exact output rows of its own tokens.
@@ -113,8 +136,30 @@ def zigzag(r):
 # (2) Chunk r of 2P = 8 chunks of 32 tokens: few keys in its causal past.
 # (3) Chunk 2P-1-r: many keys. Early plus late gives every device the same causal work.
 #
-# lab:explain 100-109 Who owns which tokens
+# lab:explain 123-132 Who owns which tokens
 # Both layouts give each device N/P = 64 tokens; only the assignment, and so the work per step, differs.
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own functions."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((N, D)) for _ in range(3))  # the inputs main() uses
+    cells, bars = [], []
+    for name, layout in (("contiguous", contiguous), ("zig-zag", zigzag)):
+        _, work, _ = ring_attention(q, k, v, [layout(r) for r in range(P)])
+        t = 0  # ring-timeline: each step starts when the busiest device of the previous one is done
+        for step in range(P):
+            end = t + work[step].max()
+            for r in range(P):
+                cells.append((step, f"{name}, device {r}", int(work[step, r])))  # ring-work: one cell each
+                busy = t + work[step, r]
+                if busy > t:
+                    bars.append((name, r, int(t), int(busy), "computing", f"step {step}"))
+                if busy < end:
+                    bars.append((name, r, int(busy), int(end), "waiting for the exchange", ""))
+            t = end
+    return {"ring-work": dict(zip(("step", "device", "work"), map(list, zip(*cells)))),
+            "ring-timeline": dict(zip(("layout", "device", "start", "end", "state", "step"), map(list, zip(*bars))))}
 
 
 def main():
