@@ -23,14 +23,14 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 #   see: output "reduce_scatter      8 ->   2"
 # - Which line would you change to turn `all_to_all` into the identity, and what does the output
 #   of rank 0 become?
-#   answer: Line 99: collecting `chunks[r][src]` instead of `chunks[src][r]` keeps each rank's own
+#   answer: Line 112: collecting `chunks[r][src]` instead of `chunks[src][r]` keeps each rank's own
 #   chunks, so rank 0 would print its own input [7 3 0 -4 -4 -9 -8 -9]. The real all-to-all gives
 #   rank 0 chunk 0 of every rank: [7 3 -6 6 3 1 -2 7].
-#   see: line 99
+#   see: line 112
 # - Which three collectives change values, and which three only move them?
-#   answer: Reduce, all-reduce and reduce-scatter add across ranks (the `sum` on lines 81, 85 and
-#   90); broadcast, all-gather and all-to-all only copy elements to new places.
-#   see: lines 76-100
+#   answer: Reduce, all-reduce and reduce-scatter add across ranks (the `sum` on lines 94, 98 and
+#   103); broadcast, all-gather and all-to-all only copy elements to new places.
+#   see: lines 89-113
 # - All-gather copies shard j to N places. What must its backward pass do with the N gradients
 #   that arrive for those copies, and which collective is that?
 #   answer: Add them, since a value used in N places gets the sum of their gradients; summing chunk
@@ -40,11 +40,11 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 # lab:traps
 # - "Broadcast = all-gather."
 #   why: Both end with the same data everywhere, but broadcast copies one root's whole buffer and
-#   ignores the other ranks' inputs (line 77), while all-gather concatenates a different shard from
+#   ignores the other ranks' inputs (line 90), while all-gather concatenates a different shard from
 #   every rank, so its output is N times its input: 8 -> 32 in the output table.
 # - All-reduce is "everyone sends everything to everyone".
 #   why: The result has the input's size (8 -> 8), and the reduce-scatter + all-gather route
-#   checked on line 141 moves only $2(N-1)/N$ of the buffer per rank (lab 15).
+#   checked on line 172 moves only $2(N-1)/N$ of the buffer per rank (lab 15).
 #
 # lab:interview
 # A collective is a call all N ranks make together; the state is one buffer per rank. All-reduce
@@ -66,6 +66,19 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 #   S -> S with every rank equal all-reduce (or broadcast, if no arithmetic happened).
 # - "Copy forward, sum backward": any op that fans a value out to N places has a backward that
 #   adds N gradients, which is why sharded training pairs all-gather with reduce-scatter.
+
+# lab:figure layouts
+# kind: heatmap
+# title: Reducing collectives add a chunk over all ranks; the others only copy chunks to new places
+# caption: Each cell is one chunk (2 of the 8 elements), coloured by its chunk number and labelled with
+#   the rank it comes from (Σ: the sum over all 4 ranks). All-to-all gives rank r chunk r of every rank,
+#   a transpose; reduce-scatter leaves one summed chunk per rank, all-gather 16 chunks, every input.
+# x: slot "chunk position in the rank's output" d
+# y: rank "rank" d
+# color: chunk "chunk"
+# label: source "from rank (Σ: sum of all)"
+# control: collective "collective"
+# default: all_to_all
 
 import numpy as np
 
@@ -106,18 +119,36 @@ def all_to_all(xs):
 # (4) No arithmetic: rank shards are concatenated in rank order, output size N times the input.
 # (5) Rank r collects chunk r from each source rank: block (src, r) moves to (r, src).
 #
-# lab:explain 76-85 Root-based and reducing collectives
+# lab:explain 89-98 Root-based and reducing collectives
 # `broadcast` and `reduce` have a root: one rank sends or receives everything. `all_reduce` is the
 # rootless version of `reduce`: the sum $\sum_r x_r$ lands on every rank.
 #
-# lab:explain 88-90 Reduce-scatter: one summed chunk per rank
+# lab:explain 101-103 Reduce-scatter: one summed chunk per rank
 # Each buffer is cut into N chunks along its only axis. Rank r adds up chunk r of all N inputs, so
 # the reduction work and the result are spread evenly: every element is summed exactly once.
 #
-# lab:explain 93-100 Moving without adding
+# lab:explain 106-113 Moving without adding
 # `all_gather` is the inverse layout change of the chunking above. `all_to_all` keeps sizes
 # (S in, S out) but reroutes every chunk, which is how tokens reach their experts in a
 # mixture-of-experts (MoE) layer whose experts are spread over the ranks (chapter 5).
+
+
+def figures():
+    """The data of the figure declared above, from the lab's own collectives."""
+    # layouts: the origin of every chunk each rank ends with. The inputs are tagged: every element of
+    # chunk c of rank r is the bit 2**(N*r + c), so a sum keeps one bit per term it added.
+    tagged = [np.repeat([2.0 ** (N * r + c) for c in range(N)], S // N) for r in range(N)]
+    outputs = {"input": tagged, "broadcast": broadcast(tagged), "reduce": reduce(tagged),
+               "all_reduce": all_reduce(tagged), "reduce_scatter": reduce_scatter(tagged),
+               "all_gather": all_gather(tagged), "all_to_all": all_to_all(tagged)}
+    rows = []
+    for name, out in outputs.items():
+        for rank, buf in enumerate(out):
+            for slot, tag in enumerate([] if buf is None else buf[:: S // N]):  # one element per chunk
+                terms = [(k // N, k % N) for k in range(N * N) if int(tag) >> k & 1]  # (rank, chunk)
+                source = f"r{terms[0][0]}" if len(terms) == 1 else "Σ"  # one rank's chunk, or a sum
+                rows.append((name, slot, rank, source, f"chunk {terms[0][1]}"))
+    return {"layouts": dict(zip(("collective", "slot", "rank", "source", "chunk"), map(list, zip(*rows))))}
 
 
 def main():

@@ -17,10 +17,10 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # - How many elements does each rank send for N = 8 and S = 1024, and as a multiple of S?
 #   answer: 2 x 7 chunks of 128 elements = 1792 elements, 1.75 S, the same on every rank.
 #   see: output "elements sent per rank"
-# - After the reduce-scatter loop (lines 74-78), which chunk does rank 3 own fully summed?
+# - After the reduce-scatter loop (lines 96-101), which chunk does rank 3 own fully summed?
 #   answer: Chunk (3 + 1) mod 8 = 4: at step k rank r sends chunk (r - k) mod N, so the chunk a rank
 #   receives last, at step N-2, is (r + 1) mod N, and it has then collected all N terms.
-#   see: lines 74-78
+#   see: lines 96-101
 # - How does the per-rank traffic change when N grows from 8 to 512, and what grows instead?
 #   answer: Traffic creeps from 1.75 S to 1.996 S and never reaches 2 S; the latency term,
 #   2(N-1) steps of alpha, grows from 70 us to 5110 us and dominates the 64 KB column.
@@ -33,13 +33,13 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 #
 # lab:traps
 # - "All-reduce traffic grows with N."
-#   why: Each rank sends $2(N-1)$ chunks of $S/N$, that is $2(N-1)/N \cdot S < 2S$ (line 88): the
+#   why: Each rank sends $2(N-1)$ chunks of $S/N$, that is $2(N-1)/N \cdot S < 2S$ (line 112): the
 #   table goes 1.000, 1.500, 1.750, 1.969, 1.996 S. Only the $2(N-1)$ latency terms grow, which is
 #   why small messages scale badly and large ones do not.
 # - The algbw of an all-reduce should approach the link speed.
 #   why: For all-reduce every byte of the result costs each rank $2(N-1)/N$ bytes on its link, so
 #   an ideal ring on 50 GB/s links shows algbw 28.57 GB/s at N = 8. busbw multiplies that factor
-#   back (line 93) and reads 50.00 GB/s at every N (nccl-tests PERFORMANCE.md).
+#   back (line 117) and reads 50.00 GB/s at every N (nccl-tests PERFORMANCE.md).
 #
 # lab:interview
 # Ring all-reduce cuts each rank's S-element buffer into N chunks. A reduce-scatter of N-1 steps
@@ -61,26 +61,50 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # - Rule of thumb: a big all-reduce costs about 2 S / BW, a small one about $2N\alpha$; the message
 #   size where the two are equal is where the ring stops scaling.
 
+# lab:figure ring
+# kind: heatmap
+# title: At every step each rank sends a different chunk, and each chunk moves one rank down per step
+# caption: At reduce-scatter step k rank r sends chunk (r - k) mod 8, so every chunk walks one hop per step
+#   and every link is busy. After RS 6 rank r owns chunk (r + 1) mod 8 (rank 3: chunk 4), which it sends
+#   first in the all-gather: 14 sends of 128 elements, 1792 per rank.
+# x: step "step (RS reduce-scatter, AG all-gather)"
+# y: rank "sending rank" d
+# color: chunk "chunk sent"
+# label: chunk "chunk sent"
+#
+# lab:figure busbw
+# kind: line
+# title: Small messages cannot use the link: bus bandwidth reaches 50 GB/s only for large buffers
+# caption: The 2(N - 1) latency steps make busbw = S / (N α + S / BW), half the link at S = N α BW:
+#   2 MB for 8 ranks, 128 MB for 512. At 1 GB even 512 ranks reach 44.33 GB/s.
+# x: size "all-reduce size S (MB)" .4g
+# y: busbw "bus bandwidth (GB/s)" .2f
+# color: ranks "ring"
+# x-scale: log
+
 import numpy as np
 
 N, S = 8, 1024  # ranks, elements per buffer
 
 
 # lab:begin ring
-def ring_all_reduce(buffers):
+def ring_all_reduce(buffers, log=None):
     n = len(buffers)
     chunks = [np.split(b.copy(), n) for b in buffers]  # chunks[rank][chunk]
     sent = np.zeros(n, dtype=int)
+    log = [] if log is None else log  # every send as (phase, step, rank, chunk)
     for step in range(n - 1):  # reduce-scatter
         msgs = [(r, (r - step) % n, chunks[r][(r - step) % n].copy()) for r in range(n)]  # (1)
         for r, c, data in msgs:
             chunks[(r + 1) % n][c] += data  # (2)
             sent[r] += data.size
+            log.append(("RS", step, r, c))
     for step in range(n - 1):  # all-gather
         msgs = [(r, (r + 1 - step) % n, chunks[r][(r + 1 - step) % n].copy()) for r in range(n)]
         for r, c, data in msgs:
             chunks[(r + 1) % n][c] = data  # (3)
             sent[r] += data.size
+            log.append(("AG", step, r, c))
     return [np.concatenate(c) for c in chunks], sent  # (4)
 
 
@@ -100,18 +124,34 @@ def bus_bw(size_bytes, t, n):
 # (5) The alpha-beta model: 2(N-1) sequential steps, each moving S/N bytes over a link of bandwidth BW.
 # (6) nccl-tests' correction: busbw depends on the link, not on N (PERFORMANCE.md, AllReduce).
 #
-# lab:explain 70-78 Reduce-scatter around the ring
+# lab:explain 91-101 Reduce-scatter around the ring
 # At step k rank r sends chunk $(r-k) \bmod N$ to rank r+1, which adds it to its own copy. Each
 # chunk travels N-1 hops and picks up one rank's contribution per hop, so after N-1 steps rank r
 # owns the full sum of chunk $(r+1) \bmod N$.
 #
-# lab:explain 79-84 All-gather of the finished chunks
+# lab:explain 102-108 All-gather of the finished chunks
 # The same ring pattern, shifted by one, copies each finished chunk to the N-1 other ranks.
 # Both phases send N-1 chunks per rank, which is where the factor $2(N-1)/N$ comes from.
 #
-# lab:explain 87-93 From counts to seconds and bandwidths
+# lab:explain 111-117 From counts to seconds and bandwidths
 # `ring_time` turns the count into the alpha-beta model. `bus_bw` inverts a measured time the way
 # nccl-tests does: algbw = S/t, busbw = algbw x 2(N-1)/N.
+
+
+def figures():
+    """The data of the figures declared above, from the lab's own simulation and cost model."""
+    # ring: the chunk each rank sends at each step of one ring all-reduce of N ranks
+    log = []
+    ring_all_reduce([np.zeros(S) for _ in range(N)], log)
+    ring = {"step": [f"{phase} {step}" for phase, step, _, _ in log], "rank": [r for _, _, r, _ in log],
+            "chunk": [str(c) for _, _, _, c in log]}
+    # busbw: the bus bandwidth of the modelled ring (alpha 5 us, BW 50 GB/s) for sizes 1 kB to 1 GB
+    rows = []
+    for n in (2, 8, 64, 512):
+        for size in [m * 10**e for e in range(3, 9) for m in (1, 2, 5)] + [10**9]:
+            _, busbw = bus_bw(size, ring_time(size, n, 5e-6, 50e9), n)
+            rows.append((size / 1e6, float(busbw) / 1e9, f"N = {n}"))
+    return {"ring": ring, "busbw": dict(zip(("size", "busbw", "ranks"), map(list, zip(*rows))))}
 
 
 def main():

@@ -14,11 +14,11 @@ replica takes the same step. The result is compared with one process training on
 # - DDP groups gradients into buckets and starts each bucket's all-reduce during the backward pass.
 #
 # lab:checkpoints
-# - If `all_reduce_mean` (line 84) returned the sum without dividing by N, what step would each
+# - If `all_reduce_mean` (line 96) returned the sum without dividing by N, what step would each
 #   replica take?
 #   answer: Four times the full-batch step: each shard gradient is already a mean over its 16
 #   examples, so the sum of four of them is 4 x the full-batch mean, as if the learning rate were 4x.
-#   see: line 84
+#   see: line 96
 # - With shards of 10, 14, 20 and 20 examples, how far is the plain mean from the full-batch
 #   gradient, and what weighting repairs it?
 #   answer: 0.37 in the largest component; weighting each shard gradient by its size (and dividing
@@ -27,7 +27,7 @@ replica takes the same step. The result is compared with one process training on
 # - The 16 gradient tensors add up to 192 MiB. How many buckets does PyTorch's rule make, and why is
 #   the largest one bigger than the 25 MiB cap?
 #   answer: 7 buckets of 16, 32, 32, 32, 32, 32 and 16 MiB. A tensor joins the bucket before the
-#   size is checked (lines 96-98), so a bucket at 16 MiB that receives a 16 MiB tensor closes at 32.
+#   size is checked (lines 108-110), so a bucket at 16 MiB that receives a 16 MiB tensor closes at 32.
 #   see: output "buckets (MiB)"
 # - Why does bucket 0 hold the single tensor L3.fc2?
 #   answer: The first bucket's limit is 1 MiB, and L3.fc2, the first gradient to be ready (16 MiB),
@@ -36,7 +36,7 @@ replica takes the same step. The result is compared with one process training on
 #
 # lab:traps
 # - "DP reduces the memory per GPU."
-#   why: Every rank keeps the full model, gradients and optimizer state (line 90 updates a full `w`
+#   why: Every rank keeps the full model, gradients and optimizer state (line 102 updates a full `w`
 #   on each replica): the last line prints 0.81 GB at N = 1 and at N = 4. Only the activations
 #   shrink, as each rank processes B/N examples; sharding the state is what ZeRO/FSDP add (lab 17).
 # - "Averaging gradients is always exact."
@@ -48,7 +48,7 @@ replica takes the same step. The result is compared with one process training on
 #   full batch unless SyncBatchNorm computes the statistics over all ranks.
 # - "`bucket_cap_mb` is a hard maximum."
 #   why: PyTorch closes a bucket once its size reaches the limit, after adding the tensor that got
-#   it there (lines 96-98), so buckets overshoot: 32 MiB here, and a single tensor larger than the
+#   it there (lines 108-110), so buckets overshoot: 32 MiB here, and a single tensor larger than the
 #   cap makes its bucket larger still.
 #
 # lab:interview
@@ -64,11 +64,23 @@ replica takes the same step. The result is compared with one process training on
 #
 # lab:intuition
 # - The mean of N class averages equals the school average only if the classes are the same size;
-#   with uneven classes you weight each average by its headcount, exactly as line 143 does.
+#   with uneven classes you weight each average by its headcount, exactly as line 172 does.
 # - A bucket is a bus that leaves when it is full: the passenger who fills it still boards, so a bus
 #   can leave over capacity, and buses leave in number order even if a later one fills first.
 # - Read a DP config as one batch: 8 ranks x 16 examples behaves like one process with 128 (without
 #   BatchNorm), so the learning rate belongs to the global batch, not to the per-rank batch.
+
+# lab:figure buckets
+# kind: bar
+# title: A bucket closes only after the gradient that reaches its limit, so buckets overshoot the cap
+# caption: The 16 gradients of a 4-layer stack (192 MiB), packed in the order backward produces them. At
+#   the default 25 MiB cap bucket 0 holds L3.fc2 alone (1 MiB limit) and the others reach 32 MiB. A larger
+#   cap means fewer all-reduces (16 at 1 MiB, 3 at 100 MiB), each waiting for more of the backward pass.
+# x: bucket "bucket, in launch order" d
+# y: mib "gradient MiB" .0f
+# color: tensor "gradient tensor"
+# control: cap "bucket_cap_mb" d
+# default: 25
 
 import numpy as np
 
@@ -109,11 +121,11 @@ def buckets(ready, first_cap=2**20, cap=25 * 2**20):
 # (6) PyTorch's rule (`compute_bucket_assignment_by_size`): add the tensor, then close the bucket
 #   once it has reached its limit, 1 MiB for the first bucket and `bucket_cap_mb` for the others.
 #
-# lab:explain 79-90 One data-parallel step
+# lab:explain 91-102 One data-parallel step
 # The model is linear regression, so the gradient is written out by hand. `ddp_step` is the whole
 # algorithm: local gradient, all-reduce mean, same update everywhere.
 #
-# lab:explain 93-101 Gradient buckets
+# lab:explain 105-113 Gradient buckets
 # Reducing every tensor separately pays the per-message latency many times; one all-reduce at the
 # end of backward cannot overlap with it. DDP's middle ground packs gradients, in the order they
 # become ready, into buckets: 1 MiB for the first, `bucket_cap_mb` (25 MiB by default) for the
@@ -121,6 +133,23 @@ def buckets(ready, first_cap=2**20, cap=25 * 2**20):
 # default) rebuilds the buckets in the order gradients actually arrived, which `ready` models. A
 # bucket's all-reduce starts when all its gradients are ready and every lower-numbered bucket has
 # started, while backward continues on earlier layers.
+
+
+def transformer_gradients(h=1024, layers=4):
+    """(name, bytes) of the fp32 gradients of a small transformer stack, in parameter order."""
+    return [(f"L{i}.{n}", k * h * h * 4) for i in range(layers)
+            for n, k in (("qkv", 3), ("proj", 1), ("fc1", 4), ("fc2", 4))]
+
+
+def figures():
+    """The data of the figure declared above, from the lab's own bucketing rule."""
+    # buckets: every gradient tensor in its bucket, for several values of bucket_cap_mb
+    rows = []
+    params = transformer_gradients()
+    for cap in (1, 5, 25, 50, 100):
+        for index, (names, _) in enumerate(buckets(list(reversed(params)), cap=cap * 2**20)):
+            rows += [(cap, index, dict(params)[name] / 2**20, name.split(".")[1]) for name in names]
+    return {"buckets": dict(zip(("cap", "bucket", "mib", "tensor"), map(list, zip(*rows))))}
 
 
 def main():
@@ -155,9 +184,7 @@ def main():
           f"{np.abs(replicas[0] - w_single).max() < 1e-12}, replica drift = {drift:g}")
     assert np.allclose(replicas[0], w_single, rtol=0, atol=1e-12) and drift == 0.0
 
-    h, layers = 1024, 4  # a small transformer stack, fp32 gradients
-    params = [(f"L{i}.{n}", k * h * h * 4) for i in range(layers)
-              for n, k in (("qkv", 3), ("proj", 1), ("fc1", 4), ("fc2", 4))]
+    params = transformer_gradients()
     ready = list(reversed(params))  # backward produces the last layer's gradients first
     bks = buckets(ready)
     sizes = [size / 2**20 for _, size in bks]

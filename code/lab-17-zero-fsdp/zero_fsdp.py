@@ -16,26 +16,26 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 #   see: output "ZeRO-3     1.9 GB"
 # - How many all-gathers and reduce-scatters does one FSDP step run per layer, and what traffic
 #   ratio to DDP follows?
-#   answer: Two all-gathers (forward, line 100, and backward, line 106) and one reduce-scatter
-#   (line 113): 3 x (N-1)/N per parameter against 2 x (N-1)/N for an all-reduce, a ratio of 1.50.
+#   answer: Two all-gathers (forward, line 112, and backward, line 118) and one reduce-scatter
+#   (line 125): 3 x (N-1)/N per parameter against 2 x (N-1)/N for an all-reduce, a ratio of 1.50.
 #   see: output "per-rank traffic"
 # - Each rank runs Adam on a (2, 8) slice only. Why does the result still match DDP to 1e-12?
-#   answer: Adam is elementwise (lines 77-79): an element's update depends only on the same element
+#   answer: Adam is elementwise (lines 89-91): an element's update depends only on the same element
 #   of p, g, m and v, so updating four slices separately is the same arithmetic as updating the
 #   whole (8, 8) tensor.
 #   see: output "max |w_fsdp - w_ddp| < 1e-12: True"
-# - What shape does `w` have on line 100, and how much of it does a rank store between layers?
+# - What shape does `w` have on line 112, and how much of it does a rank store between layers?
 #   answer: (8, 8), the full weight rebuilt from four (2, 8) shards; between layers a rank keeps
 #   only its own (2, 8) shard, a quarter.
-#   see: line 100
+#   see: line 112
 #
 # lab:traps
 # - "ZeRO-3 = tensor parallelism."
-#   why: Each rank all-gathers the full weight (line 100) and computes the full layer on its own
+#   why: Each rank all-gathers the full weight (line 112) and computes the full layer on its own
 #   micro-batch; tensor parallelism keeps weights split during the matmul and exchanges
 #   activations instead.
 # - "ZeRO shards activations."
-#   why: ZeRO-DP, the stages 1-3 of lines 70-73, partitions model state only; under pure data
+#   why: ZeRO-DP, the stages 1-3 of lines 82-85, partitions model state only; under pure data
 #   parallelism each rank keeps the activations of its own micro-batch (lab 12), which often
 #   dominate. ZeRO-R (paper section 6.1) partitions activation checkpoints across model-parallel
 #   ranks, which split each layer between them and would otherwise each hold a copy, and can
@@ -60,6 +60,18 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 #   per parameter, stage 2 to 2 B, stage 3 to nothing, so only stage 3 lets memory keep falling.
 # - Forward gathers, backward gathers again and reduce-scatters: three half all-reduces, hence
 #   1.5x a DDP step's traffic.
+
+# lab:figure memory
+# kind: bar
+# title: Each ZeRO stage divides one more part of the model state by N, and only stage 3 keeps falling
+# caption: 7.5B parameters with mixed-precision Adam: at 64 GPUs 120, 31.4, 16.6 and 1.9 GB per GPU. As N
+#   grows, ZeRO-1 levels off at the 30 GB of bf16 weights and gradients and ZeRO-2 at the 15 GB of weights,
+#   while ZeRO-3 divides all 120 GB by N; DDP stays at 120 GB whatever N.
+# x: stage "data parallelism"
+# y: gb "GB per GPU" .1f
+# color: part "model state"
+# control: gpus "data-parallel GPUs N" d
+# default: 64
 
 import numpy as np
 
@@ -121,16 +133,16 @@ def fsdp_step(shards, states, batches, t, comm):
 # (5) The weight was freed after forward, so backward gathers it again: the second all-gather.
 # (6) Each rank updates its own shard with its own slice of m and v: optimizer state is 1/N per rank.
 #
-# lab:explain 69-79 The memory formulas and an elementwise optimizer
+# lab:explain 81-91 The memory formulas and an elementwise optimizer
 # With $\Psi$ parameters and K bytes of optimizer state each, DDP needs $(2+2+K)\Psi$ bytes per
 # GPU; each stage divides one more term by N. `adam` touches every element independently, which
 # is what lets a rank update its shard without seeing the rest of the tensor.
 #
-# lab:explain 87-103 Gather, compute, free
+# lab:explain 99-115 Gather, compute, free
 # Layer by layer, the full weight is rebuilt, applied to every rank's own micro-batch, and dropped.
 # The inner loop over ranks stands for N devices working at the same time on different data.
 #
-# lab:explain 104-114 Backward: gather again, reduce-scatter, update the shard
+# lab:explain 116-126 Backward: gather again, reduce-scatter, update the shard
 # Backward needs each weight once more, so it is gathered a second time. The gradient is then
 # reduce-scattered and each rank runs Adam on one quarter of every tensor; `comm` ends at
 # $3(N-1)/N$ elements per parameter, against $2(N-1)/N$ for DDP's all-reduce.
@@ -145,6 +157,18 @@ def grads_full(ws, x, y):
         d = d * (1 - acts[i + 1] ** 2)
         gs[i], d = acts[i].T @ d, d @ ws[i].T
     return gs
+
+
+def figures():
+    """The data of the figure declared above, from the lab's own memory formulas."""
+    # memory: bytes per GPU of each setup, split into the K = 12 optimizer bytes and the rest
+    rows = []
+    for n in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024):
+        total, no_optimizer = zero_memory(PSI, n), zero_memory(PSI, n, k=0)
+        for stage in total:
+            rows.append((n, stage, no_optimizer[stage] / 1e9, "bf16 weights and gradients, 4 B"))
+            rows.append((n, stage, (total[stage] - no_optimizer[stage]) / 1e9, "fp32 master, m and v, 12 B"))
+    return {"memory": dict(zip(("gpus", "stage", "gb", "part"), map(list, zip(*rows))))}
 
 
 def main():

@@ -29,7 +29,7 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 # - Why does the simulation at 120 min lose more (41.0%) than the formula predicts (33.2%)?
 #   answer: The first-order model charges each failure $\tau/2$ once. But re-done work can fail
 #   again: with $\tau$ close to M (2 h vs 3.1 h) a segment often fails several times before it
-#   completes, and each failure rolls back to the same checkpoint (line 85).
+#   completes, and each failure rolls back to the same checkpoint (line 99).
 #   see: output " 120.0 min"
 #
 # lab:traps
@@ -37,7 +37,7 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 #   why: Each failure throws away the work since the last checkpoint: at 2 h intervals the expected
 #   loss alone is $\tau/(2M) = 32\%$ of the run, and the simulation measures 41.0% in total.
 # - "The 10.4% overhead is the whole cost of failures."
-#   why: The model (line 85) restarts instantly. A real restart (rescheduling, reloading the
+#   why: The model (line 99) restarts instantly. A real restart (rescheduling, reloading the
 #   checkpoint) adds its time R once per failure, a further fraction R/M of the run: with R = 10 min
 #   and M = 3.1 h that is 5.4% more, so fast restarts matter as much as the interval.
 #
@@ -59,6 +59,20 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 #   differ a lot, the interval is off.
 # - Square roots soften everything: 4x more GPUs only halves the interval and doubles the overhead,
 #   and a 4x faster checkpoint only halves the overhead.
+
+# lab:figure interval
+# kind: line
+# title: The best interval is where writing checkpoints and losing work cost the same, earlier on larger jobs
+# caption: A 60 s checkpoint and Llama 3's failure rate per GPU: the two costs are straight lines of
+#   opposite slope here, and the total is lowest where they cross, at Young's τ* = √(2δM). 16,384 GPUs
+#   (MTBF 3.1 h) give 19.3 min and 10.4%; 8x fewer GPUs 54.5 min and 3.7%, 8x more 6.8 min and 29.4%.
+# x: tau "checkpoint interval τ (min)" .4g
+# y: overhead "overhead (% of the useful work)" .3g
+# color: cost "cost"
+# control: gpus "GPUs in the job" ,d
+# default: 16384
+# x-scale: log
+# y-scale: log
 
 import numpy as np
 
@@ -94,14 +108,31 @@ def simulate(tau, delta, mtbf, work, rng):
 # (5) A failure mid-segment throws away everything since the last checkpoint; restart cost is 0 here.
 # (6) Overhead = wall time / useful work - 1, directly comparable with the formula.
 #
-# lab:explain 69-74 The first-order model
+# lab:explain 83-88 The first-order model
 # Two costs pull in opposite directions: $\delta/\tau$ falls with longer intervals, $\tau/(2M)$
 # grows. Setting the derivative to zero gives $\tau^* = \sqrt{2\delta M}$, where both equal
 # $\sqrt{\delta/(2M)}$ and the total is $\sqrt{2\delta/M}$.
 #
-# lab:explain 77-87 A seeded failure simulation
+# lab:explain 91-101 A seeded failure simulation
 # The simulation makes no approximation: it runs segments of work plus checkpoint, and on a
 # failure rolls back to the last completed checkpoint. It is compared with the formula below.
+
+
+def figures():
+    """The data of the figure declared above, from the lab's own first-order model."""
+    # interval: overhead against the interval, its two terms and Young's optimum, for 8 job sizes
+    rows = []
+    for n in (2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144):
+        m = DAYS * 24 * 3600 / INTERRUPTIONS * GPUS / n  # same per-GPU reliability, as in main()
+        for minutes in (2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 60, 90, 120, 180, 240):
+            tau = minutes * 60.0
+            rows += [(n, minutes, 100 * first_order_overhead(tau, DELTA, m), "total overhead"),
+                     (n, minutes, 100 * first_order_overhead(tau, DELTA, np.inf), "writing checkpoints, δ/τ"),
+                     (n, minutes, 100 * first_order_overhead(tau, 0.0, m), "lost work, τ/(2M)")]
+        best, young = float(young_interval(DELTA, m)), "Young's τ*: each cost is half the total"
+        rows += [(n, best / 60, 100 * first_order_overhead(best, DELTA, np.inf), young),  # the crossing
+                 (n, best / 60, 100 * first_order_overhead(best, DELTA, m), young)]  # the lowest total
+    return {"interval": dict(zip(("gpus", "tau", "overhead", "cost"), map(list, zip(*rows))))}
 
 
 def main():
