@@ -58,13 +58,13 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
     spec: dict[str, Any] = {"field": encoding.column, "title": encoding.label, "scale": {}}
     if textual or kind == "ordinal":
         spec["type"] = "nominal" if textual else "ordinal"
-        if textual or every_row:
+        if textual or every_row or channel == "color":
             spec["scale"]["domain"] = list(dict.fromkeys(values))  # in the order the starter gave
     else:
         spec["type"] = "quantitative"
         spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": _d3(encoding.format)}
         if channel in figure.log_axes:
-            spec["scale"]["type"] = "log"
+            spec["scale"].update(type="log", nice=False)  # a nice log axis runs a decade past the data
             spec["axis"]["tickCount"] = 5
         if every_row:
             spec["scale"]["domain"] = _extent(figure, channel, every_row)
@@ -90,6 +90,29 @@ def _extent(figure: FigureSpec, channel: str, rows: list[dict[str, Any]]) -> lis
     elif figure.kind in ("bar", "area") and channel == "y" and channel not in figure.log_axes:
         values.append(0.0)
     return [min(values), max(values)]
+
+
+def _label_colour(color: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Text on a coloured cell in black or white, whichever reads better on that cell's colour."""
+    field = color["field"]
+    if color["type"] == "quantitative":  # viridis runs from dark purple to light yellow
+        values = [float(row[field]) for row in rows]
+        middle = min(values) + 0.55 * (max(values) - min(values))
+        return {"condition": {"test": f"datum['{field}'] > {middle!r}", "value": "#000000"}, "value": "#ffffff"}
+    domain = color["scale"]["domain"]
+    return {"field": field, "type": "nominal", "legend": None,
+            "scale": {"domain": domain, "range": [_ink(PALETTE[i % len(PALETTE)]) for i in range(len(domain))]}}
+
+
+def _ink(background: str) -> str:
+    """Black or white text for a background colour: the one with more contrast (WCAG luminance)."""
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(background[i:i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "#000000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#ffffff"
 
 
 def _d3(number_format: str) -> str:
@@ -129,9 +152,13 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
     if "label" in figure.encodings:
         label = figure.encodings["label"].column
         text_x = {"field": "il_middle", "type": "quantitative"} if kind == "timeline" else encoding["x"]
-        fill = "#ffffff" if kind in ("timeline", "heatmap") else "currentColor"  # white on coloured cells
-        text: dict[str, Any] = {"mark": {"type": "text", "fontSize": 11, "fill": fill},
+        text: dict[str, Any] = {"mark": {"type": "text", "fontSize": 11},
                                 "encoding": {"x": text_x, "y": encoding["y"], "text": {"field": label}}}
+        if kind in ("timeline", "heatmap") and "color" in encoding:
+            text["encoding"]["color"] = _label_colour(encoding["color"], every_row or rows)
+            spec["resolve"] = {"scale": {"color": "independent"}}
+        else:
+            text["mark"]["fill"] = "currentColor"
         if kind == "timeline":
             x, x2 = figure.encodings["x"].column, figure.encodings["x2"].column
             text["transform"] = [{"calculate": f"(datum['{x}'] + datum['{x2}']) / 2", "as": "il_middle"}]
