@@ -16,9 +16,9 @@
 #   units (a column block); `B_i` keeps the matching 64 rows and all 64 outputs (a row block).
 #   see: output "A shard (64, 64), B shard (64, 64)"
 # - How many all-reduces does one MLP need per training step, and on which lines?
-#   answer: Two: line 89 sums the partial outputs in forward (Megatron's `g`), line 96 sums the
-#   partial input gradients in backward (Megatron's `f`); the weight gradients of line 95 stay local.
-#   see: lines 89-96
+#   answer: Two: line 100 sums the partial outputs in forward (Megatron's `g`), line 107 sums the
+#   partial input gradients in backward (Megatron's `f`); the weight gradients of line 106 stay local.
+#   see: lines 100-107
 # - How far off is the output when `A` is split by rows instead, and why is that not rounding?
 #   answer: 191.4 on outputs up to 309.5: each rank applies GELU to a partial pre-activation, and
 #   GELU of a sum is not the sum of GELUs.
@@ -32,13 +32,13 @@
 #
 # lab:traps
 # - TP shards the batch, like data parallelism.
-#   why: Every rank multiplies all 4 tokens (`X` is (4, 64) on every rank, line 87); only the
+#   why: Every rank multiplies all 4 tokens (`X` is (4, 64) on every rank, line 98); only the
 #   weights are split, as the printed shard shapes show.
 # - Any way of cutting the two matrices works as long as the pieces are summed at the end.
-#   why: The nonlinearity decides. A row split of `A` hands GELU a partial sum (lines 100-103) and
+#   why: The nonlinearity decides. A row split of `A` hands GELU a partial sum (lines 111-114) and
 #   is off by 191.4; making it correct would need an extra all-reduce before GELU.
 # - The all-reduce can run in the background, so TP across nodes costs little.
-#   why: The next layer needs the summed output of line 89 before it can start, so every
+#   why: The next layer needs the summed output of line 100 before it can start, so every
 #   all-reduce is on the critical path: the chain of steps that wait on each other, where any
 #   added time adds to the step. Hence TP stays on NVLink, the fast GPU-to-GPU links of one node.
 #
@@ -61,6 +61,17 @@
 # - Split freely until you meet a nonlinearity; the one sum must come after it, never before.
 # - All-reduce traffic per rank stays below twice the tensor whatever $t$ is (1.5x at $t$ = 4,
 #   1.75x at 8): TP's cost is link bandwidth and latency on every layer, not the number of ranks.
+
+# lab:figure split
+# kind: heatmap
+# title: Each rank holds the same 64 hidden units in both matrices, as columns of A and rows of B
+# caption: A (64 x 256) is drawn transposed, so both matrices share the hidden-unit axis; a cell is a
+#   16 x 16 block, labelled with the shard that holds it. Rank 1 keeps A1 and B1, (64, 64) each:
+#   hidden units 64-127 run end to end on one rank, so GELU is local and only the output is summed.
+# x: block "block of A (inputs) or of B (outputs)"
+# y: hidden "hidden units"
+# color: rank "rank holding the block"
+# label: shard "shard"
 
 import numpy as np
 
@@ -110,17 +121,17 @@ def wrong_split(X, A, B):
 # (5) Weight gradients stay local and are already sharded like the weights.
 # (6) The one backward all-reduce (Megatron's `f`): each rank's input gradient is partial.
 #
-# lab:explain 85-89 Forward: local GELU, then one sum
+# lab:explain 96-100 Forward: local GELU, then one sum
 # The column block of `A` gives each rank complete pre-activations for its hidden units, so the
 # nonlinearity is exact locally. The row block of `B` turns those units into a full-shape partial
 # output, and summing the partials over ranks is the only communication of the forward pass.
 #
-# lab:explain 92-97 Backward: the mirror image
+# lab:explain 103-108 Backward: the mirror image
 # The output gradient is identical on every rank, so nothing is exchanged to start. Weight
 # gradients are local shards; the gradient of `X` sums contributions from every rank's hidden
 # units, so it needs one all-reduce.
 #
-# lab:explain 100-103 The split that does not work
+# lab:explain 111-114 The split that does not work
 # Cutting `A` along its input rows leaves each rank with a partial pre-activation. A correct
 # scheme would have to all-reduce before GELU; skipping that sync gives the error printed below.
 
@@ -143,10 +154,30 @@ def all_gather(shards):
 #   activations shrink by the TP degree $t$ at no extra traffic.
 # (4) All-gather sends the other half; together they equal one all-reduce in result and bytes.
 #
-# lab:explain 128-137 The all-reduce, taken apart
+# lab:explain 139-148 The all-reduce, taken apart
 # Sequence parallelism replaces the forward all-reduce with a reduce-scatter over tokens, runs
 # LayerNorm and dropout on (tokens / $t$, h) shards, then all-gathers before the next
 # column-parallel matmul. Backward swaps the two. Same bytes, less activation memory.
+
+
+def shard(A, B):
+    """Megatron's split: rank i gets column block i of A and row block i of B."""
+    return np.split(A, TP, axis=1), np.split(B, TP, axis=0)
+
+
+def figures():
+    """split: the rank holding each 16 x 16 block of A (transposed) and of B, found by `shard`."""
+    owner_A, owner_B = np.zeros((H, FFN), dtype=int), np.zeros((FFN, H), dtype=int)
+    for rank, (a, b) in enumerate(zip(*shard(owner_A, owner_B))):
+        a[...] = b[...] = rank  # np.split returns views, so this marks the full matrices
+    rows = []
+    for u in range(0, FFN, 16):  # the hidden units, the axis both splits share
+        cells = [(f"A in {i}-{i + 15}", "A", owner_A[i:i + 16, u:u + 16]) for i in range(0, H, 16)]
+        cells += [(f"B out {o}-{o + 15}", "B", owner_B[u:u + 16, o:o + 16]) for o in range(0, H, 16)]
+        for name, matrix, owner in cells:
+            (rank,) = np.unique(owner)  # one rank per block
+            rows.append((f"{u}-{u + 15}", name, f"rank {rank}", f"{matrix}{rank}"))
+    return {"split": dict(zip(("hidden", "block", "rank", "shard"), map(list, zip(*rows))))}
 
 
 def main():
@@ -154,7 +185,7 @@ def main():
     A, B = rng.standard_normal((H, FFN)), rng.standard_normal((FFN, H))
     X = rng.standard_normal((TOKENS, H))
     Y = gelu(X @ A) @ B
-    A_shards, B_shards = np.split(A, TP, axis=1), np.split(B, TP, axis=0)
+    A_shards, B_shards = shard(A, B)
     Y_tp, pre = tp_forward(X, A_shards, B_shards)
     err, bad = np.abs(Y_tp - Y).max(), np.abs(wrong_split(X, A, B) - Y).max()
     print(f"X {X.shape} on every rank; A shard {A_shards[0].shape}, B shard {B_shards[0].shape}")

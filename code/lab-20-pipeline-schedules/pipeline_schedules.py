@@ -16,17 +16,17 @@
 #   answer: Both finish at 33 units: 9 idle units, 9/33 = 3/11 of the total, or $(p-1)/m$ = 3/8 of the ideal 24.
 #   see: output "1F1B            1  33.00      0.2727        0.3750"
 # - How many forwards does stage 0 run before its first backward under 1F1B, and what peak follows?
-#   answer: $p-d-1$ = 3 warm-up forwards (line 74), then the steady state opens with a 4th (line 77):
+#   answer: $p-d-1$ = 3 warm-up forwards (line 102), then the steady state opens with a 4th (line 105):
 #   $p-d$ = 4 = $p$ micro-batches in flight, against all 8 under GPipe.
-#   see: lines 74-77
+#   see: lines 102-105
 # - With $v$ = 2, how many chunk forwards does device 0 run before its first backward, and what peak is that?
-#   answer: Warm-up $2(p-1) + (v-1)p$ = 6 + 4 = 10 (line 86), plus one steady-state forward: 11 chunks
+#   answer: Warm-up $2(p-1) + (v-1)p$ = 6 + 4 = 10 (line 114), plus one steady-state forward: 11 chunks
 #   of half a stage, 5.5 micro-batches, which is $p + (p-1)/v$.
 #   see: output "interleaved     2  28.50      0.1579        0.1875         5.50"
 # - Messages cost nothing in this simulator. What would a warm-up of $(p-d-1) + (v-1)p$ give at $v$ = 2?
 #   answer: The same 28.50 units with a peak of (3 + 4 + 1)/2 = 4, exactly $p$. Megatron's doubled
 #   term costs memory here; its extra forwards only help when messages take time, which is not modelled.
-#   see: line 86
+#   see: line 114
 #
 # lab:traps
 # - $(p-1)/m$ is the fraction of the time the devices sit idle.
@@ -61,6 +61,34 @@
 #   with a backward that frees one micro-batch of activations, so the count in flight stays at $p$.
 # - Interleaving makes each hop $1/v$ of a stage long, so filling and draining the line takes
 #   $1/v$ as long, but there are $v$ times as many hops, each one a message.
+
+# lab:figure timeline
+# kind: timeline
+# title: The fill and drain gap stays 9 units whatever m is, so more micro-batches shrink its share
+# caption: 1F1B on p = 4 stages: each stage waits through 3 forwards and 3 backwards of fill and drain.
+#   At m = 1 that idles 75% of the 12-unit step; at m = 8, 9 of 33 units (27.3%); at m = 12, 9 of 45
+#   (20%).
+# x: start "time (units; a forward takes 1, a backward 2)"
+# x2: end "end"
+# y: stage "stage d" d
+# color: pass "pass"
+# label: mb "micro-batch" d
+# control: m "micro-batches m" d
+# default: 8
+#
+# lab:figure schedules
+# kind: timeline
+# title: 1F1B reorders GPipe's work without shortening it; interleaving shortens the fill and drain
+# caption: With p = 4 and m = 8, GPipe and 1F1B both end at 33 units, but 1F1B starts backwards early,
+#   so stage 0 holds 4 micro-batches instead of 8. Interleaving v = 2 chunks of half a stage each
+#   ends the step at 28.5 units (the ideal is 24), at the price of twice the messages.
+# x: start "time (units; a full-stage forward takes 1, a backward 2)"
+# x2: end "end"
+# y: stage "device d" d
+# color: pass "pass"
+# label: mb "micro-batch" d
+# control: schedule "schedule"
+# default: 1F1B
 
 P, M, TF, TB = 4, 8, 1.0, 2.0  # stages, micro-batches, forward and backward time per stage
 
@@ -99,12 +127,12 @@ def interleaved(d, v):
 #   through every chunk but the last, plus one per hop of micro-batch 0's trip to the last device
 #   and back, $2(p-d-1)$ hops.
 #
-# lab:explain 69-78 Two orders for the same work
+# lab:explain 97-106 Two orders for the same work
 # Both lists hold 8 forwards and 8 backwards per stage. GPipe defers every backward; 1F1B
 # starts each stage's backward as soon as the pipeline can deliver a gradient, which bounds how
 # many activations wait on stage d to $p-d$: at most $p$, on stage 0.
 #
-# lab:explain 81-90 Interleaving
+# lab:explain 109-118 Interleaving
 # Each device owns v chunks of layers, each taking $1/v$ of the time. Virtual stage $cp + d$
 # lives on device d, so a micro-batch loops through the devices v times, and the fill and drain
 # shrink to $(p-1)/v$ full-stage slots. The longer warm-up, $2(p-d-1) + (v-1)p$ chunk forwards
@@ -136,7 +164,7 @@ def simulate(schedule, v=1):
             progress = True
         assert progress, "deadlock: every device waits for an op that never runs"  # (5)
     total = max(free)
-    return total, 1 - M * (TF + TB) / total, peak[0] / v  # (6)
+    return total, 1 - M * (TF + TB) / total, peak[0] / v, end  # (6)
 # lab:end simulate
 # lab:notes simulate
 # (1) A forward needs the previous virtual stage's output for the same micro-batch.
@@ -144,25 +172,48 @@ def simulate(schedule, v=1):
 # (3) Chunks are $1/v$ of a stage, so their forward and backward take $1/v$ of the time.
 # (4) Forwards whose backward has not run yet: activations that must stay in memory.
 # (5) A schedule whose order contradicts the dependencies would stall forever; stop instead.
-# (6) Idle fraction of the total, and stage 0's peak in micro-batches of a full stage.
+# (6) Idle fraction of the total, stage 0's peak in full-stage micro-batches, and every op's end time.
 #
-# lab:explain 114-131 Dependencies decide the start times
+# lab:explain 142-159 Dependencies decide the start times
 # The simulator knows only the order of work on each device and the data dependencies between
 # stages. Idle gaps appear on their own: early stages wait at the end for gradients, late stages
 # wait at the start for activations.
 #
-# lab:explain 132-139 What is measured
+# lab:explain 160-167 What is measured
 # The bubble is whatever the devices did not spend computing. The count of live forwards is the
 # activation memory the schedule needs, in units of one stage's activations per micro-batch.
+
+
+RUNS = [("GPipe", gpipe, 1), ("1F1B", one_f_one_b, 1), ("interleaved", interleaved, 2),
+        ("interleaved", interleaved, 4)]  # what main() compares
+
+
+def timeline(schedule, v, m):
+    """Every op of `simulate(schedule, v)` with m micro-batches: (stage, start, end, pass, mb)."""
+    global M
+    saved, M = M, m  # the schedules and the simulator read the module's M
+    end = simulate(schedule, v)[3]
+    M = saved
+    return sorted((vs % P, stop - (TF if kind == "F" else TB) / v, stop,  # durations as in `simulate`
+                   "forward" if kind == "F" else "backward", mb) for (kind, mb, vs), stop in end.items())
+
+
+def figures():
+    """The timelines declared above: 1F1B for m = 1 ... 12, and main()'s schedules at m = 8."""
+    columns = ("stage", "start", "end", "pass", "mb")
+    by_m = [(m, *op) for m in (1, 2, 3, 4, 6, 8, 12) for op in timeline(one_f_one_b, 1, m)]
+    by_schedule = [(name + (f" v = {v}" if v > 1 else ""), *op)
+                   for name, schedule, v in RUNS[:3] for op in timeline(schedule, v, M)]  # v = 4: too thin
+    return {"timeline": dict(zip(("m", *columns), map(list, zip(*by_m)))),
+            "schedules": dict(zip(("schedule", *columns), map(list, zip(*by_schedule))))}
 
 
 def main():
     ideal = M * (TF + TB)
     print(f"p = {P} stages, m = {M} micro-batches, ideal time {ideal:.0f} units per device")
     print("schedule        v  total  idle/total  bubble/ideal  peak in-flight (stage 0)")
-    for name, schedule, v in [("GPipe", gpipe, 1), ("1F1B", one_f_one_b, 1),
-                              ("interleaved", interleaved, 2), ("interleaved", interleaved, 4)]:
-        total, idle, peak = simulate(schedule, v)
+    for name, schedule, v in RUNS:
+        total, idle, peak, _ = simulate(schedule, v)
         print(f"{name:12s} {v:4d} {total:6.2f} {idle:11.4f} {(total - ideal) / ideal:13.4f}"
               f" {peak:12.2f}")
         assert abs((total - ideal) / ideal - (P - 1) / (v * M)) < 1e-12

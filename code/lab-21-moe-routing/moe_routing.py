@@ -23,8 +23,8 @@
 #   see: output "CF  2.0: capacity 256, dropped   0 (0.0%), padding slots 1024"
 # - Which line gives a token its slot, and which tokens lose when an expert is full?
 #   answer: Line 88: a running count down the token axis, so earlier tokens take the slots and
-#   the last ones sent to a full expert are dropped (line 89).
-#   see: lines 88-89
+#   the last ones sent to a full expert are dropped (line 101).
+#   see: lines 100-101
 # - Can the balance loss read below 1 while one expert gets most of the tokens?
 #   answer: Yes: the lopsided router sends 768 of 1024 tokens to expert 0 and drops 640, yet reads
 #   0.826, because those tokens give expert 0 a probability of only about 1/8, so $P_0$ stays small.
@@ -39,7 +39,7 @@
 #   only $k$ of them (12.9B): the two numbers differ by 3.6x.
 # - A dropped token is lost from the sequence.
 #   why: It only misses this layer's expert update; the residual connection carries it to the
-#   next layer unchanged. `kept` (line 89) gates the expert, not the token.
+#   next layer unchanged. `kept` (line 101) gates the expert, not the token.
 # - A balance loss of 1 means balanced routing, and imbalance can only raise it.
 #   why: 1 is what uniform routing gives, not a minimum: the lopsided router reads 0.826 with 640
 #   tokens dropped. At CF 1.0 even one token over $T/E$ overflows while the loss barely moves.
@@ -65,6 +65,18 @@
 #   and pays for them in memory, all-to-all bytes and FLOPs whether or not tokens arrive.
 # - The balance loss is an overlap score between where tokens go ($f$) and where the router's
 #   probability mass sits ($P$); only $P$ carries a gradient, so it nudges probabilities.
+
+# lab:figure capacity
+# kind: bar
+# title: Capacity gives every expert the same buffer; busy experts overflow while quiet ones ship empty slots
+# caption: Kept tokens plus empty slots always add up to the capacity. At CF 1.0 (128 slots) experts 0,
+#   6 and 5 drop 213 tokens while 213 slots travel empty; CF 1.25 drops 122 with 378 empty slots; CF
+#   2.0 drops none but ships 1024 empty slots, as many as there are tokens.
+# x: expert "expert" d
+# y: tokens "tokens or slots" d
+# color: fate "fate"
+# control: cf "capacity factor" .2f
+# default: 1.0
 
 import numpy as np
 
@@ -105,12 +117,12 @@ def balance_loss(probs, expert):
 # (5) The dispatch layout an all-to-all sends: one (capacity,) row of token ids per expert.
 # (6) $f_i$: fraction of tokens sent to expert i; `P`: mean router probability per expert.
 #
-# lab:explain 83-92 Capacity turns counts into drops
+# lab:explain 95-104 Capacity turns counts into drops
 # Routing is an argmax, but the buffer is allocated before anyone knows the counts. A running
 # sum over the one-hot assignment gives every token its slot in its expert's buffer, and any slot
 # index at or beyond the capacity is a drop.
 #
-# lab:explain 95-98 The Switch balance loss
+# lab:explain 107-110 The Switch balance loss
 # `f` is not differentiable (it comes from an argmax) but `P` is, so the gradient of
 # $E \sum_i f_i P_i$ lowers the probability of the experts that currently receive the most tokens.
 # The two averages are taken separately, so a busy expert that tokens pick with little confidence
@@ -125,12 +137,29 @@ def mixtral_params(h=4096, ffn=14336, layers=32, vocab=32000, kv=1024, experts=8
     return total, active
 
 
-def main():
+def router_logits():
+    """The constructed router's logits for T tokens (see the comment on D and SKEW)."""
     rng = np.random.default_rng(0)
     shared = rng.standard_normal(D)  # a direction every hidden state shares
     x = rng.standard_normal((T, D)) + SKEW * shared
     W_router = rng.standard_normal((D, E))
-    logits = x @ W_router
+    return x @ W_router
+
+
+def figures():
+    """capacity: per expert, tokens kept and dropped by `route_top1` and empty buffer slots."""
+    logits, rows = router_logits(), []
+    for cf in (1.0, 1.25, 2.0):
+        _, expert, kept, buffer = route_top1(logits, cf)
+        fates = {"dropped": np.bincount(expert[~kept], minlength=E),  # the first fate stacks on top
+                 "empty slot": (buffer < 0).sum(axis=1),  # padding the all-to-all still ships
+                 "kept": np.bincount(expert[kept], minlength=E)}
+        rows += [(cf, e, fate, int(n[e])) for e in range(E) for fate, n in fates.items()]
+    return {"capacity": dict(zip(("cf", "expert", "fate", "tokens"), map(list, zip(*rows))))}
+
+
+def main():
+    logits = router_logits()
     print(f"{T} tokens, {E} experts, top-1 (untrained router, skew tuned by hand)")
     for cf in (1.0, 1.25, 2.0):
         probs, expert, kept, buffer = route_top1(logits, cf)

@@ -39,10 +39,10 @@
 #   to the step; NVLink inside a node has roughly ten times the bandwidth of a node's network link.
 # - PP shrinks activation memory like it shrinks the weights.
 #   why: Under 1F1B stage 0 keeps $p$ micro-batches of $L/p$ layers, still $L$ layers' worth: the
-#   act column reads 91.3 GB for TP = 1 at every PP (lines 134-138 count it that way).
+#   act column reads 91.3 GB for TP = 1 at every PP (lines 147-151 count it that way).
 # - With ZeRO-1 each GPU holds $16\Psi/(t\,p\,d)$ bytes of state.
 #   why: That is ZeRO-3. ZeRO-1 shards only the 12 bytes of optimizer state over DP; the 4 bytes
-#   of bf16 weights and gradients divide only by TP x PP (line 81), 47.4 GB at TP = 8, DP = 8.
+#   of bf16 weights and gradients divide only by TP x PP (line 94), 47.4 GB at TP = 8, DP = 8.
 # - A layout marked ok will fit on the real GPUs.
 #   why: The count is an estimate: GPT-style 34 bytes per token and hidden unit (Llama's gated
 #   MLP stores more), no embedding or logit activations, no fragmentation. Measure first.
@@ -65,6 +65,19 @@
 #   activations only by $t$. When activations overflow, a deeper pipeline does not help.
 # - The global batch is a budget of micro-batches: each DP replica takes its share, and what is
 #   left per replica is the pipeline's $m$. Large DP with deep PP starves the pipeline.
+
+# lab:figure layouts
+# kind: heatmap
+# title: More GPUs open more layouts, but only up to 11: activations rule out TP = 1, the node TP = 16
+# caption: Each cell is one (TP, PP) layout of the 70B model, with DP = GPUs / (TP x PP), labelled with
+#   its GB per GPU; a blank cell needs more GPUs than the cluster has. 16 GPUs fit nothing, 32 fit 5
+#   layouts, 64 fit 9, and from 128 on the same 11 fit: a larger DP only shrinks the optimizer share.
+# x: pp "PP degree" d
+# y: tp "TP degree" d
+# color: verdict "verdict"
+# label: gb "GB per GPU" .0f
+# control: gpus "GPUs" d
+# default: 64
 
 L, H, HEADS, KV, FFN, VOCAB = 80, 8192, 64, 8, 28672, 32000  # Llama-2-70B shapes
 GPUS, PER_NODE, HBM, USABLE = 64, 8, 80e9, 72e9
@@ -109,17 +122,17 @@ def bubble(pp, dp):
 # (4) Topology first: no amount of free memory makes inter-node TP fast.
 # (5) Accumulation steps = micro-batches per pipeline flush, fixed by the global batch.
 #
-# lab:explain 75-83 The memory model
+# lab:explain 88-96 The memory model
 # State is 16 bytes per parameter. The 4 bytes of bf16 weights and gradients are split only by the
 # model-parallel degree TP x PP; the 12 bytes of fp32 optimizer state are split by every GPU.
 # For $t$ = 1 the activations are 80 x 34 x 4096 x 8192 bytes = 91.3 GB, more than the budget.
 # Activations are counted for all L layers of one micro-batch, which is what stage 0 holds under 1F1B.
 #
-# lab:explain 86-97 Constraints, cheapest first
+# lab:explain 99-110 Constraints, cheapest first
 # The checks are ordered from topology (a node has 8 GPUs), through shapes (heads and layers must
 # divide evenly) and batch arithmetic, to memory.
 #
-# lab:explain 100-102 The price of PP
+# lab:explain 113-115 The price of PP
 # At a fixed global batch the number of micro-batches falls as DP grows, so a deep pipeline with
 # many data-parallel replicas pays a larger bubble.
 
@@ -144,10 +157,23 @@ def stage0_activations(tp, pp, dp):
 # (3) Lab 20: under 1F1B the first stage has at most $p$ micro-batches in flight.
 # (4) $p$ micro-batches times $L/p$ layers: the pipeline depth cancels.
 #
-# lab:explain 127-138 Counting the same bytes another way
+# lab:explain 140-151 Counting the same bytes another way
 # These two functions do not reuse the per-GPU formula: one adds up what the whole cluster
 # stores, the other follows stage 0 through the pipeline. Every layout must agree with both,
 # which catches a state sharded like ZeRO-3 or activations divided by PP.
+
+
+def figures():
+    """layouts: every (TP, PP) on 16 ... 512 GPUs, judged by `check` and sized by `memory_per_gpu`."""
+    psi, rows = n_params(), []
+    for gpus in (16, 32, 64, 128, 256, 512):
+        for tp in (1, 2, 4, 8, 16):
+            for pp in (1, 2, 4, 8, 16):
+                if gpus % (tp * pp) == 0:  # as in main(): DP takes the remaining GPUs
+                    dp = gpus // (tp * pp)
+                    gb = sum(memory_per_gpu(tp, pp, dp, psi)) / 1e9
+                    rows.append((gpus, tp, pp, check(tp, pp, dp, psi), gb))
+    return {"layouts": dict(zip(("gpus", "tp", "pp", "verdict", "gb"), map(list, zip(*rows))))}
 
 
 def main():
