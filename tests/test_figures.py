@@ -7,6 +7,7 @@ import re
 import textwrap
 
 import pytest
+from conftest import ROOT
 from infralens.drawing import accessible_svg, render_svgs, vega_lite
 from infralens.errors import AuthorError, Problems
 from infralens.figure_data import check_recording, code_digest, differences, recording
@@ -163,3 +164,12 @@ def test_a_drawing_is_accessible_svg_with_text_and_unique_ids():
 def test_a_broken_starter_is_not_a_figure_problem():
     with pytest.raises(AuthorError):
         parse_starter(STARTER.replace("# kind: bar", "# kind: pie"), "code/x/x.py", "lab-x")
+
+
+def test_the_authoring_page_figure_example_parses():
+    page = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    example = page[page.index("# lab:figure bubble"):page.index("def figures():")]
+    body = [(number, line.removeprefix("#").removeprefix(" ")) for number, line in
+            enumerate(example.strip().splitlines()[1:], 2)]
+    figure, problems = declared("\n".join(text for _, text in body))
+    assert problems == [] and figure is not None and figure.control is not None
