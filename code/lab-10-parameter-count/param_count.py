@@ -14,9 +14,9 @@ real numpy arrays for a toy config, then applies it to GPT-2 small, GPT-2 XL and
 # - What does `closed_form` return for GPT-2 small (L = 12, h = 768, V = 50257, 1024 positions), and how much of it is $12Lh^2$?
 #   answer: 124,439,808, the count Hugging Face reports for `gpt2`; $12Lh^2$ alone is 84,934,656, the 68.25% in the last column.
 #   see: output "GPT-2 small: 124,439,808 parameters"
-# - Which shapes on lines 61-65 make up a block's $12h^2$ weights, and how do they split between attention and the MLP?
+# - Which shapes on lines 80-84 make up a block's $12h^2$ weights, and how do they split between attention and the MLP?
 #   answer: $(h, 3h) + (h, h) = 4h^2$ in attention and $(h, 4h) + (4h, h) = 8h^2$ in the MLP: a ratio of 1 : 2, as the 22.78% and 45.54% columns show once the biases are added.
-#   see: lines 61-65
+#   see: lines 80-84
 # - How does the embeddings' share of the total change from GPT-2 small to GPT-3 175B, and why?
 #   answer: From 31.65% to 0.37%. The tables grow as $(V + n_{ctx})h$, linear in $h$; the blocks grow as $12Lh^2$, and GPT-3 has 16x the width and 8x the depth.
 #   see: output "GPT-3 175B"
@@ -29,7 +29,7 @@ real numpy arrays for a toy config, then applies it to GPT-2 small, GPT-2 XL and
 #   why: In GPT-2 small the token table alone is 38.6M of 124.4M (31.0% in the output); the tables only fade once
 #   $12Lh^2$ dominates at large width, 0.37% for GPT-3.
 # - The logits need their own $V \times h$ output matrix, so add $Vh$ to the count.
-#   why: GPT-2 ties the output projection to `wte` (no `lm_head` entry, line 67): the logits are `x @ wte.T`. Adding
+#   why: GPT-2 ties the output projection to `wte` (no `lm_head` entry, line 86): the logits are `x @ wte.T`. Adding
 #   $Vh$ counts one tensor twice and gives 163M; check `tie_word_embeddings` in the model's configuration.
 # - The $N$ of scaling-law papers is the total parameter count.
 #   why: Kaplan et al. leave the embeddings out: $N$ for GPT-2 small is about 85M (printed last), not 124M.
@@ -48,6 +48,25 @@ real numpy arrays for a toy config, then applies it to GPT-2 small, GPT-2 XL and
 # lab:intuition
 # - Count in units of $h^2$: a block is 12 of them (3 for Q, K and V, 1 for the output projection, 4 + 4 for the MLP).
 # - Width costs quadratically and vocabulary linearly: doubling $h$ quadruples every block but only doubles the embedding table.
+
+# lab:figure parts
+# kind: bar
+# title: The embedding tables shrink from a third of GPT-2 small to a sliver of GPT-3 175B
+# caption: Each bar is one model's parameters by where they live. The tables (wte and wpe) are 31.65% of
+#   GPT-2 small but 0.37% of GPT-3 175B; the blocks split about 1 : 2 between attention and the MLP at every size.
+# x: model "model"
+# y: share "share of parameters" .2%
+# color: part "part"
+# lab:figure family
+# kind: line
+# title: Across the eight GPT-3 sizes, width squared wins over the vocabulary
+# caption: The same count applied to the GPT-3 family (Brown et al., 2020, Table 2.1, all with V = 50257 and
+#   2048 positions). The tables fall from 32.1% at 125M parameters to 0.37% at 175B, while attention and the
+#   MLP approach one third and two thirds.
+# x: billions "parameters (billions)" .3g
+# y: share "share of parameters" .1%
+# color: part "part"
+# x-scale: log
 
 import numpy as np
 
@@ -78,12 +97,12 @@ def closed_form(V, n_ctx, h, L):
 # (5) No `lm_head` entry: with tied weights the logits are `x @ wte.T`.
 # (6) $12h^2$ weights and $13h$ biases and norms per block, the two tables, and the final LayerNorm.
 #
-# lab:explain 55-67 The inventory, tensor by tensor
+# lab:explain 74-86 The inventory, tensor by tensor
 # The dictionary is the model's state: names and shapes, nothing else. Reading the shapes gives
 # the count: in a block the matrices $h \times 3h$, $h \times h$, $h \times 4h$ and $4h \times h$
 # make $12h^2$, while the eight vectors add $2h + 3h + h + 2h + 4h + h = 13h$.
 #
-# lab:explain 70-71 The closed form
+# lab:explain 89-90 The closed form
 # Summing the inventory symbolically gives $12Lh^2 + 13Lh + (V + n_{ctx})h + 2h$. The first term
 # grows with width squared and depth, the embedding term only linearly in $h$.
 
@@ -94,6 +113,24 @@ def groups(V, n_ctx, h, L):
     attn = sum(v for k, v in s.items() if ".attn." in k)
     mlp = sum(v for k, v in s.items() if ".mlp." in k)
     return emb, attn, mlp, sum(s.values()) - emb - attn - mlp, sum(s.values())
+
+
+def figures():
+    """The data of the figures declared above, from the lab's own inventory (`groups` sums `gpt2_shapes`)."""
+    printed = {"GPT-2 small": (50257, 1024, 768, 12), "GPT-2 XL": (50257, 1024, 1600, 48),
+               "GPT-3 175B": (50257, 2048, 12288, 96)}  # the three models main() prints
+    gpt3 = [(768, 12), (1024, 24), (1536, 24), (2048, 24), (2560, 32), (4096, 32), (5140, 40), (12288, 96)]
+    names = ("embeddings", "attention", "MLP", "LayerNorms")
+    parts = []  # parts: (model, share, part), one stacked bar per printed model
+    for model, config in printed.items():
+        *counts, total = groups(*config)
+        parts += [(model, n / total, part) for part, n in zip(names, counts)]
+    family = []  # family: (billions, share, part) for the GPT-3 sizes (h, L); LayerNorms left out
+    for h, L in gpt3:
+        *counts, total = groups(50257, 2048, h, L)
+        family += [(total / 1e9, n / total, part) for part, n in zip(names[:3], counts)]
+    return {"parts": dict(zip(("model", "share", "part"), map(list, zip(*parts)))),
+            "family": dict(zip(("billions", "share", "part"), map(list, zip(*family))))}
 
 
 def main():

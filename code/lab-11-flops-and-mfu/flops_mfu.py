@@ -12,7 +12,7 @@ and how the same arithmetic prices a 7B run, reproduces a published GPT-3 MFU an
 # lab:checkpoints
 # - How many FLOPs per weight and token does the MLP's backward cost, and which matmuls produce them?
 #   answer: 4: per weight matrix, one matmul for its weight gradient (`dw2`, `dw1`) and one for its input gradient (`dact`, `dx`), each as costly as the forward matmul.
-#   see: lines 75-77
+#   see: lines 95-97
 # - How many days do 7B parameters on 2T tokens take on 1000 H100s at 40% MFU, and what would dividing by 1979 TFLOP/s claim?
 #   answer: $8.4 \times 10^{22}$ FLOPs at $1000 \times 989 \times 10^{12} \times 0.4$ FLOP/s is 2.46 days; the sparse peak claims 1.23, faster than the hardware can run.
 #   see: output "2.46 days on 1000 H100"
@@ -28,7 +28,7 @@ and how the same arithmetic prices a 7B run, reproduces a published GPT-3 MFU an
 #   why: That is the 2:4-sparse bf16 rate (and the dense FP8 rate); a dense bf16 run must be divided by 989. The
 #   A100's sparse 624 turns the GPT-3 run's 51.4% into 25.7% in the output.
 # - $6ND_{tok}$ is the number of FLOPs the GPUs execute.
-#   why: It counts only weights. Attention scores add $12TD$ per layer and token (lines 129-131), which PaLM's MFU
+#   why: It counts only weights. Attention scores add $12TD$ per layer and token (lines 149-151), which PaLM's MFU
 #   includes, and recompute adds a forward, which only HFU includes.
 # - Turning recompute on lowers MFU.
 #   why: Only at a fixed micro-batch (sequences per GPU per forward pass) and parallel layout: 51.4% vs 39.0% in the
@@ -49,6 +49,26 @@ and how the same arithmetic prices a 7B run, reproduces a published GPT-3 MFU an
 # lab:intuition
 # - Each weight costs 6 FLOPs per token in training: 2 to use it, 2 to pass the gradient back through it, 2 to form its own gradient.
 # - MFU is the share of the cluster's dense peak spent on the model's own math; waiting, communication and recomputed work all count as lost.
+
+# lab:figure attention-ratio
+# kind: line
+# title: Attention scores cost as much as the weights at T = 8D, so the wider the model, the later
+# caption: Training FLOPs of the scores over those of a layer's weights (gated MLP, 16D² parameters): T/(8D).
+#   It doubles with the context and halves with the width, crossing 1 at T = 8,192 for D = 1024 and at
+#   T = 32,768 for D = 4096.
+# x: T "context length T (tokens)" ,d
+# y: ratio "score FLOPs / weight FLOPs" .4g
+# color: width "hidden width"
+# x-scale: log
+# y-scale: log
+# lab:figure days
+# kind: line
+# title: Days to train fall as 1/MFU, and the sparse peak promises half of them
+# caption: 7B parameters on 2T tokens (8.4e22 FLOPs) on 1000 H100s. At 40% MFU the dense 989 TFLOP/s gives
+#   2.46 days; dividing by the 2:4-sparse 1979 TFLOP/s claims 1.23, faster than dense bf16 can run.
+# x: mfu "MFU" .0%
+# y: days "days on 1000 H100s" .2f
+# color: peak "peak divided by"
 
 import numpy as np
 
@@ -83,7 +103,7 @@ def train_step_flops(x, w1, w2, recompute=False):
 # (3) Each weight gives a weight gradient and an input gradient, each as costly as its forward matmul.
 # (4) `dx` is needed to continue into earlier layers, so a deep network pays for it in every layer but the first.
 #
-# lab:explain 59-78 One training step, counted from shapes
+# lab:explain 79-98 One training step, counted from shapes
 # Every matmul of an (m, k) by a (k, n) array adds $2mkn$; elementwise work like ReLU is a few FLOPs per
 # activation and is ignored. Forward is two matmuls and backward four: per token and weight, 2 + 4 = 6,
 # the $6N$ used for whole runs. Rerunning the forward adds 2 more, the $8N$ of full recompute.
@@ -111,7 +131,7 @@ def gpt_flops_per_token(L, h, s, v):
 # (5) Model FLOPs as PaLM and Korthikanti et al. count them: $6N$ plus the attention scores.
 # (6) Hardware FLOPs with full recompute: every layer's forward once more ($2 \cdot 12Lh^2 + 4Lsh$); the output layer is not rerun.
 #
-# lab:explain 92-104 From FLOPs to days and utilization
+# lab:explain 112-124 From FLOPs to days and utilization
 # FLOPs per token, tokens per second and the peak give either the days a run needs at an assumed MFU or
 # the MFU a measured throughput implies. Only the numerator changes between MFU and HFU.
 
@@ -140,11 +160,22 @@ def counted_layer(T, D, heads, rng):
 # (3) Per head, (T, dh) by (dh, T) scores, then (T, T) by (T, dh): $4T^2 d_h$, so $4T^2D$ over all heads.
 # (4) Gated MLP: three $D \times 4D$ matrices, $24TD^2$; with the projections, $2T \cdot 16D^2$ in all.
 #
-# lab:explain 119-135 The attention term, derived and counted
+# lab:explain 139-155 The attention term, derived and counted
 # Each query is compared with all T keys and then mixes T value vectors, $2TD + 2TD$ forward FLOPs
 # per token and layer; backward costs twice that, $12TD$ in all. The weights cost $6 \times 16D^2$, so the
 # ratio is $12TD / 96D^2 = T/(8D)$. The counted layer checks it: softmax and the gate are elementwise
 # and add no matmul FLOPs, and backward triples both sides, so the forward ratio is the training ratio.
+
+
+def figures():
+    """The data of the figures declared above, from the lab's own formulas."""
+    ratio = [(T, attention_ratio(T, D, 16 * D * D), f"D = {D}")  # attention-ratio: the gated-MLP layer
+             for D in (1024, 4096, 16384) for T in (2**k for k in range(10, 18))]
+    days = [(m / 100, train_days(7e9, 2e12, 1000, peak, m / 100)[1], name)  # days: main()'s 7B budget
+            for peak, name in ((H100_DENSE_BF16, "dense bf16, 989 TFLOP/s"),
+                               (H100_SPARSE_BF16, "2:4 sparse, 1979 TFLOP/s (wrong)")) for m in range(20, 65, 5)]
+    return {"attention-ratio": dict(zip(("T", "ratio", "width"), map(list, zip(*ratio)))),
+            "days": dict(zip(("mfu", "days", "peak"), map(list, zip(*days))))}
 
 
 def main():

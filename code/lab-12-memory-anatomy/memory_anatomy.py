@@ -20,7 +20,7 @@ activations cost bytes per token and layer. Lists every tensor a layer saves for
 #   see: output "s= 4096 b=1"
 # - Why does the list keep both the softmax output and the dropout output, two (b, a, s, s) tensors of the same size?
 #   answer: Backward reads them at different steps. The product with V needs its left operand, the dropout output, to form the gradient of V; the softmax gradient is computed from the softmax's own output; the 1-byte mask routes the gradient through dropout.
-#   see: lines 71-72
+#   see: lines 92-93
 # - How much does ZeRO-3 over 64 data-parallel GPUs leave on each GPU?
 #   answer: 43.7 GB of model state (2.79 TB / 64), but all 275 GB of activations: each rank runs the whole model on its own micro-batch.
 #   see: output "ZeRO-3 over 64 data-parallel GPUs"
@@ -33,7 +33,7 @@ activations cost bytes per token and layer. Lists every tensor a layer saves for
 #   the model between them), and can offload them to CPU.
 # - Mixed precision halves the model state.
 #   why: The 16-bit weights and gradients come with an fp32 master copy and fp32 Adam moments: 16, 18 or 20 B/param
-#   (lines 59-63 and the first output lines), against 16 for fp32 training.
+#   (lines 80-84 and the first output lines), against 16 for fp32 training.
 # - $sbh(34 + 5as/h)$ is the activation memory of any Transformer.
 #   why: It assumes 16-bit activations, 1-byte dropout masks, a GELU MLP and an attention that stores the (s, s)
 #   scores. A fused kernel such as FlashAttention stores none of the $5as^2b$ term, 70% of the total here.
@@ -52,6 +52,27 @@ activations cost bytes per token and layer. Lists every tensor a layer saves for
 # - State is a bill per parameter, activations a bill per token: 16 B for every weight, and for GPT-3 at s = 2048 about 1.4 MB per token per layer.
 # - The forward pass leaves notes for backward: every matmul input, softmax output and dropout mask that backward will read is kept until its layer's backward runs.
 # - The scores are an s x s table per head: double the context and that table quadruples, which is why s = 8192 needs 12x the memory of s = 2048.
+
+# lab:figure terms
+# kind: area
+# title: Past s = 870 the s x s score tensors hold most of a layer's activations
+# caption: One GPT-3 layer (b = 1), stacked: 34sbh bytes in the tensors of width h or 4h and 5as²b in the
+#   three s x s tensors. The two are equal at s = 34h/(5a) = 870; the scores are 70% at s = 2048 and 90% at 8192.
+# x: s "sequence length s (tokens)" ,d
+# y: gb "GB per layer" .3f
+# color: term "stored tensors"
+# lab:figure inventory
+# kind: point
+# title: Move the context length and watch three tensors outgrow all the others
+# caption: What one GPT-3 layer keeps for backward (b = 1, log scale): doubling s doubles each token-sized tensor and
+#   quadruples the three s x s ones. At s = 256 the GELU and fc2 inputs (25.2 MB each) are the largest, at s = 512 a
+#   softmax output matches them (50.3 MB), and at s = 8192 it is 12,884.9 MB, 16 times a GELU input.
+# x: tensor "tensor kept for backward"
+# y: mb "MB" ,.1f
+# y-scale: log
+# color: grows "grows with"
+# control: s "sequence length s" ,d
+# default: 2048
 
 import numpy as np
 
@@ -87,19 +108,36 @@ def layer_bytes(s, b, h, a):
 # (5) The MLP's 4h-wide tensors: $8sbh$ each, the largest linear terms.
 # (6) Korthikanti et al. (2022), Eq. 1: 16-bit activations, 1-byte masks, no parallelism.
 #
-# lab:explain 59-63 Bytes per parameter
+# lab:explain 80-84 Bytes per parameter
 # Four ways to count Adam's state. All mixed-precision variants need at least as much as fp32
 # training, because the fp32 master weights come on top of the 16-bit working copy.
 #
-# lab:explain 66-76 The tensors one layer keeps for backward
+# lab:explain 87-97 The tensors one layer keeps for backward
 # Each entry is something backward reads: matmul inputs (to form weight gradients), LayerNorm and GELU
 # inputs, softmax outputs and dropout masks. The attention probabilities appear twice because two
 # backward steps read them: the product with V needs the dropout output to form the gradient of V, and
 # the gradient of a softmax is computed from the softmax's own output.
 # Shapes with (s, h) scale with tokens; the three (a, s, s) tensors with tokens times sequence length.
 #
-# lab:explain 79-80 The closed form
+# lab:explain 100-101 The closed form
 # Summing the list gives $34sbh + 5as^2b$ bytes, written $sbh(34 + 5as/h)$.
+
+
+def figures():
+    """The data of the figures declared above: GPT-3 layers (b = 1), from the lab's own inventory."""
+    h, a, b = 12288, 96, 1
+    names = {False: "34sbh: tensors of width h or 4h", True: "5as²b: the three s x s tensors"}
+    terms, inventory = [], []
+    for s in range(256, 8193, 256):  # terms: the layer's bytes, split by whether a shape ends in (s, s)
+        kept = [(int(np.prod(sh)) * np.dtype(dt).itemsize, sh[-2:] == (s, s))
+                for _, sh, dt in saved_for_backward(s, b, h, a)]
+        terms += [(s, sum(n for n, sq in kept if sq == square) / 1e9, names[square]) for square in (False, True)]
+    for s in (256, 512, 1024, 2048, 4096, 8192):  # inventory: every tensor, for each value of the control
+        inventory += [(s, name, int(np.prod(sh)) * np.dtype(dt).itemsize / 1e6,
+                       "s²b (scores)" if sh[-2:] == (s, s) else "sb (tokens)")
+                      for name, sh, dt in saved_for_backward(s, b, h, a)]
+    return {"terms": dict(zip(("s", "gb", "term"), map(list, zip(*terms)))),
+            "inventory": dict(zip(("s", "tensor", "mb", "grows"), map(list, zip(*inventory))))}
 
 
 def main():

@@ -19,11 +19,11 @@ the same gradients as the plain step; the script checks that and prices recomput
 #   answer: 275 GB become 4.8 GB ($2sbh$ per layer instead of $sbh(34 + 5as/h)$), plus one layer's full set, 2.87 GB, during that layer's backward.
 #   see: output "GPT-3 recompute full"
 # - Are the gradients with recompute only close to the plain ones, or equal?
-#   answer: Equal bit for bit here: line 83 reruns the same numpy operations on the same stored input, and nothing is random. In a framework that needs deterministic kernels and the RNG state restored, so that dropout draws the same masks.
+#   answer: Equal bit for bit here: line 107 reruns the same numpy operations on the same stored input, and nothing is random. In a framework that needs deterministic kernels and the RNG state restored, so that dropout draws the same masks.
 #   see: output "gradients bitwise equal: True"
-# - Why does line 94 divide each micro-batch gradient by k?
+# - Why does line 118 divide each micro-batch gradient by k?
 #   answer: Each micro-batch gradient is of its own mean loss over B/k examples; the full-batch mean is the average of the k micro-batch means. Without the 1/k the gradient is k times too large.
-#   see: line 94
+#   see: line 118
 #
 # lab:traps
 # - Gradient accumulation changes the optimizer math.
@@ -53,6 +53,30 @@ the same gradients as the plain step; the script checks that and prices recomput
 # - Full recompute keeps one bookmark per layer, its input ($2sbh$ bytes), and rereads the layer from that bookmark when backward reaches it.
 # - Accumulation pays in installments: the same FLOPs and the same gradient in k smaller payments, with only one micro-batch's activations alive at a time.
 # - Selective recompute aims at what is big to store but cheap to redo: the s x s attention tensors, 70% of GPT-3's activations for a few percent more FLOPs.
+
+# lab:figure trade
+# kind: point
+# title: Selective recompute frees most of the memory for almost no FLOPs; full recompute costs a third more
+# caption: GPT-3 (96 layers, b = 1): activations kept for backward (log scale) against a layer's matmul FLOPs per
+#   token, relative to no recompute. At s = 2048 selective keeps 82.1 of 275.4 GB for 0.9% more FLOPs and full keeps
+#   4.8 GB for 33.3% more; the longer the context, the more selective saves, and the more it costs.
+# x: flops "FLOPs per token, relative to no recompute" .3f
+# y: gb "stored activations (GB)" .1f
+# y-scale: log
+# color: choice "recompute"
+# control: s "sequence length s" ,d
+# default: 2048
+# lab:figure accumulation
+# kind: line
+# title: Accumulation divides what backward keeps by k, and recompute divides it by 5 on top
+# caption: The toy's bytes kept for backward while one micro-batch runs, for its batch of 64 split into k equal
+#   micro-batches: 491,520 B at k = 1 and 30,720 B at k = 16, or 98,304 B and 6,144 B with recompute. The
+#   step's FLOPs are the same for every k.
+# x: k "micro-batches k" d
+# y: kept "bytes kept for backward" ,d
+# color: mode "mode"
+# x-scale: log
+# y-scale: log
 
 import numpy as np
 
@@ -101,27 +125,52 @@ def accumulated(ws, x, sizes):
 # (4) The residual path: the input gradient is the output gradient plus the branch's.
 # (5) Each micro-batch gradient is of its mean loss divided by k, so the sum is the full-batch mean.
 #
-# lab:explain 68-70 The block and what it saves
+# lab:explain 92-94 The block and what it saves
 # Backward of `hidden @ w2` needs `hidden`; backward of `x @ w1` needs `x`. These are the saved
 # activations, and `hidden` is four times wider than `x`.
 #
-# lab:explain 73-87 Recompute: keep less, run the forward again
+# lab:explain 97-111 Recompute: keep less, run the forward again
 # With `recompute=True` the stash holds one (rows, h) tensor per block. The backward loop rebuilds
 # `hidden` from it with the same weights, so every later operation sees the same numbers. That makes the
 # gradients bit-identical here; a framework needs deterministic kernels and must restore the random
 # state before the rerun, or dropout would draw different masks (PyTorch's checkpoint restores it by default).
 #
-# lab:explain 90-95 Gradient accumulation
+# lab:explain 114-119 Gradient accumulation
 # The batch is cut along its first axis and processed chunk by chunk; only one chunk's
 # activations exist at a time. The optimizer would step once, after the loop.
 
 
-def main():
+def toy_setup(B=64, h=32, L=6):
+    """The toy of main(): L residual blocks of width h, and a batch of B rows."""
     rng = np.random.default_rng(0)
-    B, h, L = 64, 32, 6
     ws = [(rng.standard_normal((h, 4 * h)) / h**0.5, rng.standard_normal((4 * h, h)) / (2 * h))
           for _ in range(L)]
-    x = rng.standard_normal((B, h))
+    return ws, rng.standard_normal((B, h))
+
+
+def recompute_options(s, b, h, a):
+    """Per GPT layer: bytes kept for backward and matmul FLOPs per token, for each recompute choice."""
+    sbh, weights, scores = s * b * h, 6 * 12 * h * h, 12 * s * h  # training FLOPs of weights and QK^T, AV
+    return {"none": (sbh * (34 + 5 * a * s / h), weights + scores),
+            "selective": (34 * sbh, weights + scores + scores / 3),  # reruns the forward of QK^T and AV
+            "full": (2 * sbh, (weights + scores) * 4 / 3)}  # keeps the layer input, reruns its whole forward
+
+
+def figures():
+    """The data of the figures declared above, from the lab's own functions."""
+    trade = [(s, flops / options["none"][1], 96 * kept / 1e9, name)  # trade: GPT-3's 96 layers, b = 1
+             for s in (1024, 2048, 4096, 8192) for options in [recompute_options(s, 1, 12288, 96)]
+             for name, (kept, flops) in options.items()]
+    ws, x = toy_setup()
+    accumulation = [(k, grads(ws, x[:len(x) // k], recompute)[1], "recompute" if recompute else "plain")
+                    for recompute in (False, True) for k in (1, 2, 4, 8, 16)]  # one micro-batch of B/k rows
+    return {"trade": dict(zip(("s", "flops", "gb", "choice"), map(list, zip(*trade)))),
+            "accumulation": dict(zip(("k", "kept", "mode"), map(list, zip(*accumulation))))}
+
+
+def main():
+    ws, x = toy_setup()
+    L = len(ws)
 
     flops["n"] = 0
     plain, kept_plain = grads(ws, x)
@@ -142,12 +191,12 @@ def main():
 
     Lg, hg, a, s, b = 96, 12288, 96, 2048, 1  # GPT-3, as in lab 12
     sbh = s * b * hg
-    for name, per_layer in (("none", sbh * (34 + 5 * a * s / hg)), ("selective", 34 * sbh),
-                            ("full", 2 * sbh)):
+    options = recompute_options(s, b, hg, a)
+    for name, (per_layer, _) in options.items():
         print(f"GPT-3 recompute {name:9s}: {Lg * per_layer / 1e9:6.1f} GB stored activations")
     print(f"full recompute also holds one layer's {sbh * (34 + 5 * a * s / hg) / 1e9:.2f} GB "
           f"during its backward and costs 8N instead of 6N FLOPs per token")
-    assert round(Lg * 2 * sbh / 1e9, 1) == 4.8
+    assert round(Lg * 2 * sbh / 1e9, 1) == 4.8 and np.isclose(options["full"][1] * 6, options["none"][1] * 8)
 
 
 if __name__ == "__main__":
