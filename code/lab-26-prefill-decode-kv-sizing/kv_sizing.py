@@ -15,7 +15,7 @@ time floor of one decode step at 3.35 TB/s.
 # lab:checkpoints
 # - How many bytes of KV cache does one Llama-3.1-8B token need in bf16, and how much does an 8192-token sequence need?
 #   answer: 2 (K and V) x 32 layers x 8 KV heads x 128 dims x 2 bytes = 131072 B = 128 KiB; times 8192 tokens that is exactly 1 GiB.
-#   see: line 79
+#   see: line 103
 # - Which fills the budget as the batch grows, the weights or the cache, and how many 8k sequences of the 8B model fit?
 #   answer: The 16.1 GB of weights are stored once whatever the batch; each 8k sequence adds 1.07 GB of cache, so 80e9 bytes hold 59 sequences. The cache caps the batch.
 #   see: output "8k sequences in an 80e9-byte budget: 59"
@@ -24,20 +24,20 @@ time floor of one decode step at 3.35 TB/s.
 #   see: output "      1        4.48"
 # - At context 8192, the step takes 23.39 ms at batch 59 against 4.80 ms at batch 1, although the weights are read once either way. Where does the extra time go?
 #   answer: To the cache: 59 sequences x 1.07 GB = 63 GB of KV read per step, about four times the 15.0 GB of weights.
-#   see: line 89
+#   see: line 113
 # - Why does the printed attention AI (arithmetic intensity: FLOPs per byte read) stay at 4 at any batch, when the linear layers' AI grows with the batch?
 #   answer: Each cached element serves only the query heads of its own sequence's group (4 for Llama-3.1-8B); a new sequence brings its own cache, so FLOPs and bytes grow together.
-#   see: line 95
+#   see: line 119
 #
 # lab:traps
 # - The KV cache is sized with the number of attention heads, or with the hidden size.
-#   why: Only K/V heads are stored (line 79 uses `n_kv`): with `n_heads` the 8B model would need the printed 512 KiB per token, 4x too much. Queries are not cached at all, because each is used only at its own step.
+#   why: Only K/V heads are stored (line 103 uses `n_kv`): with `n_heads` the 8B model would need the printed 512 KiB per token, 4x too much. Queries are not cached at all, because each is used only at its own step.
 # - Decode is slow because it does a lot of arithmetic.
-#   why: A batch-1 step does about 15 GFLOPs (0.015 ms at peak) but reads 15.0 GB (4.48 ms); the `max` on line 91 picks the bytes. Attention over the cache stays at 4 FLOP/B at any batch, far below the ridge of 295 FLOP/B (peak FLOP/s divided by bandwidth) where a kernel turns compute-bound.
+#   why: A batch-1 step does about 15 GFLOPs (0.015 ms at peak) but reads 15.0 GB (4.48 ms); the `max` on line 115 picks the bytes. Attention over the cache stays at 4 FLOP/B at any batch, far below the ridge of 295 FLOP/B (peak FLOP/s divided by bandwidth) where a kernel turns compute-bound.
 # - "1 GiB per sequence" is a property of the model.
 #   why: It is 128 KiB x 8192 tokens x 2-byte elements: the cache is linear in context length and in bytes per element, so 16k tokens need 2 GiB and an 8-bit cache half as much.
 # - 59 sequences is a hard limit of the H100.
-#   why: It assumes 80e9 bytes for weights and cache (the default `hbm` on line 82). The card reports 81559 MiB, which would hold 64; activations, the CUDA context and allocator slack take part of that, so the real number depends on the engine.
+#   why: It assumes 80e9 bytes for weights and cache (the default `hbm` on line 106). The card reports 81559 MiB, which would hold 64; activations, the CUDA context and allocator slack take part of that, so the real number depends on the engine.
 #
 # lab:interview
 # Serving has two phases. Prefill runs all prompt tokens through each weight at once and is
@@ -56,6 +56,30 @@ time floor of one decode step at 3.35 TB/s.
 # - Decode is a reading job: each step rereads the model from HBM, so time per token is about bytes / bandwidth, 15 GB / 3.35 TB/s = 4.5 ms, whatever the arithmetic.
 # - Weights are a fixed fare paid once per step for the whole batch; the KV cache is a fare per passenger that grows with each sequence's length. Batching splits the fixed fare and never the per-passenger one.
 # - For Llama-3.1-8B, remember 128 KiB per token, so 8k tokens is 1 GiB; without GQA multiply by `n_heads / n_kv` = 4.
+
+# lab:figure kv-budget
+# kind: line
+# title: The batch that fits ends where weights plus KV cache cross the 80 GB budget
+# caption: Memory of a Llama-3.1-8B batch at one context length: 16.1 GB of weights stored once, plus the
+#   cache of every sequence. At 8192 tokens 59 sequences fit and the 60th crosses 80 GB; each doubling of
+#   the context halves that batch, from 476 at 1024 tokens to 3 at 131072.
+# x: batch "batch (sequences)" d
+# y: gb "memory (GB)" .2f
+# color: memory "memory"
+# control: context "context length (tokens)" d
+# default: 8192
+# x-scale: log
+#
+# lab:figure fit
+# kind: line
+# title: Doubling the context halves the batch that fits; a smaller cache per token lifts the whole line
+# caption: Sequences that fit beside each model's bf16 weights in 80e9 bytes. At 8k tokens Llama-3.1-8B
+#   (8 KV heads, 128 KiB per token) holds 59 and Llama-2-13B (40 KV heads, 800 KiB per token) 8; the
+#   13B points past 4k tokens, its trained context, are hypothetical.
+# x: context "context length (tokens)"
+# y: sequences "sequences that fit" d
+# color: model "model"
+# y-scale: log
 
 HBM_BUDGET = 80e9  # bytes for weights + cache: the "80 GB" of an H100 SXM, taken as 80e9 (an assumption)
 HBM_REPORTED = 81559 * 2**20  # what nvidia-smi reports for an H100 80GB HBM3: 85.5e9 bytes
@@ -104,23 +128,46 @@ def attention_intensity(c):
 # (7) A roofline: the step takes at least the time to read its bytes and at least the time to do its FLOPs.
 # (8) Each 2-byte cached element feeds one multiply-add (2 FLOPs) for each query head of its group.
 #
-# lab:explain 72-75 Parameters from the config
+# lab:explain 96-99 Parameters from the config
 # Counting from the config gives 8,030,261,248 for Llama-3.1-8B and 13,015,864,320 for Llama-2-13B,
 # the published totals. GQA shrinks the K and V projections, which is where the two attention terms differ.
 #
-# lab:explain 78-84 The cache is per token, the weights are per model
+# lab:explain 102-108 The cache is per token, the weights are per model
 # `kv_bytes_per_token` has no batch or context factor; those multiply in where memory is spent.
 # What is left of the budget after the weights, divided by one sequence's cache, is the batch you
 # can hold. The budget is an assumption: an H100 reports 81559 MiB (85.5e9 bytes), and
 # activations, the CUDA context and allocator slack need part of it.
 #
-# lab:explain 87-95 A roofline for one decode step
+# lab:explain 111-119 A roofline for one decode step
 # With batch B, weight bytes stay fixed while weight FLOPs grow as $2NB$ for $N$ weights read, so the linear layers turn
 # compute-bound only near B = 989/3.35 = 295, the H100's ridge (a little higher once activation
 # bytes count, as Lab 06 shows). Attention FLOPs and cache bytes
 # both scale with B x context, so their ratio is fixed at the group size: 1 for MHA, 4 for
 # Llama-3.1-8B. Only the input embedding is left out of the weight bytes, since decode looks up
 # B of its rows instead of multiplying by it; the LM head is a real matmul and is read in full.
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own functions."""
+    c = MODELS["Llama-3.1-8B"]
+    weights = 2 * param_count(c)
+    # kv-budget: per context, weights + cache for batches of powers of two up to twice the largest
+    # batch that fits, plus that batch (also marked alone) and the next; the weights and the budget
+    budget = []
+    for context in (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072):
+        fit = sequences_that_fit(c, context)
+        for b in sorted({2**k for k in range(12) if 2**k <= 2 * fit} | {fit, fit + 1}):
+            total = (weights + b * context * kv_bytes_per_token(c)) / 1e9
+            budget += [(context, b, "bf16 weights + KV cache", total), (context, b, "bf16 weights", weights / 1e9),
+                       (context, b, "80 GB budget", HBM_BUDGET / 1e9)]
+            if b == fit:
+                budget.append((context, b, "largest batch that fits", total))
+    # fit: sequences that fit beside each model's weights, against the context (0 is left out)
+    fit = [(name, f"{context // 1024}k", sequences_that_fit(m, context)) for name, m in MODELS.items()
+           for context in (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)]
+    fit = [row for row in fit if row[2] > 0]
+    return {"kv-budget": dict(zip(("context", "batch", "memory", "gb"), map(list, zip(*budget)))),
+            "fit": dict(zip(("model", "context", "sequences"), map(list, zip(*fit))))}
 
 
 def main():

@@ -13,7 +13,7 @@
 #   see: output "8192 slots, waste 50.6%"
 # - With 16-token blocks, how many allocated slots stay empty, and why can no sequence leave 16 or more empty?
 #   answer: 4064 - 4050 = 14 (4 + 0 + 2 + 8 for the four lengths). A block is taken only when the slot index wraps to 0, so only the last block is partial: at most 15 empty slots per sequence.
-#   see: lines 94-96
+#   see: lines 116-118
 # - After a 300-token prompt is forked twice, how many tokens does its last block hold, and what is that block's reference count?
 #   answer: 12 tokens (300 = 18 x 16 + 12) and a count of 3: the parent plus two forks, since `fork` adds one owner to every block of the table.
 #   see: output "last one holds 12 tokens, ref count 3"
@@ -22,15 +22,15 @@
 #   see: output "24 blocks with sharing vs 60 without"
 # - What does the final check on the three samples verify, and which bug would it catch?
 #   answer: After all of them have written, each reads back exactly the prompt followed by its own 20 tokens. A missing copy-on-write would let the second writer overwrite the first one's tokens in the shared block.
-#   see: lines 97-101
+#   see: lines 119-123
 #
 # lab:traps
 # - PagedAttention approximates attention to save memory.
-#   why: It only changes where K and V live: `gather` (line 110) returns exactly the tokens written, in order, and the kernel computes the same attention from them.
+#   why: It only changes where K and V live: `gather` (line 132) returns exactly the tokens written, in order, and the kernel computes the same attention from them.
 # - vLLM is 24x faster than other engines because of paging.
 #   why: The paper measures 2-4x the throughput of FasterTransformer and Orca at the same latency; 24x was the vLLM blog's comparison with Hugging Face Transformers.
 # - A shared block can be written like a private one.
-#   why: Its other owners would see the writer's tokens. Lines 97-101 first copy a block whose reference count is above 1 and drop one reference to the original.
+#   why: Its other owners would see the writer's tokens. Lines 119-123 first copy a block whose reference count is above 1 and drop one reference to the original.
 # - Paging removes all waste.
 #   why: The last block of each sequence can be partly empty: 14 slots here, at most 15 per sequence, and more with bigger blocks.
 #
@@ -52,6 +52,28 @@
 # - A block table is a page table: logical token i is found at block `table[i // 16]`, slot `i % 16`, and the physical blocks can sit anywhere in the pool.
 # - The waste is the unused tail of the last page of a notebook: never a full page, however long the text.
 # - Forking photocopies the table of contents, not the book; a page is copied only when someone is about to write on a page others still read.
+
+# lab:figure block-table
+# kind: heatmap
+# title: Forked samples share the prompt's blocks until one of them writes into the partly filled last one
+# caption: Each row is a block table (a cell: the physical block of that logical block), the free list's next
+#   20 blocks on top. The first two writers into shared block 18 get copies, the third, its last owner, writes
+#   in place (24 blocks in all); releasing sample 1 puts its two private blocks at the head of the free list.
+# x: logical "logical block (free list: order of reuse)" d
+# y: row "table"
+# color: state "block"
+# label: block "physical block" d
+# control: stage "stage"
+# default: sample 2 wrote 20 tokens
+#
+# lab:figure waste
+# kind: bar
+# title: Reserving 2048 slots per request leaves half the memory empty; 16-token blocks leave 14 slots
+# caption: KV slots of each of the four requests. Contiguous reservations leave 4142 of 8192 slots empty
+#   (50.6%); blocks leave only the unused tail of each last block, 4 + 0 + 2 + 8 = 14 of 4064 (0.34%).
+# x: request "request length, layout"
+# y: count "KV slots (tokens)" d
+# color: slots "slots"
 
 import numpy as np
 
@@ -80,7 +102,7 @@ class BlockPool:
 # (1) The physical KV store: one row per block. A token id stands in for its K and V vectors.
 # (2) A block returns to the free list only when its last owner lets go.
 #
-# lab:explain 63-77 A pool of blocks with reference counts
+# lab:explain 85-99 A pool of blocks with reference counts
 # The pool is the only owner of memory. `alloc` and `release` keep the reference count and the
 # free list consistent, so a block shared by three sequences survives until all three finish.
 
@@ -115,13 +137,49 @@ class Sequence:
 # (3) Forking copies the table (a list of ids), not the KV data: every block gains one owner.
 # (4) What the attention kernel does: read the blocks in table order and ignore the unused tail.
 #
-# lab:explain 93-103 Growing a sequence
+# lab:explain 115-125 Growing a sequence
 # `append` touches at most one block. It allocates when the slot index wraps to 0 and copies when
 # it is about to write into a block that someone else also references.
 #
-# lab:explain 105-110 Sharing without copying
+# lab:explain 127-132 Sharing without copying
 # `fork` is what parallel sampling and beam search use: the child starts with the parent's table.
 # `gather` shows that logical order comes from the table; physical ids may be anywhere.
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own classes."""
+    # waste: each request's slots in a 2048-token reservation and in 16-token blocks
+    waste = []
+    for n in LENGTHS:
+        seq = Sequence(BlockPool(NUM_BLOCKS))
+        for tok in range(n):
+            seq.append(tok)
+        for layout, slots in (("reserved", MAX_LEN), ("paged", BLOCK * len(seq.table))):
+            waste += [(f"{n}, {layout}", "unused", slots - n), (f"{n}, {layout}", "holding a token", n)]
+    # block-table: main()'s fork scenario in an empty pool; after each stage, each table and the free list
+    pool, rows = BlockPool(NUM_BLOCKS), []
+    parent = Sequence(pool)
+    for tok in range(300):
+        parent.append(tok)
+    prompt_blocks, samples = list(parent.table), {0: parent, 1: parent.fork(), 2: parent.fork()}
+
+    def snapshot(stage):
+        rows.extend((stage, "free list", i, b, "free") for i, b in enumerate(pool.free[::-1][:20]))
+        for i, seq in samples.items():
+            for logical, b in enumerate(seq.table):
+                state = ("shared" if pool.ref[b] > 1 else "prompt block, now private" if b in prompt_blocks
+                         else "copy made on write" if logical < len(prompt_blocks) else "new block")
+                rows.append((stage, f"sample {i}", logical, b, state))
+    snapshot("after 2 forks")
+    for i, seq in samples.items():
+        for tok in range(20):
+            seq.append(1000 * i + tok)
+        snapshot(f"sample {i} wrote 20 tokens")
+    for b in samples.pop(1).table:
+        pool.release(b)
+    snapshot("sample 1 released")
+    return {"waste": dict(zip(("request", "slots", "count"), map(list, zip(*waste)))),
+            "block-table": dict(zip(("stage", "row", "logical", "block", "state"), map(list, zip(*rows))))}
 
 
 def main():

@@ -20,10 +20,10 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 #   see: output "use 20 of 255 levels"
 # - What shape does `scale` have in each of the three schemes, and which one keeps the outliers from touching ordinary rows?
 #   answer: (1, 1), (1024, 1) and (1024, 32, 1). Per-row and per-group scales both isolate the outlier rows; per-row int8 then reaches 0.0088 on every row.
-#   see: lines 84-90
+#   see: lines 108-114
 # - Can you predict each error without quantizing? What does `rounding_noise` assume, and how close does it come?
 #   answer: That each weight's error is uniform over one step, with variance step squared / 12, summed block by block. It predicts 0.0904, 0.0088 and 0.1180 against the measured 0.0904, 0.0088 and 0.1177.
-#   see: lines 79-81
+#   see: lines 103-105
 # - int4 has only 15 usable levels against int8's 255. Why does int4 with groups of 128 still beat per-tensor int8 on the ordinary rows?
 #   answer: Each group of 128 gets its own step from its own largest weight, about 2.8 standard deviations, so ordinary rows lose 11.7% against 15.4% under the outlier-set int8 step.
 #   see: output "int4 group-128    error 0.1177"
@@ -56,6 +56,30 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 # - A scale is a ruler with 255 marks (int8) or 15 (int4) stretched to the largest weight of its block: one giant in the block spaces the marks so widely that ordinary weights share 20 of them.
 # - The root-mean-square rounding error is 0.29 of a step (one over the square root of 12), so halving the step halves the error.
 # - For decode speed, count bytes: int4 turns 15.0 GB of weights into 3.9 GB, but the 8.6 GB of cache stays, so each step reads 12.5 GB instead of 23.6 GB.
+
+# lab:figure row-error
+# kind: point
+# title: One scale per tensor hurts the ordinary rows, not the outlier rows that set it
+# caption: Relative error of each row (every 8th row and the 8 outlier rows) against its largest weight. With
+#   one int8 scale per tensor the ordinary rows lose up to 16% and the outlier rows about 1%; per-channel
+#   int8 keeps every row near 0.9%, int4 with groups of 128 near 12%.
+# x: row_max "largest |w| in the row" .3g
+# y: error "relative error of the row" .2%
+# color: scheme "scale"
+# x-scale: log
+# y-scale: log
+#
+# lab:figure step-bytes
+# kind: bar
+# title: int4 shrinks only the weights, so the larger the KV cache, the smaller the gain
+# caption: Bytes one Llama-3.1-8B decode step reads with 4096 tokens of context per sequence. At batch 16
+#   int4 cuts 23.6 GB to 12.5 GB, 1.89x and not 4x; at batch 1 it cuts 15.5 to 4.4 GB (3.5x), at batch 64
+#   only 49.4 to 38.2 GB (1.3x).
+# x: format "weight format"
+# y: gb "GB read per decode step" .2f
+# color: part "bytes"
+# control: batch "batch (sequences of 4096 tokens)" d
+# default: 16
 
 import numpy as np
 
@@ -99,16 +123,16 @@ def schemes(w):
 # (7) `axis=1` reduces over the inputs, so each output row (channel) gets its own scale.
 # (8) Rows are cut into 32 groups of 128 inputs; each (row, group) pair gets a scale.
 #
-# lab:explain 68-76 Quantize and dequantize in one function
+# lab:explain 92-100 Quantize and dequantize in one function
 # The `axis` argument is the whole lesson: None gives one scale, 1 one per row, and 2 on the
 # reshaped (1024, 32, 128) array one per group. The error per weight is at most half a step.
 #
-# lab:explain 79-81 A prediction from the step alone
+# lab:explain 103-105 A prediction from the step alone
 # If rounding errors are spread evenly over a step, the total error follows from the steps
 # without quantizing anything. The blocks are consecutive runs of `block` weights in row order:
 # the whole tensor, one row, or one group of 128 inputs.
 #
-# lab:explain 84-90 Three granularities of the same matrix
+# lab:explain 108-114 Three granularities of the same matrix
 # The same function is applied three times; only the shape of `scale` differs: (1, 1),
 # (1024, 1) and (1024, 32, 1). Each entry also carries the bits and block size for the noise model. The matrix is 1024 x 4096 to keep the lab fast; rows keep 4096
 # inputs, so per-row and per-group errors match a 4096 x 4096 matrix with 32 outlier rows within
@@ -116,11 +140,37 @@ def schemes(w):
 # about 0.08 and 0.1 with the seed and the matrix size.
 
 
-def main():
+def make_weights():
     rng = np.random.default_rng(0)
     w = rng.standard_normal((OUT, IN), dtype=np.float32) * 0.02
     outliers = rng.choice(OUT, N_OUTLIER, replace=False)
     w[outliers] *= OUTLIER_GAIN  # constructed: a few output channels with much larger weights
+    return w, outliers
+
+
+def kv_bytes(batch, context=4096):
+    return batch * context * 131072  # 128 KiB of KV cache per token of Llama-3.1-8B (Lab 26)
+
+
+BITS = {"bf16": 16, "int8 per-channel": 8 + 16 / IN, "int4 group-128": 4 + 16 / GROUP}  # + fp16 scales
+
+
+def figures():
+    """The data of the figures declared above, computed with the lab's own functions."""
+    w, outliers = make_weights()
+    # row-error: each row's error against its largest weight, for every 8th row and the outliers
+    rows = sorted(set(range(0, OUT, 8)) | set(outliers.tolist()))
+    errors = [(name, float(np.abs(w[i]).max()), float(relative_error(w[i], w_hat[i])))
+              for name, (w_hat, _, _) in schemes(w).items() for i in rows]
+    # step-bytes: bytes one decode step reads, weights plus KV cache, per format and batch
+    step = [(batch, name, part, size / GB) for batch in (1, 4, 16, 64) for name, b in BITS.items()
+            for part, size in (("KV cache", kv_bytes(batch)), ("weights", PARAMS_READ * b / 8))]
+    return {"row-error": dict(zip(("scheme", "row_max", "error"), map(list, zip(*errors)))),
+            "step-bytes": dict(zip(("batch", "format", "part", "gb"), map(list, zip(*step))))}
+
+
+def main():
+    w, outliers = make_weights()
     ordinary = np.setdiff1d(np.arange(OUT), outliers)
     print(f"W {w.shape}, {N_OUTLIER} outlier rows x{OUTLIER_GAIN:g}; max |w| {np.abs(w).max():.3f}")
     errors = {}
@@ -135,11 +185,10 @@ def main():
           f"use {levels} of 255 levels")
     assert errors["int8 per-channel"] < errors["int8 per-tensor"] / 10
 
-    kv = 16 * 4096 * 131072  # batch 16 x 4096 tokens x 128 KiB of KV cache per token
-    bits = {"bf16": 16, "int8 per-channel": 8 + 16 / IN, "int4 group-128": 4 + 16 / GROUP}
+    kv = kv_bytes(16)  # batch 16 x 4096 tokens x 128 KiB of KV cache per token
     print(f"decode step floor of Llama-3.1-8B on one H100, batch 16, KV cache {kv / GB:.1f} GB")
     print("(bytes / bandwidth only: the work of dequantizing is not modelled)")
-    for name, b in bits.items():
+    for name, b in BITS.items():
         weights = PARAMS_READ * b / 8
         print(f"  {name:17s} {b:6.3f} bits/weight  weights {weights / GB:5.2f} GB  "
               f"step {(weights + kv) / HBM_BW * 1e3:5.2f} ms  "
