@@ -173,8 +173,8 @@ STARTER_CASES = [
          "not valid Python", STARTER, "fix the syntax"),
     Case("starter binary", write(STARTER, b"\x7fELF\x02\x01\x01\x00\x00\x00"), "binary file", STARTER,
          "Python source file", line=1),
-    Case("region never closed", replace(STARTER, "# lab:end forward\n", ""), "opened but never closed", STARTER,
-         "add `# lab:end forward`", line=line_of(STARTER, "# lab:begin forward")),
+    Case("region never closed", replace(STARTER, "# lab:end chain\n", ""), "opened but never closed", STARTER,
+         "add `# lab:end chain`", line=line_of(STARTER, "# lab:begin chain")),
     Case("region closed never opened", replace(STARTER, "# lab:begin forward\n", ""), "never opened", STARTER,
          "add `# lab:begin forward`"),
     Case("duplicate region names", replace(STARTER, "\n\ndef main()",
@@ -255,8 +255,8 @@ def figure_cases() -> list[Case]:
         Case("figure data older than the code", lambda p: write(starter, (p / starter).read_text(encoding="utf-8")
                                                                 + "\nLATER = 1\n")(p),
              "comes from an older version of the code", starter, f"infralens outputs {lab.id}", lab=lab.id),
-        Case("figure names an unknown column", replace(starter, f"# x: {x} ", f"# x: {x}_typo "),
-             f"names the column `{x}_typo`", starter, f"did you mean `{x}`", lab=lab.id, line=at),
+        Case("figure names an unknown column", replace(starter, f"# x: {x} ", f"# x: {x}{x[-1]} "),
+             f"names the column `{x}{x[-1]}`", starter, f"did you mean `{x}`", lab=lab.id, line=at),
         Case("figure with an empty table", empty_table, "its data is empty", starter, "at least one row",
              lab=lab.id, line=at),
         Case("figure declaration malformed", replace(starter, f"# kind: {figure.kind}", "# kind: pie"),
@@ -376,8 +376,8 @@ def test_html_and_markdown_in_author_text_stay_text(tmp_path: Path):
     payload = " ".join(PAYLOADS)
     replace("labs.yaml", "    title: Forward Noise Process", f"    title: 'Forward {payload}'")(project)
     replace("labs.yaml", 'title: "Ho, Jain, Abbeel:', f'title: "Ho {payload}, Jain, Abbeel:')(project)
-    for old in ("# lab:goal Read the fixed", "# - Forward noise is a training construction.",
-                "# (6) Fresh Gaussian noise", "# - Forward process is not the generator."):
+    for old in ("# lab:goal Read the fixed", "#   answer: (512, 1):", "# (1) Per-step noise variances",
+                "#   why: It only adds noise"):
         replace(STARTER, old, f"{old} {payload}")(project)
     result = build(project, tmp_path / "site")
     assert result.returncode == 0, result.stderr

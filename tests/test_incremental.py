@@ -23,10 +23,10 @@ def run_builds(project: Path, site: Path, *steps: str) -> list[str]:
     return result.stdout.split()
 
 
-def clean_build(project: Path, site: Path) -> None:
+def clean_build(project: Path, site: Path, **env: str) -> None:
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-d", str(site)],
                             cwd=project, capture_output=True, check=False, text=True, timeout=600,
-                            env=mkdocs_env(INFRALENS_SITE_URL="http://127.0.0.1:8000/"))
+                            env=mkdocs_env(INFRALENS_SITE_URL="http://127.0.0.1:8000/", **env))
     assert result.returncode == 0, result.stderr
 
 
@@ -70,15 +70,16 @@ def test_search_keeps_every_lab_after_rebuilds(project_copy: Path, tmp_path: Pat
 
 
 def test_a_build_from_the_cache_equals_a_build_without_it(project_copy: Path, tmp_path: Path):
-    clean_build(project_copy, tmp_path / "first")  # fills .cache/infralens
+    own_cache = {"INFRALENS_CACHE_DIR": ""}  # each project its own .cache/infralens, not the tests' shared one
+    clean_build(project_copy, tmp_path / "first", **own_cache)  # fills .cache/infralens
     assert any((project_copy / ".cache" / "infralens").rglob("*"))
     starter = project_copy / STARTER
     starter.write_text(starter.read_text(encoding="utf-8").replace(
         "alphas = 1.0 - betas", "alphas = 1.0 - betas  # after the cache was filled", 1), encoding="utf-8")
-    clean_build(project_copy, tmp_path / "warm")
+    clean_build(project_copy, tmp_path / "warm", **own_cache)
     cold_project = tmp_path / "cold-project"
     shutil.copytree(project_copy, cold_project, ignore=shutil.ignore_patterns(".cache"))
-    clean_build(cold_project, tmp_path / "cold")
+    clean_build(cold_project, tmp_path / "cold", **own_cache)
     warm, cold = pages(tmp_path / "warm"), pages(tmp_path / "cold")
     assert warm.keys() == cold.keys()
     assert [name for name in cold if warm[name] != cold[name]] == []

@@ -92,7 +92,7 @@ def test_scaffold_creates_a_lab_that_runs_and_builds_once_its_guidance_is_replac
     assert reported and all("scaffold's guidance text" in line for line in reported), reported
     for path in (project / lab.starter, project / "labs.yaml"):  # the author writes the lab
         text = path.read_text(encoding="utf-8")
-        path.write_text(text.replace("Replace with", "Written:").replace("Replace this", "This"), encoding="utf-8")
+        path.write_text(text.replace("Replace with", "Written as").replace("Replace this", "This"), encoding="utf-8")
     assert infralens(["--root", str(project), "check"]) == 0, capsys.readouterr().err
     result = build(project, tmp_path / "site")
     assert result.returncode == 0, result.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from conftest import ROOT, TEST_REPO_URL
 from infralens.project import load_project
@@ -44,18 +43,16 @@ def test_excerpt_lines_equal_the_starter_lines_at_the_numbers_shown(site):
             assert text == lines[number - 1], f"line {number} differs from the starter"
 
 
-def test_annotation_markers_carry_the_starter_notes(site):
-    _, _, lines = starter_file()
-    notes = {int(m[1]): m[2] for line in lines if (m := re.match(r"^# \((\d+)\) (.*)$", line))}
+def test_each_note_is_on_the_page_next_to_its_line(site):
     page = soup(site, LAB_URL)
-    for block in page.select("div[id^=excerpt-]"):
-        markers = [int(m) for span in block.select("span.c1")
-                   for m in re.findall(r"\((\d+)\)\s*$", span.get_text())]
-        items = block.find_next_sibling("ol").find_all("li", recursive=False)
-        assert markers == list(range(1, len(items) + 1))
-        for number, item in zip(markers, items, strict=False):
-            # A note may continue on the next comment line of the starter.
-            assert item.get_text(" ", strip=True).startswith(notes[number].replace("`", "")[:40])
+    for excerpt in PROJECT.starters[LAB].excerpts:
+        assert excerpt.annotations
+        for note in excerpt.annotations:
+            item = page.find(id=f"excerpt-{excerpt.name}-note-{note.number}")
+            assert item is not None, f"note {note.number} of excerpt {excerpt.name}"
+            assert item["data-il-line"] == str(note.line)
+            before_math = " ".join(plain(note.text.split("$")[0]).split())[:30]
+            assert " ".join(item.get_text(" ").split()).startswith(before_math)
 
 
 def plain(text: str) -> str:
@@ -71,7 +68,7 @@ def test_checkpoints_ask_and_keep_their_answers_closed(site):
         assert len(questions) == len(starter.checkpoints) >= 3
         for details, checkpoint in zip(questions, starter.checkpoints, strict=True):
             assert not details.has_attr("open"), "the answer stays closed until the learner opens it"
-            summary = details.find("summary").get_text(" ", strip=True)
+            summary = " ".join(details.find("summary").get_text().split())
             assert summary.endswith("?")
             if "$" not in checkpoint.question:
                 assert summary == plain(checkpoint.question).replace('"', "'")
