@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve test build check bench
+.PHONY: serve test build check bench lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,8 @@ test: $(VENV)/.test-installed
 
 bench: $(VENV)/.site-installed
 	$(BIN)/python bench/run.py
+
+# Lighthouse scores (mobile preset, served with gzip) of the home page and lab pages. Needs
+# Chromium and npm; Lighthouse itself is installed on first use under .cache/lighthouse.
+lighthouse: $(VENV)/.site-installed
+	$(BIN)/python bench/lighthouse.py

@@ -1,7 +1,9 @@
 """The InfraLens hooks wrapped with timers, for the benchmark only (not a site hook).
 
-It records the time spent in each hook event, and what a hook-free baseline needs to build
-the same pages: each page's final Markdown with its front matter, the nav and the copied files.
+It records the time spent in each hook event and in the drawing of figures (the whole phase,
+cache look-ups included, and the part vl-convert draws), and, when INFRALENS_BENCH_PAGES is set,
+what a hook-free baseline needs to build the same pages: each page's final Markdown with its
+front matter, the nav and the generated files.
 """
 
 from __future__ import annotations
@@ -11,33 +13,74 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
 sys.path.insert(0, os.environ["INFRALENS_HOOKS_DIR"])
 import infralens_hooks as hooks
+from infralens import figure_html
 
-_record: dict = {"events_ms": {}, "markdown": {}, "nav": None, "static": []}
+_pages = bool(os.environ.get("INFRALENS_BENCH_PAGES"))
+_record: dict[str, Any] = {"events_ms": {}, "draw_ms": 0.0, "render_ms": 0.0, "drawn": 0, "markdown": {},
+                           "nav": None, "static": []}
 
 
-def _timed(function):
+_running: dict[str, int] = {}  # timers running per key: a call nested in another counts once
+
+
+def _timed(function: Callable[..., Any], key: str | None = None) -> Callable[..., Any]:
+    name = key or function.__name__
+
     @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
+        _running[name] = _running.get(name, 0) + 1
         try:
             return function(*args, **kwargs)
         finally:
-            events = _record["events_ms"]
-            events[function.__name__] = events.get(function.__name__, 0.0) + (time.perf_counter() - started) * 1000
+            _running[name] -= 1
+            if not _running[name]:
+                elapsed = (time.perf_counter() - started) * 1000
+                totals = _record if key else _record["events_ms"]
+                totals[name] = totals.get(name, 0.0) + elapsed
     return wrapper
 
 
-on_startup = _timed(hooks.on_startup)
-_on_config = _timed(hooks.on_config)
-_on_files = _timed(hooks.on_files)
-_on_page_markdown = _timed(hooks.on_page_markdown)
-on_page_content = _timed(hooks.on_page_content)
-_on_post_build = _timed(hooks.on_post_build)
+# The drawing phase: every lab's figures noted, read from the cache or drawn; and the drawing itself.
+for _owner, _method in (("LabHooks", "_draw_figures"), ("Build", "drawings_of")):
+    if hasattr(getattr(hooks, _owner, None), _method):
+        setattr(getattr(hooks, _owner), _method, _timed(getattr(getattr(hooks, _owner), _method), "draw_ms"))
+_render_svgs = figure_html.render_svgs
+_drawn: list[int] = []
+
+
+def _counted_render(specs: list[dict[str, Any]], cache: Any = None) -> list[str]:
+    """render_svgs, counting the drawings vl-convert makes (those not in the cache)."""
+    import vl_convert  # as render_svgs does: only a build with something to draw starts it
+
+    if not hasattr(vl_convert.vegalite_to_svg, "counted"):
+        draw = vl_convert.vegalite_to_svg
+
+        def counted(*args: Any, **kwargs: Any) -> str:
+            _drawn.append(1)  # atomic: vl-convert draws in several threads
+            return draw(*args, **kwargs)
+
+        counted.counted = True  # type: ignore[attr-defined]
+        vl_convert.vegalite_to_svg = counted
+    return _render_svgs(specs, cache)
+
+
+figure_html.render_svgs = _timed(_counted_render, "render_ms")
+
+# Every event the hook module has, timed; on_config, on_files, on_page_markdown and on_post_build
+# also record what the baseline needs.
+for _name in dir(hooks):
+    if _name.startswith("on_") and callable(getattr(hooks, _name)):
+        globals()[_name] = _timed(getattr(hooks, _name))
+_on_config, _on_files = globals()["on_config"], globals()["on_files"]
+_on_page_markdown, _on_post_build = globals()["on_page_markdown"], globals()["on_post_build"]
 
 
 def on_config(config):
@@ -54,13 +97,15 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     markdown = _on_page_markdown(markdown, page=page, config=config, files=files)
-    front = f"---\n{yaml.safe_dump(page.meta, allow_unicode=True)}---\n\n" if page.meta else ""
-    _record["markdown"][page.file.src_uri] = front + markdown
+    if _pages:
+        front = f"---\n{yaml.safe_dump(page.meta, allow_unicode=True)}---\n\n" if page.meta else ""
+        _record["markdown"][page.file.src_uri] = front + markdown
     return markdown
 
 
 def on_post_build(config):
     _on_post_build(config)
     _record["total_ms"] = sum(_record["events_ms"].values())
+    _record["drawn"] = len(_drawn)
     with open(os.environ["INFRALENS_BENCH_RECORD"], "w", encoding="utf-8") as out:
         json.dump(_record, out)

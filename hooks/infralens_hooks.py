@@ -9,21 +9,33 @@ and rebuilds many times.
 
 from __future__ import annotations
 
+import functools
 import logging
+import pickle
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 from infralens import interview, paths, render
 from infralens.annotations import annotate_page
-from infralens.cache import DiskCache, project_cache
+from infralens.cache import DiskCache, TemplateCache, project_cache
 from infralens.errors import AuthorError, Problem
 from infralens.figure_html import Drawing, draw_lab_figures, html_environment
 from infralens.handbook import FigureReference, insert_after_headings, place_figures
-from infralens.incremental import GeneratedPages, Stamps, digest, force_rebuild, tree_state
+from infralens.incremental import (
+    DIRTY_NOTE,
+    GeneratedPages,
+    Stamps,
+    digest,
+    force_rebuild,
+    quiet_dirty_warning,
+    tree_state,
+    watch_sooner,
+)
 from infralens.mathml import BadFormula, formula_problems, render_math
 from infralens.model import Lab
 from infralens.navigation import expand_nav, lists_labs
@@ -31,6 +43,7 @@ from infralens.paths import SitePaths
 from infralens.project import Project, load_project
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
@@ -48,7 +61,22 @@ class Build:
     templates: jinja2.Environment
     cache: DiskCache
     stamps: Stamps | None = None
-    drawings: dict[tuple[str, str], Drawing] = field(default_factory=dict)  # (lab id, figure name)
+    figures_made_from: dict[str, str] = field(default_factory=dict)  # lab id -> digest of what its figures show
+    drawings: dict[str, dict[str, Drawing]] = field(default_factory=dict)  # lab id -> figure name -> drawing
+
+    def drawings_of(self, lab: Lab) -> dict[str, Drawing]:
+        """The lab's figures as pages show them, by name: from the cache, or drawn now. Read only when
+        a page or file that shows them is written, so a rebuild after a save reads its own lab's."""
+        if lab.id not in self.drawings:
+            made_from, tables = self.figures_made_from.get(lab.id), self.project.figure_tables.get(lab.id)
+            drawn: list[Drawing] | None = self.cache.get("drawings\0" + made_from) if made_from and tables else []
+            if drawn is None and tables:
+                env = html_environment()
+                env.bytecode_cache = TemplateCache(self.cache)
+                drawn = draw_lab_figures(env, lab, self.project.starters[lab.id].figures, tables, self.cache)
+                self.cache.put(f"drawings\0{made_from}", drawn)
+            self.drawings[lab.id] = {drawing.figure.name: drawing for drawing in drawn or []}
+        return self.drawings[lab.id]
 
 
 @dataclass
@@ -64,13 +92,25 @@ class LabHooks:
 
     def on_startup(self, command: str, dirty: bool) -> None:
         self.command, self.dirty = command, dirty
+        if command == "serve" and dirty:  # `make serve`: say what --dirty means here, instead of MkDocs' alarm
+            quiet_dirty_warning()
+            log.info(DIRTY_NOTE)
+
+    def on_serve(self, server: LiveReloadServer, config: MkDocsConfig,
+                 builder: Callable[..., None]) -> LiveReloadServer:
+        interval = watch_sooner(server, [config.docs_dir, *config.watch])
+        if interval is not None:
+            log.info(f"Polling for changes every {interval:.2f} s")
+        return server
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         site = SitePaths.from_config(config)
         slugify = config.mdx_configs.get("toc", {}).get("slugify")
         cache = project_cache(site.root)
         project = load_project(site.root, site.docs_dir, cache=cache, **({"slugify": slugify} if slugify else {}))
-        self.current = Build(site, project, render.environment(), cache)  # templates read afresh too
+        templates = render.environment()  # read afresh too; compiled code comes from the cache
+        templates.bytecode_cache = TemplateCache(cache)
+        self.current = Build(site, project, templates, cache)
         if project.problems:
             self._report(list(project.problems))
             config.extra[PROBLEMS_KEY] = [str(problem) for problem in project.problems]
@@ -90,7 +130,7 @@ class LabHooks:
         project, env = build.project, build.templates
         build.stamps = Stamps(build.paths.site_dir) if self.dirty else None
         pages = GeneratedPages(config, files, _site_fingerprint(build, files, config), build.stamps, build.cache)
-        self._draw_figures(files, config)
+        self._draw_figures(pages)
         for lab in project.registry.labs:
             in_nav = lists_labs(project.registry, project.registry.chapter(lab.chapter))
             inclusion = InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV
@@ -107,46 +147,57 @@ class LabHooks:
                       minutes, chapter)
         pages.add(paths.LEARNING_PATH, (minutes,), render.render_learning_path, env, registry, minutes)
         starters = project.starters
-        every_starter = tuple("\n".join(starter.lines) for starter in starters.values())
-        pages.add(paths.INTERVIEW, every_starter, interview.render_interview, env, registry, starters)
+        # What interview prep shows of each lab: saving a starter's code rebuilds neither page nor questions.
+        shown = tuple((lab_id, starter.interview, [(trap.belief, trap.why) for trap in starter.traps],
+                       [(checkpoint.question, checkpoint.answer) for checkpoint in starter.checkpoints])
+                      for lab_id, starter in starters.items())
+        pages.add(paths.INTERVIEW, shown, interview.render_interview, env, registry, starters)
         pages.add(paths.PRACTICE, (), interview.render_practice, env)
-        files.append(File.generated(config, paths.PRACTICE_QUESTIONS,
-                                    content=self._practice_questions(every_starter)))
+        questions = functools.partial(self._practice_questions, shown)  # made only if a rebuild writes it
+        pages.add_file(paths.PRACTICE_QUESTIONS, (repr(registry), *shown), questions)
         pages.finish()
         return files
 
-    def _draw_figures(self, files: Files, config: MkDocsConfig) -> None:
-        """Draw every lab's figures (cached by their data), publish each exploration's drawings, and
-        rebuild, in a dirty build, the pages that place a figure whose data changed."""
+    def _draw_figures(self, pages: GeneratedPages) -> None:
+        """Note what each lab's figures are made from, publish each exploration's drawings, and
+        rebuild, in a dirty build, the pages that place a figure that changed. Figures are drawn (or
+        read from the cache) only for what is written: see `Build.drawings_of`."""
         build = self.build
-        project, env = build.project, html_environment()
+        project = build.project
         for lab in project.registry.labs:
             tables = project.figure_tables.get(lab.id)
             if not tables or lab.id not in project.starters:
                 continue
-            for drawing in draw_lab_figures(env, lab, project.starters[lab.id].figures, tables, build.cache):
-                build.drawings[lab.id, drawing.figure.name] = drawing
-                if drawing.variants is not None:
-                    uri = paths.figure_variants_uri(lab, drawing.figure.name)
-                    files.append(File.generated(config, uri, content=drawing.variants))
+            figures = project.starters[lab.id].figures
+            # Made from the lab, its declarations and its data alone: saving a starter redraws only
+            # its own figures, and only when their declaration or data changed.
+            made_from = digest(repr(lab), repr(figures), pickle.dumps(tables, pickle.HIGHEST_PROTOCOL))
+            build.figures_made_from[lab.id] = made_from
+            for figure in figures:
+                if figure.control:  # an exploration: its other drawings, written again only when they change
+                    pages.add_file(paths.figure_variants_uri(lab, figure.name), (made_from,),
+                                   functools.partial(_variants, build, lab, figure.name))
         if build.stamps:
             for uri, references in project.figure_references.items():
-                placed = [project.figure_tables.get(ref.lab, {}).get(ref.figure) for ref in references]
-                build.stamps.record(f"figures:{uri}", digest(placed))
-                if build.stamps.changed(f"figures:{uri}") and (file := files.get_file_from_path(uri)):
+                placed = [(ref.lab, ref.figure, build.figures_made_from.get(ref.lab)) for ref in references]
+                build.stamps.record(f"figures:{uri}", digest(placed))  # a new title redraws the page too
+                if build.stamps.changed(f"figures:{uri}") and (file := pages.files.get_file_from_path(uri)):
                     force_rebuild([file])
 
     def _placed(self, reference: FigureReference, page: Page) -> str:
-        drawing = self.build.drawings.get((reference.lab, reference.figure))
+        registry = self.build.project.registry
+        labs = {lab.id for lab in registry.labs}
+        drawing = self.build.drawings_of(registry.lab(reference.lab)).get(reference.figure) \
+            if reference.lab in labs else None
         if drawing is None:  # only under serve, with the problem in the banner
             return f"*Figure `{reference.lab}/{reference.figure}` is not drawn: see the problems above.*"
-        lab = self.build.project.registry.lab(reference.lab)
+        lab = registry.lab(reference.lab)
         here = page.url if page.url.endswith("/") or not page.url else posixpath.dirname(page.url) + "/"
         return drawing.placed(posixpath.relpath(paths.figure_variants_uri(lab, reference.figure), here or "."))
 
-    def _practice_questions(self, every_starter: tuple[str, ...]) -> str:
+    def _practice_questions(self, shown: tuple[object, ...]) -> str:
         build = self.build
-        key = "questions\0" + digest(*every_starter)
+        key = "questions\0" + digest(repr(build.project.registry), *shown)
         questions = build.cache.get(key)
         if questions is None:
             questions = interview.practice_questions(build.project.registry, build.project.starters)
@@ -176,6 +227,10 @@ class LabHooks:
         blocks = {anchor: render.render_section_labs(env, group, uri) for anchor, group in by_anchor.items() if anchor}
         top = render.render_section_labs(env, by_anchor[""], uri) if "" in by_anchor else None
         return insert_after_headings(markdown, blocks, top)
+
+    def on_env(self, env: jinja2.Environment, config: MkDocsConfig, files: Files) -> jinja2.Environment:
+        env.bytecode_cache = TemplateCache(self.build.cache)  # the theme compiles once, not on every rebuild
+        return env
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         html, bad_formulas = render_math(html, self.build.cache)
@@ -220,15 +275,9 @@ def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: B
     """The lab's page, its starter's page and the starter file itself, for download."""
     project, env = build.project, build.templates
     starter, output = project.starters[lab.id], project.outputs[lab.id]
-    here = posixpath.dirname(paths.lab_uri(lab))
-    figures = tuple(build.drawings[lab.id, figure.name].placed(
-        posixpath.relpath(paths.figure_variants_uri(lab, figure.name), here))
-        for figure in starter.figures if (lab.id, figure.name) in build.drawings)
-    context = render.LabContext(lab, starter, output, project.registry, project.section_titles.get(lab.id, ""),
-                                figures)
     source = "\n".join(starter.lines)
-    lab_page = pages.add(paths.lab_uri(lab), (source, output, figures), render.render_lab, env, context,
-                         inclusion=inclusion)
+    made_from = build.figures_made_from.get(lab.id)  # determines its figures, and is quicker to compare
+    lab_page = pages.add(paths.lab_uri(lab), (source, output, made_from), _render_lab, build, lab, inclusion=inclusion)
     starter_page = pages.add(paths.starter_page_uri(lab), (source,), render.render_starter_page, env, lab, starter,
                              config.repo_url, inclusion=InclusionLevel.NOT_IN_NAV)
     # The edit button of a lab page opens its starter, the file an author edits.
@@ -236,10 +285,28 @@ def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: B
     files.append(File.generated(config, paths.starter_download_uri(lab), abs_src_path=str(project.root / lab.starter)))
 
 
+def _render_lab(build: Build, lab: Lab) -> str:
+    """The lab page's Markdown, its figures placed: called only when the page is written."""
+    project, starter, drawings = build.project, build.project.starters[lab.id], build.drawings_of(lab)
+    here = posixpath.dirname(paths.lab_uri(lab))
+    figures = tuple(drawings[figure.name].placed(posixpath.relpath(paths.figure_variants_uri(lab, figure.name), here))
+                    for figure in starter.figures if figure.name in drawings)
+    context = render.LabContext(lab, starter, project.outputs[lab.id], project.registry,
+                                project.section_titles.get(lab.id, ""), figures)
+    return render.render_lab(build.templates, context)
+
+
+def _variants(build: Build, lab: Lab, figure: str) -> str:
+    """An exploration's drawings for every value of its control, as its page fetches them."""
+    return build.drawings_of(lab)[figure].variants or ""
+
+
 _hooks = LabHooks()
 on_startup = _hooks.on_startup
+on_serve = _hooks.on_serve
 on_config = _hooks.on_config
 on_files = _hooks.on_files
 on_page_markdown = _hooks.on_page_markdown
+on_env = _hooks.on_env
 on_page_content = _hooks.on_page_content
 on_post_build = _hooks.on_post_build

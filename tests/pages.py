@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup
@@ -16,7 +17,9 @@ def page_path(site: Path, url_path: str) -> Path:
     return path / "index.html" if url_path.endswith("/") or path.is_dir() else path
 
 
-def soup(site: Path, url_path: str) -> BeautifulSoup:
+def soup(site: Path, url_path: str) -> Any:
+    """The parsed page. Typed as Any on purpose: tests navigate HTML whose shape they assert as
+    they go, and an element that is missing fails the test where it is used."""
     return BeautifulSoup(page_path(site, url_path).read_text(encoding="utf-8"), "html.parser")
 
 
@@ -54,7 +57,8 @@ def text_of(elements: list) -> str:
 
 def numbered_lines(block) -> list[tuple[int, str]]:
     """The (line number, text) pairs a highlighted code block shows."""
-    numbers = [int(a.get_text()) for a in block.select(".linenos a")]
+    # Line numbers are written inside each line (`linenums_style: pymdownx-inline`).
+    numbers = [int(span["data-linenos"]) for span in block.select("code > span[id^=__span-] .linenos")]
     texts = [span.get_text().rstrip("\n") for span in block.select("code > span[id^=__span-]")]
     assert len(numbers) == len(texts)
     return list(zip(numbers, texts, strict=False))

@@ -37,10 +37,6 @@ def note_id(block: str, number: int) -> str:
     return f"{block}-note-{number}"
 
 
-def marker_id(block: str, number: int) -> str:
-    return f"{block}-marker-{number}"
-
-
 def line_anchor(block: str, line: int) -> str:
     return f"__codelineno-{block}-{line}"
 
@@ -76,15 +72,15 @@ def _annotate_excerpt(match: re.Match[str]) -> str:
 
 
 def marker_html(block: str, comment: re.Match[str]) -> str:
-    """The marker link; a comment that is only the marker leaves no `#` on screen."""
+    """The comment with its `(N)` as a link; a comment that is only the marker shows no `#`."""
     number, before = int(comment["number"]), comment["before"]
     only_marker = before.strip() == "#"
-    kept = "" if only_marker else f'<span class="c1">{before}</span>'
-    hidden_before = before if only_marker else ""
-    return (f'{kept}<a class="il-marker" id="{marker_id(block, number)}" href="#{note_id(block, number)}" '
-            f'aria-label="Note {number}"><span class="il-marker__source">{hidden_before}(</span>'
-            f'<span class="il-marker__number">{number}</span>'
-            f'<span class="il-marker__source">){comment["after"]}</span></a>')
+    shown, hidden = ("", before) if only_marker else (before, "")
+    # No id on the link: Material hides every `a[id]` in code (its own line anchors).
+    return (f'<span class="c1">{shown}<a class="il-marker" href="#{note_id(block, number)}" '
+            f'aria-label="Note {number}">'
+            f'<span class="il-marker__source">{hidden}(</span><span class="il-marker__number">{number}</span>'
+            f'<span class="il-marker__source">){comment["after"]}</span></a></span>')
 
 
 def notes_html(block: str, notes: str, lines: dict[int, int]) -> str:

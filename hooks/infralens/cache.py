@@ -15,13 +15,23 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import jinja2
+from jinja2.bccache import Bucket
+
 CACHE_DIR = Path(".cache") / "infralens"
 CACHE_ENV = "INFRALENS_CACHE_DIR"
-MAX_BYTES = 64 * 1024 * 1024  # the real site's cache holds about 5 MB; 1,000 labs about 40 MB
+# The real site's cache holds about 25 MB (its figures' drawings are most of it), a copy of it with
+# 300 labs about 200 MB: a bound below what a project needs makes every build evict what the next
+# one reads, and warm builds as slow as cold ones.
+MAX_BYTES = 1024 * 1024 * 1024
 PRUNE_TO = 0.75  # once over the bound, delete down to this share of it, so pruning is rare
+# Weighing the cache reads the size of every entry (a few thousand): not on every rebuild under
+# `mkdocs serve`, but at most once in this many seconds.
+WEIGH_EVERY = 600
 _PACKAGE = Path(__file__).parent
 
 
@@ -56,11 +66,20 @@ class DiskCache:
 
     def prune(self) -> None:
         """Delete other versions' entries, and the least recently used past the size bound."""
+        weighed = self.directory / "weighed"
         try:
             for other in self.root.iterdir():
                 if other.name != self.version and other.is_dir():
                     shutil.rmtree(other, ignore_errors=True)
+            if time.time() - weighed.stat().st_mtime < WEIGH_EVERY:
+                return
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        try:
             entries = [(entry.stat(), entry) for entry in self.directory.glob("*/*")]
+            weighed.touch()
         except OSError:
             return
         total = sum(stat.st_size for stat, _ in entries)
@@ -88,6 +107,43 @@ def project_cache(project_root: Path) -> DiskCache:
     folder INFRALENS_CACHE_DIR names (so that copies of a project, as in tests, share one)."""
     shared = os.environ.get(CACHE_ENV)
     return DiskCache(Path(shared) if shared else project_root / CACHE_DIR)
+
+
+class TemplateCache(jinja2.BytecodeCache):
+    """Compiled Jinja templates (the theme's and ours) kept in a DiskCache, so a build, and every
+    rebuild under `mkdocs serve`, loads them instead of compiling them again. An entry is keyed by
+    the template's name and file, its source (Jinja's own checksum) and the settings of the
+    environment that compiled it, which change the code it compiles to."""
+
+    def __init__(self, cache: DiskCache) -> None:
+        self.cache = cache
+
+    def _key(self, bucket: Bucket) -> str:
+        return f"jinja\0{bucket.key}\0{bucket.checksum}\0{_compile_settings(bucket.environment)}"
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self.cache.get(self._key(bucket))
+        if isinstance(code, bytes):
+            bucket.bytecode_from_string(code)  # Jinja checks its own magic and checksum again
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.cache.put(self._key(bucket), bucket.bytecode_to_string())
+
+
+def _compile_settings(env: jinja2.Environment) -> str:
+    """What, besides the source, decides the code a template compiles to in `env`."""
+
+    def name(value: object) -> object:
+        return value if value is None or isinstance(value, (bool, str)) else getattr(value, "__qualname__", repr(value))
+
+    settings = (env.block_start_string, env.block_end_string, env.variable_start_string, env.variable_end_string,
+                env.comment_start_string, env.comment_end_string, env.line_statement_prefix,
+                env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks, env.newline_sequence,
+                env.keep_trailing_newline, env.optimized, env.is_async, name(env.autoescape), name(env.finalize),
+                sorted(env.extensions),
+                sorted((key, str(getattr(f, "jinja_pass_arg", ""))) for key, f in env.filters.items()),
+                sorted((key, str(getattr(f, "jinja_pass_arg", ""))) for key, f in env.tests.items()))
+    return hashlib.sha256(repr(settings).encode()).hexdigest()
 
 
 class NoCache(DiskCache):

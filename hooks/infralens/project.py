@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from markdown.extensions.toc import slugify as default_slugify
 
@@ -22,7 +23,7 @@ from .figure_data import Table, check_recording, read_recording
 from .handbook import FigureReference, figure_references, first_sentence, headings
 from .mathml import bad_formulas, formula_problems
 from .model import Lab, Registry
-from .paths import output_path
+from .paths import figure_data_path, output_path
 from .registry import REGISTRY_FILE, read_registry
 from .scaffold import placeholder_lines
 from .starter import Starter, decode_starter, output_line, parse_starter
@@ -87,7 +88,8 @@ def load_project(root: Path, docs_dir: Path | None = None,
         path = registry.starter_files.get(lab.id)
         if path is None:
             continue  # already reported by the registry check
-        starter, found = _parse_cached(path.read_bytes(), lab, cache)
+        data = path.read_bytes()
+        starter, found = _parse_cached(data, lab, cache)
         problems.extend(found)
         output = _read_output(root, lab, problems)
         if output is not None:
@@ -96,8 +98,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
             starters[lab.id] = starter
             if output is not None:
                 problems.extend(_stale_output_evidence(lab, starter, output))
-            recorded = read_recording(root, lab) if starter.figures else None
-            figure_problems = check_recording(lab, starter, recorded)
+            recorded, figure_problems = _recording_cached(root, lab, starter, data, cache)
             problems.extend(figure_problems)
             if recorded and not figure_problems:
                 figure_tables[lab.id] = recorded["figures"]
@@ -126,6 +127,27 @@ def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> tuple[Starter | No
                                 *formula_problems(bad, lab.starter, list(starter.lines), lab.id)])
         cache.put(key, parsed)
     return parsed
+
+
+def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,
+                      cache: DiskCache) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The starter's recorded figure data and its problems (`read_recording`, `check_recording`),
+    kept by the bytes of the starter and of the recording: the check's digest of the starter's code
+    tokenizes the whole starter, and reading the JSON is slower than reading the cache."""
+    try:
+        raw = (root / figure_data_path(lab.starter)).read_bytes() if starter.figures else None
+    except OSError:
+        raw = None
+    if raw is None:
+        return None, check_recording(lab, starter, None)
+    key = (f"recording\0{lab.id}\0{lab.starter}\0{hashlib.sha256(data).hexdigest()}\0"
+           + hashlib.sha256(raw).hexdigest())
+    found = cache.get(key)
+    if found is None:
+        recorded = read_recording(root, lab)
+        found = (recorded, check_recording(lab, starter, recorded))
+        cache.put(key, found)
+    return found
 
 
 def _page_problems(docs_dir: Path, cache: DiskCache, registry: Registry, starters: dict[str, Starter],
