@@ -716,7 +716,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=3, help="cold builds of the real site")
     parser.add_argument("--repeats", type=int, default=5, help="warm and baseline builds of the real site")
     parser.add_argument("--synthetic-cold", type=int, default=1, help="cold builds of each synthetic project")
-    parser.add_argument("--synthetic-repeats", type=int, default=2, help="warm builds of each synthetic project")
+    parser.add_argument("--synthetic-repeats", type=int, default=1, help="warm builds of each synthetic project")
     parser.add_argument("--edits", type=int, default=5, help="saves of each edit in the author loop")
     parser.add_argument("--split-edits", type=int, default=3, help="saves of each edit in the rebuild split")
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[],
