@@ -347,7 +347,7 @@ def measure_edit(change: Edit, marker: str, port: int, lines: list[tuple[float, 
     building = at(lines, start, "Building documentation", noticed)
     done = at(lines, start, "Reloading browsers", building)
     return {"visible": visible - saved, "noticed": noticed - saved, "waited": building - noticed,
-            "rebuild": done - building, "reload": visible - done}
+            "rebuild": done - building, "reload": max(0.0, visible - done)}  # the log line can be read late
 
 
 def author_loop(project: Path, cache: Path, edits: int, seed: int) -> dict[str, Any]:
