@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from infralens import interview, paths, render
+from infralens import highlight_cache, interview, paths, render
 from infralens.annotations import annotate_page
 from infralens.cache import DiskCache, TemplateCache, project_cache
 from infralens.errors import AuthorError, Problem
-from infralens.figure_html import Drawing, draw_lab_figures, html_environment
+from infralens.figure_html import Drawing, draw_lab_figures, fill_figure_bodies, html_environment
 from infralens.handbook import FigureReference, insert_after_headings, place_figures
 from infralens.incremental import (
     DIRTY_NOTE,
@@ -111,6 +111,7 @@ class LabHooks:
         templates = render.environment()  # read afresh too; compiled code comes from the cache
         templates.bytecode_cache = TemplateCache(cache)
         self.current = Build(site, project, templates, cache)
+        highlight_cache.install(cache)
         if project.problems:
             self._report(list(project.problems))
             config.extra[PROBLEMS_KEY] = [str(problem) for problem in project.problems]
@@ -243,6 +244,10 @@ class LabHooks:
             page.present_anchor_ids.update(_CODE_LINE_ID.findall(html))
         return html
 
+    def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
+        registry = self.build.project.registry
+        return fill_figure_bodies(output, lambda lab, figure: self.build.drawings_of(registry.lab(lab))[figure].body)
+
     def _formula_problems(self, bad: list[BadFormula], page: Page) -> list[Problem]:
         """Name the file an author wrote each unreadable formula in: the starter, for a lab page."""
         project = self.build.project
@@ -253,7 +258,11 @@ class LabHooks:
         lines = Path(source).read_text(encoding="utf-8").split("\n") if source else []
         return formula_problems(bad, self.build.paths.page_source(page.file.src_uri), lines)
 
+    def on_build_error(self, error: Exception) -> None:
+        highlight_cache.uninstall()
+
     def on_post_build(self, config: MkDocsConfig) -> None:
+        highlight_cache.uninstall()
         build = self.build
         if build.stamps:
             build.stamps.save()  # only after a successful build: a failed one is redone next time
@@ -309,4 +318,6 @@ on_files = _hooks.on_files
 on_page_markdown = _hooks.on_page_markdown
 on_env = _hooks.on_env
 on_page_content = _hooks.on_page_content
+on_post_page = _hooks.on_post_page
 on_post_build = _hooks.on_post_build
+on_build_error = _hooks.on_build_error

@@ -118,6 +118,17 @@ def test_each_figure_is_described_and_has_its_numbers(site):
                 assert control.has_attr("data-il-values") or control.name == "select"
 
 
+def test_search_finds_a_figure_by_its_title_and_never_indexes_its_drawing(site):
+    docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    lab = PROJECT.registry.labs[0]
+    title = PROJECT.starters[lab.id].figures[0].title
+    assert any(doc["location"].startswith(f"labs/{lab.id}/") and title in doc["text"] for doc in docs)
+    page = soup(site, f"/labs/{lab.id}/")
+    description = page.select_one(".il-figure-drawing svg desc").get_text()
+    assert not any(description in doc["text"] for doc in docs), "the drawing is not indexed"
+    assert "il-figure-body" not in str(page), "every figure's drawing took the place of its marker"
+
+
 def test_interview_prep_gathers_every_lab_and_practice_has_every_question(site):
     page = soup(site, "/interview/")
     links = {a["data-il-lab"] for a in page.select("a[data-il-lab]")}

@@ -4,6 +4,8 @@ exploration, the control and the other drawings it scrubs through."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +27,23 @@ class Drawing:
     lab: Lab
     figure: FigureSpec
     html: str  # the <figure> element, with {variants_href} where the exploration's file is linked
+    body: str  # its drawing and table, pasted into the finished page in place of its marker
     variants: str | None  # JSON of every control value's drawing and table, for explorations
 
     def placed(self, variants_href: str) -> str:
-        """The figure's HTML for a page that reaches the exploration's file at `variants_href`."""
+        """The figure's HTML for a page that reaches the exploration's file at `variants_href`,
+        with a marker in place of its drawing and table (see `fill_figure_bodies`)."""
         return self.html.replace("{variants_href}", variants_href)
+
+
+_BODY_MARKER = re.compile(r"<!--il-figure-body ([a-z0-9-]+)/([a-z0-9-]+)-->")
+
+
+def fill_figure_bodies(html: str, body_of: Callable[[str, str], str]) -> str:
+    """Paste each figure's drawing and table into a finished page. They reach the page only now,
+    after Markdown and the search index have read it: parsing a page's inline SVGs twice was
+    most of a warm build, and neither the index nor Markdown has any use for them."""
+    return _BODY_MARKER.sub(lambda match: body_of(match[1], match[2]), html)
 
 
 def html_environment() -> jinja2.Environment:
@@ -113,10 +127,12 @@ def _drawing(env: jinja2.Environment, lab: Lab, figure: FigureSpec, values: list
         control = {"id": f"control-{lab.id}-{figure.name}", "label": figure.control.label, "choices": shown,
                    "index": index, "shown": shown[index], "numeric": not any(isinstance(v, str) for v in values)}
     svg, table = per_value[index]
-    html = env.get_template("figure.html.j2").render(figure=figure, control=control, svg=svg, table=table,
+    body = env.get_template("figure_body.html.j2").render(svg=svg, table=table)
+    html = env.get_template("figure.html.j2").render(figure=figure, control=control,
+                                                     body=f"<!--il-figure-body {lab.id}/{figure.name}-->",
                                                      variants_href="{variants_href}")
     variants = None
     if control:
         variants = json.dumps({"values": control["choices"],
                                "drawings": [{"svg": svg, "table": table} for svg, table in per_value.values()]})
-    return Drawing(lab, figure, html.strip(), variants)
+    return Drawing(lab, figure, html.strip(), body.strip(), variants)

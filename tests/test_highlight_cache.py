@@ -1,0 +1,54 @@
+"""Highlighted code comes from the cache only when code and options are the same, gives the
+same HTML as Pygments, and the cache is in use only while a build runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import markdown
+import pymdownx.highlight
+from infralens import highlight_cache
+from infralens.cache import DiskCache
+
+FENCE = '```python linenums="1" hl_lines="2"\nx = 1\ny = x + 1  # (1)\n```\n'
+
+
+def _html(text: str) -> str:
+    return markdown.markdown(text, extensions=["pymdownx.highlight", "pymdownx.superfences"],
+                             extension_configs={"pymdownx.highlight": {"anchor_linenums": True}})
+
+
+def test_cached_code_is_the_html_pygments_gives(tmp_path: Path):
+    plain = _html(FENCE)
+    cache = DiskCache(tmp_path)
+    highlight_cache.install(cache)
+    try:
+        first, second = _html(FENCE), _html(FENCE)
+        other_options = _html(FENCE.replace('hl_lines="2"', 'hl_lines="1"'))
+    finally:
+        highlight_cache.uninstall()
+    assert first == second == plain
+    assert other_options != plain, "a different highlighted line is a different entry"
+    assert len(list(tmp_path.rglob("*/*/*"))) == 2
+
+
+def test_a_second_build_reads_what_the_first_wrote(tmp_path: Path, monkeypatch):
+    pygments_runs = []
+    pygments = pymdownx.highlight.highlight
+    monkeypatch.setattr(pymdownx.highlight, "highlight", lambda *args: pygments_runs.append(1) or pygments(*args))
+    for _build in range(2):
+        highlight_cache.install(DiskCache(tmp_path))
+        try:
+            _html(FENCE)
+        finally:
+            highlight_cache.uninstall()
+    assert len(pygments_runs) == 1
+
+
+def test_installing_twice_never_wraps_twice_and_uninstall_restores(tmp_path: Path):
+    original = pymdownx.highlight.highlight
+    highlight_cache.install(DiskCache(tmp_path / "a"))
+    highlight_cache.install(DiskCache(tmp_path / "b"))
+    assert pymdownx.highlight.highlight.uncached is original
+    highlight_cache.uninstall()
+    assert pymdownx.highlight.highlight is original
