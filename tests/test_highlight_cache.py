@@ -35,7 +35,12 @@ def test_cached_code_is_the_html_pygments_gives(tmp_path: Path):
 def test_a_second_build_reads_what_the_first_wrote(tmp_path: Path, monkeypatch):
     pygments_runs = []
     pygments = pymdownx.highlight.highlight
-    monkeypatch.setattr(pymdownx.highlight, "highlight", lambda *args: pygments_runs.append(1) or pygments(*args))
+
+    def counted(*args: object) -> str:
+        pygments_runs.append(args)
+        return pygments(*args)
+
+    monkeypatch.setattr(pymdownx.highlight, "highlight", counted)
     for _build in range(2):
         highlight_cache.install(DiskCache(tmp_path))
         try:
