@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from conftest import ROOT
-from infralens.drawing import accessible_svg, render_svgs, vega_lite
+from infralens.drawing import PALETTE, accessible_svg, colour_key, render_svgs, vega_lite
 from infralens.errors import AuthorError, Problems
 from infralens.figure_data import check_recording, code_digest, differences, recording
 from infralens.figure_html import rows_of
@@ -173,3 +173,18 @@ def test_the_authoring_page_figure_example_parses():
             enumerate(example.strip().splitlines()[1:], 2)]
     figure, problems = declared("\n".join(text for _, text in body))
     assert problems == [] and figure is not None and figure.control is not None
+
+
+def test_categories_get_a_key_on_the_page_in_the_colours_the_drawing_uses():
+    figure, problems = declared()
+    assert figure is not None and not problems
+    rows = rows_of({"m": [1, 2, 1, 2], "idle": [0.5, 0.3, 0.4, 0.2], "schedule": ["GPipe", "GPipe", "1F1B", "1F1B"],
+                    "p": [4, 4, 4, 4]})
+    key = colour_key(figure, rows)
+    assert key == [("GPipe", PALETTE[0]), ("1F1B", PALETTE[1])], "in the starter's order, the palette's first colours"
+    (svg,) = render_svgs([vega_lite(figure, rows, rows)])
+    assert "role-legend" not in svg, "the page's key replaces the drawing's legend"
+    drawn = set(re.findall(r'(?:fill|stroke)="(#[0-9a-f]{6})"', svg))
+    assert {PALETTE[0], PALETTE[1]} <= drawn and not drawn & set(PALETTE[2:])
+    numbers = rows_of({"m": [1, 2], "idle": [0.5, 0.3], "schedule": [1, 2], "p": [4, 4]})
+    assert colour_key(figure, numbers) == [], "numbers are coloured along a scale, with Vega's legend"

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from .cache import DiskCache
-from .drawing import accessible_svg, render_svgs, vega_lite
+from .drawing import accessible_svg, colour_key, render_svgs, vega_lite
 from .figure_spec import FigureSpec, round_to
 from .model import Lab
 from .paths import TEMPLATES
@@ -100,7 +100,7 @@ def draw_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpe
             description = f"{figure.caption} {_summary(figure, value)}"
             svg = accessible_svg(next(svgs), f"{prefix}-{index}", figure.title, description)
             per_value[index] = (svg, _table(env, figure, _selected(figure, rows, value)))
-        drawings.append(_drawing(env, lab, figure, values, per_value))
+        drawings.append(_drawing(env, lab, figure, rows, values, per_value))
     return drawings
 
 
@@ -116,7 +116,7 @@ def _summary(figure: FigureSpec, value: Any) -> str:
     return summary + ". The numbers are in the table below."
 
 
-def _drawing(env: jinja2.Environment, lab: Lab, figure: FigureSpec, values: list[Any],
+def _drawing(env: jinja2.Environment, lab: Lab, figure: FigureSpec, rows: list[dict[str, Any]], values: list[Any],
              per_value: dict[int, tuple[str, str]]) -> Drawing:
     control = None
     index = 0
@@ -128,7 +128,7 @@ def _drawing(env: jinja2.Environment, lab: Lab, figure: FigureSpec, values: list
                    "index": index, "shown": shown[index], "numeric": not any(isinstance(v, str) for v in values)}
     svg, table = per_value[index]
     body = env.get_template("figure_body.html.j2").render(svg=svg, table=table)
-    html = env.get_template("figure.html.j2").render(figure=figure, control=control,
+    html = env.get_template("figure.html.j2").render(figure=figure, control=control, key=colour_key(figure, rows),
                                                      body=f"<!--il-figure-body {lab.id}/{figure.name}-->",
                                                      variants_href="{variants_href}")
     variants = None
