@@ -52,6 +52,7 @@ def check_rules(registry: Registry, root: Path, docs_dir: Path, positions: Posit
     chapter_ids = {chapter.id for chapter in registry.chapters}
     lab_ids = {lab.id for lab in registry.labs}
     docs = docs_dir.name
+    code_dir = (root / "code").resolve()  # once: resolving walks every link on the way
     starter_files: dict[str, Path] = {}
     for index, chapter in enumerate(registry.chapters):
         if not (docs_dir / chapter.handbook).is_file():
@@ -68,7 +69,7 @@ def check_rules(registry: Registry, root: Path, docs_dir: Path, positions: Posit
         if not (docs_dir / lab.handbook_page).is_file():
             problems.add(at(index, "handbook"), f"the handbook page {docs}/{lab.handbook_page} does not exist.",
                          f"fix the path (relative to {docs}/) or create the page.", lab.id)
-        if path := _check_starter_path(lab, root, at(index, "starter"), problems):
+        if path := _check_starter_path(lab, root, code_dir, at(index, "starter"), problems):
             starter_files[lab.id] = path
         for prerequisite in lab.prerequisites:
             if prerequisite == lab.id:
@@ -89,7 +90,8 @@ def _did_you_mean(value: str, known: set[str], section: str) -> str:
     return f"{hint}use an id defined under `{section}:`."
 
 
-def _check_starter_path(lab: Lab, root: Path, position: Position | None, problems: Problems) -> Path | None:
+def _check_starter_path(lab: Lab, root: Path, code_dir: Path, position: Position | None,
+                        problems: Problems) -> Path | None:
     """The starter's real path if it is a file inside code/; otherwise report why not."""
     relative = PurePosixPath(lab.starter)
     if relative.is_absolute() or ".." in relative.parts or "\\" in lab.starter:
@@ -97,7 +99,7 @@ def _check_starter_path(lab: Lab, root: Path, position: Position | None, problem
                       "write it like `code/<lab-id>/<file>.py`, without `..` or a leading `/`.", lab.id)
         return None
     resolved = (root / relative).resolve()
-    if relative.parts[0] != "code" or not resolved.is_relative_to((root / "code").resolve()):
+    if relative.parts[0] != "code" or not resolved.is_relative_to(code_dir):
         problems.add(position, f"the starter `{lab.starter}` leads outside code/.",
                       "keep starters as real files inside code/, not links to elsewhere.", lab.id)
         return None
