@@ -117,3 +117,12 @@ def test_two_excerpts_on_one_page_each_link_their_own_notes():
 def test_a_page_without_code_is_returned_as_it_is():
     text = "<p>No code here, just <code>x = 1  # (1)</code>.</p>"
     assert annotate_page(text) is text or annotate_page(text) == text
+
+
+def test_a_lone_marker_wraps_with_the_code_it_marks_and_the_line_keeps_its_text(soup):
+    first = soup.select_one("#excerpt-forward code > span[id$='-41']")
+    end = first.select_one(".il-marker-end")
+    assert end is not None and end.get_text().startswith("  "), "the spaces before the marker wrap with it"
+    assert first.get_text().rstrip("\n") == LINES[0], "copying the line still gives the file's line"
+    with_text = soup.select_one("#excerpt-forward code > span[id$='-44']")
+    assert with_text.select_one(".il-marker-end") is None, "a comment with words wraps as text does"

@@ -213,15 +213,22 @@ def test_the_site_is_served_at_its_own_address_so_instant_navigation_runs(visit,
 
 
 # Scroll marker `index` of the article to mid-window and say where to click it, what note it
-# opens and what is wrong with it: covered, outside the window, or a `#` shown before it.
+# opens and what is wrong with it: covered, outside the window, a `#` shown before it, or wrapped
+# onto a row of its own.
 PREPARE_MARKER = f"""index => {{
   const marker = document.querySelectorAll('article a.il-marker')[index];
   window.scrollBy(0, marker.getBoundingClientRect().top - innerHeight / 2);
   const r = marker.getBoundingClientRect();
-  const before = Array.from(marker.closest('[id^=__span-]').querySelectorAll('span'))
-    .filter(s => s.getClientRects().length && !s.contains(marker) && !s.querySelector('a.il-marker'))
-    .map(s => s.textContent).join('');
-  const problem = ({UNCOVERED})(marker, true) || (/#\\s*$/.test(before) ? 'a # is shown before it' : '');
+  const spans = Array.from(marker.closest('[id^=__span-]').querySelectorAll('span'))
+    .filter(s => s.getClientRects().length && !s.contains(marker) && !s.querySelector('a.il-marker'));
+  const before = spans.map(s => s.textContent).join('');
+  // A marker with no words of its own must share a row with the code before it.
+  const words = Array.from(marker.parentElement.childNodes).filter(n => n !== marker).map(n => n.textContent);
+  const tokens = spans.filter(s => !marker.contains(s));
+  const code = tokens.length ? Array.from(tokens[tokens.length - 1].getClientRects()).pop() : null;
+  const alone = !words.join('').trim() && code && (r.top + r.bottom) / 2 > code.bottom;
+  const problem = ({UNCOVERED})(marker, true) || (/#\\s*$/.test(before) ? 'a # is shown before it' : '')
+    || (alone ? 'it starts a row of its own, away from its code' : '');
   return {{x: (r.left + r.right) / 2, y: (r.top + r.bottom) / 2, note: marker.hash.slice(1), problem}};
 }}"""
 CHECK_NOTE = f"""id => {{

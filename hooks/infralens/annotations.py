@@ -63,7 +63,11 @@ def _annotate_excerpt(match: re.Match[str]) -> str:
         if not comment or line["block"] != block:
             return line.group(0)
         lines.setdefault(int(comment["number"]), number)
-        rewritten = body[:comment.start()] + marker_html(block, comment) + comment["end"]
+        code = body[:comment.start()]
+        gap = ""
+        if comment["before"].strip() == "#":  # the marker alone: keep it on the row of the code it marks
+            code, gap = code.rstrip(" "), code[len(code.rstrip(" ")):]
+        rewritten = code + marker_html(block, comment, gap) + comment["end"]
         return f'<span id="__span-{line["block"]}-{number}">{rewritten}</span>'
 
     code = _LINE.sub(mark_line, match["code"])
@@ -71,13 +75,16 @@ def _annotate_excerpt(match: re.Match[str]) -> str:
             f"{notes_html(block, notes, lines)}</div>")
 
 
-def marker_html(block: str, comment: re.Match[str]) -> str:
-    """The comment with its `(N)` as a link; a comment that is only the marker shows no `#`."""
+def marker_html(block: str, comment: re.Match[str], gap: str = "") -> str:
+    """The comment with its `(N)` as a link; a comment that is only the marker shows no `#`.
+    `gap`, the spaces before a lone marker, goes inside an unbreakable span with it: a wrapped
+    line breaks at an earlier space, and the marker never starts a row of its own."""
     number, before = int(comment["number"]), comment["before"]
     only_marker = before.strip() == "#"
     shown, hidden = ("", before) if only_marker else (before, "")
+    opening = f'<span class="c1 il-marker-end">{gap}' if gap else '<span class="c1">'
     # No id on the link: Material hides every `a[id]` in code (its own line anchors).
-    return (f'<span class="c1">{shown}<a class="il-marker" href="#{note_id(block, number)}" '
+    return (f'{opening}{shown}<a class="il-marker" href="#{note_id(block, number)}" '
             f'aria-label="Note {number}">'
             f'<span class="il-marker__source">{hidden}(</span><span class="il-marker__number">{number}</span>'
             f'<span class="il-marker__source">){comment["after"]}</span></a></span>')
