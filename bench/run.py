@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gzip
 import json
 import os
 import platform
@@ -49,6 +50,7 @@ ENV = {**{k: v for k, v in os.environ.items() if k not in ("INFRALENS_REPO_URL",
                                                             "INFRALENS_POLL_SECONDS")},
        "NO_MKDOCS_2_WARNING": "1"}
 Stats = dict[str, float]
+FIGURE_ELEMENT = re.compile(r'<figure class="il-figure".*?</figure>', re.S)
 
 
 def stats(values: Sequence[float]) -> Stats:
@@ -217,6 +219,22 @@ def lab_page_bytes(site: Path) -> int:
     return max(page.stat().st_size for page in site.glob("labs/lab-*/index.html"))
 
 
+def figure_growth_kb(site: Path) -> float:
+    """The most that figures add to what a lab page loads before the learner touches anything, as
+    served (gzip): its figures' HTML and SVG, and the figure script every page loads. An
+    exploration's other drawings are fetched only on interaction, so they do not count."""
+    def gzipped(data: bytes) -> int:
+        return len(gzip.compress(data, compresslevel=6))
+
+    script = gzipped((site / "javascripts" / "figures.js").read_bytes())
+    added = []
+    for page in site.glob("labs/lab-*/index.html"):
+        html = page.read_text(encoding="utf-8")
+        without = FIGURE_ELEMENT.sub("", html)
+        added.append(gzipped(html.encode()) - gzipped(without.encode()))
+    return (max(added, default=0) + script) / 1024
+
+
 def measure_builds(name: str, project: Path, scratch: Path, colds: int, repeats: int,
                    baseline: bool) -> dict[str, Any]:
     """Cold builds (each with an empty cache; the last one's cache is kept), then warm builds, each
@@ -262,6 +280,7 @@ def measure_builds(name: str, project: Path, scratch: Path, colds: int, repeats:
         "warm_draw_ms": stats([run["draw_ms"] for run in warm_runs]),
         "warm_drawn": max(run["drawn"] for run in warm_runs),
         "lab_page_kb": lab_page_bytes(site) / 1024, "site_mb": site_bytes(site) / 2**20,
+        "figure_growth_kb": figure_growth_kb(site),
     }
 
 
@@ -520,6 +539,9 @@ def targets(results: dict[str, Any]) -> list[str]:
                             else "") + f" | warm {verdict(row['warm_hook_ms_per_lab']['median'] <= 1)} |")
         lines.append(f"| Lab page <= 100 KB ({row['name']}) | {row['lab_page_kb']:.1f} KB "
                      f"| {verdict(row['lab_page_kb'] <= 100)} |")
+        lines.append(f"| Figures add <= 60 KB gzipped to a lab page before interaction ({row['name']}) "
+                     f"| {row['figure_growth_kb']:.1f} KB (the largest, with the figure script) "
+                     f"| {verdict(row['figure_growth_kb'] <= 60)} |")
     return lines
 
 
@@ -688,6 +710,9 @@ def how(args: argparse.Namespace) -> str:
   it, so that a burst of load on the machine touches both.
 - *Hook time* is the time inside the hook events; the *drawing phase* is every lab's figures noted,
   read from the cache or drawn, and *vl-convert* the part spent drawing (bench/timed_hooks.py).
+- *Figures add … before interaction*: for each lab page, its gzipped size less the same page
+  gzipped without its figures, the largest of these plus the gzipped figure script (loaded on
+  every page). An exploration's other drawings are fetched only when the learner moves it.
 - Synthetic projects are copies of the real labs under new ids, with their recorded output and
   figure data. Copies of one lab draw the same specs, so a cold build of N labs draws the real
   site's drawings once: use the real site's cost per drawing to extrapolate.
