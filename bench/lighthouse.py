@@ -15,7 +15,6 @@ import gzip
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.append(str(ROOT))  # for bench.localhost
+
+from bench.localhost import free_port  # noqa: E402
+
 LIGHTHOUSE_DIR = ROOT / ".cache" / "lighthouse"
 LIGHTHOUSE_VERSION = "12.8.2"  # the version the site's targets were set with
 LIGHTHOUSE = LIGHTHOUSE_DIR / "node_modules" / ".bin" / "lighthouse"
@@ -80,12 +83,6 @@ class _Body:
 
     def close(self) -> None:
         pass
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def ensure_lighthouse() -> Path:

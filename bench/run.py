@@ -18,14 +18,12 @@ import platform
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from infralens.project import load_project  # noqa: E402
 from infralens.registry import load_registry, read_registry  # noqa: E402
 
 from bench.author_edits import KINDS, Edit, edit  # noqa: E402
+from bench.localhost import fetch, free_port  # noqa: E402
 
 SITE_PARTS = ("labs.yaml", "labs.schema.json", "mkdocs.yml", "docs", "hooks", "overrides", "code")
 ENV = {**{k: v for k, v in os.environ.items() if k not in ("INFRALENS_REPO_URL", "INFRALENS_CACHE_DIR",
@@ -287,20 +286,6 @@ def measure_builds(name: str, project: Path, scratch: Path, colds: int, repeats:
 # --- The author loop --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def fetch(url: str, timeout: float = 10) -> str:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.read().decode("utf-8")
-    except OSError:
-        return ""
-
-
 def serve_command() -> list[str]:
     """The arguments `make serve` gives `mkdocs`."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
@@ -319,7 +304,7 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str, pause
 
 
 def shows(url: str, text: str) -> bool:
-    body = fetch(url)
+    body = fetch(url)[1]
     return bool(body) and text in body
 
 
@@ -350,13 +335,13 @@ def measure_edit(change: Edit, marker: str, port: int, lines: list[tuple[float, 
     """Save one edit and time it until the served page shows it, split by the server's log."""
     url = f"http://127.0.0.1:{port}/{change.page}"
     start = len(lines)
-    epoch = livereload_epoch(fetch(url))
+    epoch = livereload_epoch(fetch(url)[1])
     change.apply(marker)
     saved = time.perf_counter()
     # As the browser showing the page does: wait for MkDocs' live-reload answer (a rebuild ended),
     # then load the page again; until it shows the edit.
-    while marker not in fetch(url):
-        answer = fetch(f"http://127.0.0.1:{port}/livereload/{epoch}/{start}", timeout=90)
+    while marker not in fetch(url)[1]:
+        answer = fetch(f"http://127.0.0.1:{port}/livereload/{epoch}/{start}", timeout=90)[1]
         epoch = int(answer) if answer.strip().isdigit() else epoch
         if time.perf_counter() - saved > 180:
             raise RuntimeError(f"{marker} never showed on {url}")
@@ -472,6 +457,17 @@ def machine() -> str:
     return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, MkDocs {mkdocs.__version__}, "
             f"Material {getattr(material, '__version__', '9.x')}")
+
+
+def machine_speed() -> float:
+    """Seconds for a fixed piece of pure-Python work. This machine's speed was seen to change by
+    a third within minutes (a shared host): the same builds and Lighthouse runs moved with it, so
+    a report says how fast the machine was while it ran."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(20_000_000):
+        total += number
+    return time.perf_counter() - started
 
 
 def verdict(ok: bool) -> str:
@@ -660,7 +656,9 @@ def render_report(results: dict[str, Any], args: argparse.Namespace) -> str:
         "",
         f"Measured by `make bench` on {time.strftime('%Y-%m-%d')} in {results['minutes']:.1f} minutes: "
         f"{results['machine']}. Load average (1 min) {results['load'][0]:.2f} at the start and "
-        f"{results['load'][1]:.2f} at the end: on a shared machine, compare numbers within this run.",
+        f"{results['load'][1]:.2f} at the end; a fixed pure-Python loop took {results['speed'][0]:.2f} s at the "
+        f"start and {results['speed'][1]:.2f} s at the end (a slower machine makes every time here longer): "
+        "on a shared machine, compare numbers within this run.",
         "",
         "## Targets",
         "",
@@ -749,7 +747,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args()
-    started, load = time.perf_counter(), [os.getloadavg()[0]]
+    started, load, speed = time.perf_counter(), [os.getloadavg()[0]], [machine_speed()]
     results: dict[str, Any] = {"builds": [], "loops": {}, "splits": {}, "retitle_drawings": {}}
     with tempfile.TemporaryDirectory(prefix="infralens-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -775,7 +773,8 @@ def main() -> None:
             results["loops"][name] = author_loop(project, cache, args.edits, args.seed)
         results["scaling"] = registry_scaling()
     load.append(os.getloadavg()[0])
-    results.update(machine=machine(), load=load, minutes=(time.perf_counter() - started) / 60)
+    speed.append(machine_speed())
+    results.update(machine=machine(), load=load, speed=speed, minutes=(time.perf_counter() - started) / 60)
     report = render_report(results, args)
     print(report)
     if not args.no_write:

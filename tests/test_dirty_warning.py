@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import mkdocs_env
 from infralens.incremental import DIRTY_NOTE, DIRTY_WARNING, DirtyWarningFilter, quiet_dirty_warning
+
+from bench.localhost import free_port
 
 MKDOCS_WARNING = ("A 'dirty' build is being performed, this will likely lead to inaccurate navigation and other "
                   "links within your site. This option is designed for site development purposes only.")
@@ -47,12 +48,6 @@ def test_installed_once_on_the_logger_mkdocs_warns_on(build_logger: logging.Logg
     assert sum(isinstance(f, DirtyWarningFilter) for f in build_logger.filters) == 1
     assert not build_logger.filter(record(MKDOCS_WARNING))
     assert build_logger.filter(record("The target is not found."))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_log(project: Path) -> str:

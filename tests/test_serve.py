@@ -4,42 +4,25 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import mkdocs_env
 
+from bench.localhost import fetch, free_port
+
 POLL_SECONDS = 45  # a full rebuild on a busy 2-core machine can take a while; this is a timeout, not a measurement
 LAB = "lab-01-forward-noise-process"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def fetch(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        return error.code, ""
-    except OSError:
-        return 0, ""
 
 
 def wait_for(url: str, predicate, timeout: float = POLL_SECONDS) -> str:
     deadline = time.monotonic() + timeout
     body = ""
     while time.monotonic() < deadline:
-        status, body = fetch(url)
+        status, body = fetch(url, timeout=5)
         if status == 200 and predicate(body):
             return body
         time.sleep(0.2)
