@@ -397,8 +397,8 @@ def author_loop(project: Path, cache: Path, edits: int, seed: int) -> dict[str, 
             server.wait()
         reader.join(timeout=5)
     text = [line for _, line in lines]
-    polled = [re.search(r"Polling for changes every ([\d.]+) s", line) for line in text]
-    result["poll_seconds"] = next((float(m[1]) for m in polled if m), 0.5)
+    watching = [re.search(r"Watching for changes: (.*)$", line) for line in text]
+    result["watching"] = next((m[1].strip() for m in watching if m), "polling every 0.50 s, as MkDocs does")
     result["warnings"] = [line for line in text if line.startswith(("WARNING", "ERROR"))]
     return result
 
@@ -635,8 +635,8 @@ def where_the_time_goes(results: dict[str, Any]) -> list[str]:
                     else f"Retitling figure `{data['figure']}` in the starter")
             page = "its starter page" if kind == "append" else "its lab page"
             text = (f"**Author loop, {name}.** {what} of `{data['lab']}` showed on {page} after {visible:.2f} s "
-                    f"(median): the watcher noticed the save after {noticed:.2f} s (it polled every "
-                    f"{loop['poll_seconds']:.2f} s; MkDocs' own interval is 0.50 s), MkDocs waited {waited:.2f} s "
+                    f"(median): the watcher noticed the save after {noticed:.2f} s ({loop['watching']}; "
+                    f"MkDocs itself polls every 0.50 s), MkDocs waited {waited:.2f} s "
                     f"for further changes, the rebuild took {rebuild:.2f} s, and loading the page again "
                     f"{reload:.2f} s.")
             if kind in split:

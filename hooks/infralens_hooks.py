@@ -34,13 +34,13 @@ from infralens.incremental import (
     force_rebuild,
     quiet_dirty_warning,
     tree_state,
-    watch_sooner,
 )
 from infralens.mathml import BadFormula, formula_problems, render_math
 from infralens.model import Lab
 from infralens.navigation import expand_nav, lists_labs
 from infralens.paths import SitePaths
 from infralens.project import Project, load_project
+from infralens.watching import watch_sooner
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.livereload import LiveReloadServer
@@ -98,9 +98,9 @@ class LabHooks:
 
     def on_serve(self, server: LiveReloadServer, config: MkDocsConfig,
                  builder: Callable[..., None]) -> LiveReloadServer:
-        interval = watch_sooner(server, [config.docs_dir, *config.watch])
-        if interval is not None:
-            log.info(f"Polling for changes every {interval:.2f} s")
+        watching = watch_sooner(server, [config.docs_dir, *config.watch])
+        if watching is not None:
+            log.info(f"Watching for changes: {watching}")
         return server
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:

@@ -9,9 +9,7 @@ templates; the theme overrides; the list of pages; the problem banner) goes into
 fingerprint, and when that changes every page is rebuilt.
 
 Under `mkdocs serve` it also quiets MkDocs' warning that a dirty build leaves navigation and
-links stale (here it does not), and lets the file watcher poll more often than MkDocs' 0.5 s
-when a poll is cheap, since waiting for the next poll is a good part of the time from saving a
-starter to seeing it.
+links stale (here it does not). The file watcher is in `watching.py`.
 """
 
 from __future__ import annotations
@@ -20,13 +18,10 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.livereload import LiveReloadServer
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .cache import DiskCache
@@ -36,9 +31,6 @@ SITE_KEY = "__site__"
 DIRTY_WARNING = "A 'dirty' build is being performed"  # how MkDocs' warning begins (mkdocs.commands.build)
 DIRTY_NOTE = ("Rebuilding incrementally (serve --dirty): a save rebuilds the pages made from what changed, and "
               "a change to labs.yaml, mkdocs.yml, the templates or the list of pages rebuilds every page.")
-POLL_SECONDS = (0.1, 0.5)  # the watcher's interval: at most MkDocs' own 0.5 s, at least 0.1 s
-POLL_SHARE = 0.03  # the share of one core the watcher may spend taking snapshots
-POLL_ENV = "INFRALENS_POLL_SECONDS"  # a fixed interval instead (the benchmark compares with 0.5)
 
 
 def digest(*parts: object) -> str:
@@ -172,52 +164,3 @@ def quiet_dirty_warning() -> None:
     logger = logging.getLogger("mkdocs.commands.build")
     if not any(isinstance(existing, DirtyWarningFilter) for existing in logger.filters):
         logger.addFilter(DirtyWarningFilter())
-
-
-def poll_interval(paths: Iterable[str]) -> float:
-    """Seconds between the watcher's snapshots of `paths`: as often as keeps its work under
-    POLL_SHARE of a core, within POLL_SECONDS (a project of a few hundred labs stays at 0.5 s)."""
-    if fixed := os.environ.get(POLL_ENV):
-        return float(fixed)
-    started = time.process_time()
-    for path in paths:
-        _stat_tree(path)  # what each poll does: a stat of every file watched
-    cost = 2 * (time.process_time() - started)  # watchdog's snapshot and comparison: about twice a bare walk
-    low, high = POLL_SECONDS
-    return min(high, max(low, cost / POLL_SHARE))
-
-
-def _stat_tree(path: str) -> None:
-    try:
-        entries = list(os.scandir(path))
-    except (NotADirectoryError, FileNotFoundError):
-        return
-    for entry in entries:
-        entry.stat(follow_symlinks=False)
-        if entry.is_dir(follow_symlinks=False):
-            _stat_tree(entry.path)
-
-
-def watch_sooner(server: LiveReloadServer, paths: Iterable[str]) -> float | None:
-    """Give MkDocs' live-reload server a watcher that polls every `poll_interval(paths)` seconds
-    (MkDocs fixes 0.5 s and offers no setting), keeping what it already watches. Called from
-    `on_serve`, before the watcher starts; returns the interval, or None if left as it was."""
-    old: Any = getattr(server, "observer", None)
-    if type(old).__name__ != "PollingObserver" or old.is_alive():
-        return None  # not the watcher this was written for, or already watching
-    interval = poll_interval(paths)
-    new = type(old)(timeout=interval)
-    watched = []
-    for emitter in list(old.emitters):
-        path, recursive, count = emitter.watch.path, emitter.watch.is_recursive, 0
-        while True:  # a path watched twice is unwatched twice, then watched twice again
-            try:
-                server.unwatch(path)
-            except KeyError:
-                break
-            count += 1
-        watched += [(path, recursive)] * count
-    server.observer = new
-    for path, recursive in watched:
-        server.watch(path, recursive=recursive)
-    return interval
