@@ -336,8 +336,8 @@ def measure_edit(change: Edit, marker: str, port: int, lines: list[tuple[float, 
     url = f"http://127.0.0.1:{port}/{change.page}"
     start = len(lines)
     epoch = livereload_epoch(fetch(url)[1])
+    saved = time.perf_counter()  # before writing: the kernel can report the save before the write returns
     change.apply(marker)
-    saved = time.perf_counter()
     # As the browser showing the page does: wait for MkDocs' live-reload answer (a rebuild ended),
     # then load the page again; until it shows the edit.
     while marker not in fetch(url)[1]:
