@@ -67,3 +67,29 @@ def test_reading_a_file_is_not_reported_and_saving_it_is(tmp_path: Path):
     finally:
         observer.stop()
         observer.join()
+
+
+def _server(root: Path):
+    from mkdocs.livereload import LiveReloadServer
+
+    server = LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0, root=str(root))
+    server.watch(str(root))
+    return server
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's reports are tested with inotify")
+def test_serve_watches_with_the_kernel_or_polls_when_it_takes_no_more_watches(monkeypatch, tmp_path: Path):
+    monkeypatch.setattr(watching, "notified_locally", lambda paths: True)
+    told = _server(tmp_path)
+    assert watching.watch_sooner(told, [str(tmp_path)]) == "told of each save by the operating system"
+    assert isinstance(told.observer, watching.ChangeObserver)
+    assert [e.watch.path for e in told.observer.emitters] == [str(tmp_path)]
+
+    def no_more_watches(self: object) -> None:
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(watching.ChangeObserver, "start", no_more_watches)
+    polled = _server(tmp_path)
+    assert (watching.watch_sooner(polled, [str(tmp_path)]) or "").startswith("polling for changes every")
+    assert type(polled.observer).__name__ == "PollingObserver"
+    assert [e.watch.path for e in polled.observer.emitters] == [str(tmp_path)]

@@ -117,19 +117,34 @@ def watch_sooner(server: LiveReloadServer, paths: Iterable[str]) -> str | None:
         return None  # not the watcher this was written for, or already watching
     paths = list(paths)
     watched = _unwatch_all(server, old)
-    if notified_locally([path for path, _ in watched] or paths):
+    if notified_locally([path for path, _ in watched] or paths) and _can_watch(watched):
         server.observer = ChangeObserver()
-        try:
-            for path, recursive in watched:
-                server.watch(path, recursive=recursive)
-            return "told of each save by the operating system"
-        except OSError:  # for one, a limit on the number of watches: poll instead
-            _unwatch_all(server, server.observer)
+        for path, recursive in watched:
+            server.watch(path, recursive=recursive)
+        return "told of each save by the operating system"
     interval = poll_interval(paths)
     server.observer = watchdog.observers.polling.PollingObserver(timeout=interval)
     for path, recursive in watched:
         server.watch(path, recursive=recursive)
     return f"polling for changes every {interval:.2f} s"
+
+
+def _can_watch(watched: list[tuple[str, bool]]) -> bool:
+    """Whether the kernel takes watches on all of these now. A watch is set up when its observer
+    starts, so a limit (Linux's number of inotify watches, say) would stop `mkdocs serve` there:
+    try it first with an observer of our own."""
+    probe = ChangeObserver()
+    try:
+        for path, recursive in watched:
+            probe.schedule(FileSystemEventHandler(), path, recursive=recursive)
+        probe.start()
+    except OSError:
+        return False
+    finally:
+        if probe.is_alive():
+            probe.stop()
+            probe.join()
+    return True
 
 
 def _unwatch_all(server: LiveReloadServer, observer: Any) -> list[tuple[str, bool]]:
