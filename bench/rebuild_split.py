@@ -27,7 +27,7 @@ sys.path.insert(0, str(PROJECT / "hooks"))  # the project's package, as its hook
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for bench.author_edits
 
 import jinja2  # noqa: E402
-from infralens import figure_html, interview, project, render  # noqa: E402
+from infralens import drawing, interview, project, render  # noqa: E402
 from mkdocs.commands import build as mkdocs_build  # noqa: E402
 from mkdocs.config import load_config  # noqa: E402
 from mkdocs.structure.files import Files  # noqa: E402
@@ -63,7 +63,6 @@ def _patch(owner: Any, name: str, label: str) -> None:
 
 # Before the hook module is loaded, so that the names it imports are the timed ones.
 _patch(project, "load_project", "hooks: load labs.yaml, starters, recordings (on_config)")
-_patch(figure_html, "draw_lab_figures", "hooks: draw figures not in the cache")
 _patch(interview, "practice_questions", "hooks: practice questions JSON")
 for _name in ("render_lab", "render_starter_page", "render_labs_index", "render_learning_path"):
     _patch(render, _name, "hooks: render lab and index pages (Markdown)")
@@ -72,31 +71,16 @@ _patch(Files, "add_files_from_theme", "MkDocs: list the theme's files")
 _patch(Files, "copy_static_files", "MkDocs: copy files")
 _patch(jinja2.Environment, "compile", "Jinja: compile templates")
 _patch(mkdocs_build, "get_files", "MkDocs: list docs files")
-_render_svgs = figure_html.render_svgs
+_result = drawing.PendingSvgs.result
 
 
-def _counted_render(specs: list[dict[str, Any]], cache: Any = None) -> list[str]:
-    before = len(_drawn)
-    svgs = _render_svgs(specs, cache)
-    _counts["drawings requested"] += len(specs)
-    _counts["drawings drawn"] += len(_drawn) - before
-    return svgs
+def _counted_result(pending: drawing.PendingSvgs) -> list[str]:
+    _counts["drawings drawn"] += pending.missing  # those not in the cache
+    return _result(pending)
 
 
-_drawn: list[int] = []
-figure_html.render_svgs = _timed("vl-convert: draw SVGs", _counted_render)
-try:
-    import vl_convert
-
-    _vegalite_to_svg = vl_convert.vegalite_to_svg
-
-    def _count_drawing(*args: Any, **kwargs: Any) -> str:
-        _drawn.append(1)
-        return _vegalite_to_svg(*args, **kwargs)
-
-    vl_convert.vegalite_to_svg = _count_drawing
-except ImportError:
-    pass
+drawing.PendingSvgs.result = _timed("hooks: draw figures not in the cache", _counted_result)  # type: ignore[method-assign]
+_patch(drawing, "draw_svgs", "vl-convert: draw SVGs")
 
 
 def _page_phase(label: str, function: Callable[..., Any]) -> Callable[..., Any]:

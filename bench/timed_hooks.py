@@ -1,7 +1,8 @@
 """The InfraLens hooks wrapped with timers, for the benchmark only (not a site hook).
 
 It records the time spent in each hook event and in the drawing of figures (the whole phase,
-cache look-ups included, and the part vl-convert draws), and, when INFRALENS_BENCH_PAGES is set,
+cache look-ups included; the time the build waited for drawings; and the time vl-convert drew, in
+this process or in the drawing process beside it), and, when INFRALENS_BENCH_PAGES is set,
 what a hook-free baseline needs to build the same pages: each page's final Markdown with its
 front matter, the nav and the generated files.
 """
@@ -20,11 +21,11 @@ import yaml
 
 sys.path.insert(0, os.environ["INFRALENS_HOOKS_DIR"])
 import infralens_hooks as hooks
-from infralens import figure_html
+from infralens import drawing
 
 _pages = bool(os.environ.get("INFRALENS_BENCH_PAGES"))
-_record: dict[str, Any] = {"events_ms": {}, "draw_ms": 0.0, "render_ms": 0.0, "drawn": 0, "markdown": {},
-                           "nav": None, "static": []}
+_record: dict[str, Any] = {"events_ms": {}, "draw_ms": 0.0, "render_ms": 0.0, "wait_ms": 0.0, "drawn": 0,
+                           "markdown": {}, "nav": None, "static": []}
 
 
 _running: dict[str, int] = {}  # timers running per key: a call nested in another counts once
@@ -52,27 +53,28 @@ def _timed(function: Callable[..., Any], key: str | None = None) -> Callable[...
 for _owner, _method in (("LabHooks", "_draw_figures"), ("Build", "drawings_of")):
     if hasattr(getattr(hooks, _owner, None), _method):
         setattr(getattr(hooks, _owner), _method, _timed(getattr(getattr(hooks, _owner), _method), "draw_ms"))
-_render_svgs = figure_html.render_svgs
 _drawn: list[int] = []
+_result = drawing.PendingSvgs.result
 
 
-def _counted_render(specs: list[dict[str, Any]], cache: Any = None) -> list[str]:
-    """render_svgs, counting the drawings vl-convert makes (those not in the cache)."""
-    import vl_convert  # as render_svgs does: only a build with something to draw starts it
-
-    if not hasattr(vl_convert.vegalite_to_svg, "counted"):
-        draw = vl_convert.vegalite_to_svg
-
-        def counted(*args: Any, **kwargs: Any) -> str:
-            _drawn.append(1)  # atomic: vl-convert draws in several threads
-            return draw(*args, **kwargs)
-
-        counted.counted = True  # type: ignore[attr-defined]
-        vl_convert.vegalite_to_svg = counted
-    return _render_svgs(specs, cache)
+def _counted_result(pending: drawing.PendingSvgs) -> list[str]:
+    """The drawings a build waited for, counting those vl-convert made (not in the cache)."""
+    _drawn.append(pending.missing)
+    return _result(pending)
 
 
-figure_html.render_svgs = _timed(_counted_render, "render_ms")
+drawing.PendingSvgs.result = _timed(_counted_result, "wait_ms")  # type: ignore[method-assign]
+drawing.draw_svgs = _timed(drawing.draw_svgs, "render_ms")  # drawn in this process
+_close = drawing.BackgroundDrawer.close
+
+
+def _closed(drawer: drawing.BackgroundDrawer) -> None:
+    _record["render_ms"] += drawer.seconds * 1000  # drawn in the drawing process
+    drawer.seconds = 0.0
+    _close(drawer)
+
+
+drawing.BackgroundDrawer.close = _closed  # type: ignore[method-assign,assignment]
 
 # Every event the hook module has, timed; on_config, on_files, on_page_markdown and on_post_build
 # also record what the baseline needs.
@@ -106,6 +108,6 @@ def on_page_markdown(markdown, page, config, files):
 def on_post_build(config):
     _on_post_build(config)
     _record["total_ms"] = sum(_record["events_ms"].values())
-    _record["drawn"] = len(_drawn)
+    _record["drawn"] = sum(_drawn)
     with open(os.environ["INFRALENS_BENCH_RECORD"], "w", encoding="utf-8") as out:
         json.dump(_record, out)

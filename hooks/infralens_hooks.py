@@ -23,8 +23,19 @@ import jinja2
 from infralens import highlight_cache, interview, paths, render
 from infralens.annotations import annotate_page
 from infralens.cache import DiskCache, TemplateCache, project_cache
+from infralens.drawing import BackgroundDrawer, PendingSvgs
 from infralens.errors import AuthorError, Problem
-from infralens.figure_html import Drawing, draw_lab_figures, fill_figure_bodies, html_environment
+from infralens.figure_html import (
+    Drawing,
+    FigurePlan,
+    all_specs,
+    draw_lab_figures,
+    fill_figure_bodies,
+    finish_lab_figures,
+    html_environment,
+    placed_figure,
+    plan_lab_figures,
+)
 from infralens.handbook import FigureReference, insert_after_headings, place_figures
 from infralens.incremental import (
     DIRTY_NOTE,
@@ -63,20 +74,45 @@ class Build:
     stamps: Stamps | None = None
     figures_made_from: dict[str, str] = field(default_factory=dict)  # lab id -> digest of what its figures show
     drawings: dict[str, dict[str, Drawing]] = field(default_factory=dict)  # lab id -> figure name -> drawing
+    undrawn: dict[str, tuple[list[FigurePlan], PendingSvgs]] = field(default_factory=dict)  # lab id -> its plan
+    drawer: BackgroundDrawer = field(default_factory=BackgroundDrawer)
+    figure_templates: jinja2.Environment = field(default_factory=html_environment)
+
+    def plan_figures(self, lab: Lab) -> None:
+        """Plan the lab's figures unless the cache has their drawings (read later, only if a page or
+        file that shows them is written, so a rebuild after a save reads its own lab's)."""
+        made_from, tables = self.figures_made_from[lab.id], self.project.figure_tables[lab.id]
+        if not self.cache.has("drawings\0" + made_from):
+            plans = plan_lab_figures(self.figure_templates, lab, self.project.starters[lab.id].figures, tables)
+            self.undrawn[lab.id] = (plans, PendingSvgs(all_specs(plans), self.cache))
+
+    def figure_html_of(self, lab: Lab) -> dict[str, str]:
+        """The <figure> element of each of the lab's figures, by name, with a marker for its drawing:
+        what Markdown needs, which does not wait for the drawings."""
+        if lab.id in self.undrawn:
+            return {plan.figure.name: plan.html for plan in self.undrawn[lab.id][0]}
+        return {name: drawing.html for name, drawing in self.drawings_of(lab).items()}
 
     def drawings_of(self, lab: Lab) -> dict[str, Drawing]:
-        """The lab's figures as pages show them, by name: from the cache, or drawn now. Read only when
-        a page or file that shows them is written, so a rebuild after a save reads its own lab's."""
+        """The lab's figures with their drawings, by name: from the cache, or drawn."""
         if lab.id not in self.drawings:
             made_from, tables = self.figures_made_from.get(lab.id), self.project.figure_tables.get(lab.id)
-            drawn: list[Drawing] | None = self.cache.get("drawings\0" + made_from) if made_from and tables else []
-            if drawn is None and tables:
-                env = html_environment()
-                env.bytecode_cache = TemplateCache(self.cache)
-                drawn = draw_lab_figures(env, lab, self.project.starters[lab.id].figures, tables, self.cache)
+            drawn: list[Drawing] | None = []
+            if lab.id in self.undrawn:
+                plans, svgs = self.undrawn.pop(lab.id)
+                drawn = finish_lab_figures(self.figure_templates, lab, plans, svgs.result())
                 self.cache.put(f"drawings\0{made_from}", drawn)
+            elif made_from and tables:
+                drawn = self.cache.get("drawings\0" + made_from)
+                if drawn is None:  # unreadable after all
+                    drawn = draw_lab_figures(self.figure_templates, lab, self.project.starters[lab.id].figures,
+                                             tables, self.cache)
+                    self.cache.put(f"drawings\0{made_from}", drawn)
             self.drawings[lab.id] = {drawing.figure.name: drawing for drawing in drawn or []}
         return self.drawings[lab.id]
+
+    def finish(self) -> None:
+        self.drawer.close()
 
 
 @dataclass
@@ -111,6 +147,7 @@ class LabHooks:
         templates = render.environment()  # read afresh too; compiled code comes from the cache
         templates.bytecode_cache = TemplateCache(cache)
         self.current = Build(site, project, templates, cache)
+        self.current.figure_templates.bytecode_cache = TemplateCache(cache)
         highlight_cache.install(cache)
         if project.problems:
             self._report(list(project.problems))
@@ -157,7 +194,20 @@ class LabHooks:
         questions = functools.partial(self._practice_questions, shown)  # made only if a rebuild writes it
         pages.add_file(paths.PRACTICE_QUESTIONS, (repr(registry), *shown), questions)
         pages.finish()
+        self._start_drawing(files)
         return files
+
+    def _start_drawing(self, files: Files) -> None:
+        """Draw the figures of the lab pages this build writes in a process beside it while MkDocs
+        reads the pages, when there are many to draw (a cold build); else each is drawn when needed."""
+        build = self.build
+        registry = build.project.registry
+        written = [svgs for lab_id, (_, svgs) in build.undrawn.items()
+                   if (page := files.get_file_from_path(paths.lab_uri(registry.lab(lab_id)))) is None
+                   or page.is_modified()]
+        if sum(svgs.missing for svgs in written) >= BackgroundDrawer.WORTH:
+            for svgs in written:
+                svgs.start(build.drawer)
 
     def _draw_figures(self, pages: GeneratedPages) -> None:
         """Note what each lab's figures are made from, publish each exploration's drawings, and
@@ -174,6 +224,7 @@ class LabHooks:
             # its own figures, and only when their declaration or data changed.
             made_from = digest(repr(lab), repr(figures), pickle.dumps(tables, pickle.HIGHEST_PROTOCOL))
             build.figures_made_from[lab.id] = made_from
+            build.plan_figures(lab)
             for figure in figures:
                 if figure.control:  # an exploration: its other drawings, written again only when they change
                     pages.add_file(paths.figure_variants_uri(lab, figure.name), (made_from,),
@@ -188,13 +239,14 @@ class LabHooks:
     def _placed(self, reference: FigureReference, page: Page) -> str:
         registry = self.build.project.registry
         labs = {lab.id for lab in registry.labs}
-        drawing = self.build.drawings_of(registry.lab(reference.lab)).get(reference.figure) \
+        figure_html = self.build.figure_html_of(registry.lab(reference.lab)).get(reference.figure) \
             if reference.lab in labs else None
-        if drawing is None:  # only under serve, with the problem in the banner
+        if figure_html is None:  # only under serve, with the problem in the banner
             return f"*Figure `{reference.lab}/{reference.figure}` is not drawn: see the problems above.*"
         lab = registry.lab(reference.lab)
         here = page.url if page.url.endswith("/") or not page.url else posixpath.dirname(page.url) + "/"
-        return drawing.placed(posixpath.relpath(paths.figure_variants_uri(lab, reference.figure), here or "."))
+        variants = posixpath.relpath(paths.figure_variants_uri(lab, reference.figure), here or ".")
+        return placed_figure(figure_html, variants)
 
     def _practice_questions(self, shown: tuple[object, ...]) -> str:
         build = self.build
@@ -260,10 +312,13 @@ class LabHooks:
 
     def on_build_error(self, error: Exception) -> None:
         highlight_cache.uninstall()
+        if self.current is not None:
+            self.current.finish()
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         highlight_cache.uninstall()
         build = self.build
+        build.finish()
         if build.stamps:
             build.stamps.save()  # only after a successful build: a failed one is redone next time
         build.cache.prune()
@@ -296,10 +351,11 @@ def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: B
 
 def _render_lab(build: Build, lab: Lab) -> str:
     """The lab page's Markdown, its figures placed: called only when the page is written."""
-    project, starter, drawings = build.project, build.project.starters[lab.id], build.drawings_of(lab)
+    project, starter, figure_html = build.project, build.project.starters[lab.id], build.figure_html_of(lab)
     here = posixpath.dirname(paths.lab_uri(lab))
-    figures = tuple(drawings[figure.name].placed(posixpath.relpath(paths.figure_variants_uri(lab, figure.name), here))
-                    for figure in starter.figures if figure.name in drawings)
+    figures = tuple(placed_figure(figure_html[figure.name],
+                                  posixpath.relpath(paths.figure_variants_uri(lab, figure.name), here))
+                    for figure in starter.figures if figure.name in figure_html)
     context = render.LabContext(lab, starter, project.outputs[lab.id], project.registry,
                                 project.section_titles.get(lab.id, ""), figures)
     return render.render_lab(build.templates, context)

@@ -3,12 +3,24 @@ a drawing keeps its text, title, description and unique ids."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import textwrap
 
 import pytest
 from conftest import ROOT
-from infralens.drawing import PALETTE, accessible_svg, colour_key, render_svgs, vega_lite
+from infralens.cache import DiskCache
+from infralens.drawing import (
+    PALETTE,
+    BackgroundDrawer,
+    PendingSvgs,
+    accessible_svg,
+    answer_drawings,
+    colour_key,
+    render_svgs,
+    vega_lite,
+)
 from infralens.errors import AuthorError, Problems
 from infralens.figure_data import check_recording, code_digest, differences, recording
 from infralens.figure_html import rows_of
@@ -188,3 +200,34 @@ def test_categories_get_a_key_on_the_page_in_the_colours_the_drawing_uses():
     assert {PALETTE[0], PALETTE[1]} <= drawn and not drawn & set(PALETTE[2:])
     numbers = rows_of({"m": [1, 2], "idle": [0.5, 0.3], "schedule": [1, 2], "p": [4, 4]})
     assert colour_key(figure, numbers) == [], "numbers are coloured along a scale, with Vega's legend"
+
+
+def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_path):
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    (figure,) = starter.figures
+    specs = [vega_lite(figure, rows_of({"n": [1, 2, 3], "value": [2.0, 4.0, value]})) for value in (8.0, 9.0)]
+    cache = DiskCache(tmp_path)
+    pending = PendingSvgs(specs, cache)
+    drawer = BackgroundDrawer()
+    try:
+        pending.start(drawer)
+        assert pending.result() == render_svgs(specs)
+        broken = drawer.submit([{"mark": "pie-chart", "data": {"values": []}}])
+        with pytest.raises(ValueError, match="conversion failed"):
+            broken.result(timeout=60)  # the process reports the problem and keeps drawing
+        assert drawer.submit(specs[:1]).result(timeout=60) == render_svgs(specs[:1])
+    finally:
+        drawer.close()
+    again = PendingSvgs(specs, cache)
+    assert again.missing == 0, "what was drawn in the background is in the cache"
+
+
+def test_the_drawing_process_answers_each_line_with_svgs_or_the_error():
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    (figure,) = starter.figures
+    spec = vega_lite(figure, rows_of({"n": [1, 2], "value": [2.0, 4.0]}))
+    replies = io.StringIO()
+    answer_drawings(io.StringIO(json.dumps([spec]) + "\n" + "not json\n"), replies)
+    good, bad = (json.loads(line) for line in replies.getvalue().splitlines())
+    assert good["svgs"] == render_svgs([spec]) and good["seconds"] > 0
+    assert bad["error"].startswith("JSONDecodeError")

@@ -84,3 +84,41 @@ def test_a_build_from_the_cache_equals_a_build_without_it(project_copy: Path, tm
     assert warm.keys() == cold.keys()
     assert [name for name in cold if warm[name] != cold[name]] == []
     assert "after the cache was filled" in warm[f"labs/{LAB}/index.html"]
+
+
+def test_a_generated_data_file_is_made_only_when_it_is_written(tmp_path: Path):
+    from infralens.cache import NoCache
+    from infralens.incremental import GeneratedPages, Stamps
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+
+    (tmp_path / "docs").mkdir()
+    config = MkDocsConfig(config_file_path=str(tmp_path / "mkdocs.yml"))
+    config.load_dict({"site_name": "x", "docs_dir": str(tmp_path / "docs"), "site_dir": str(tmp_path / "site")})
+    assert config.validate() == ([], [])
+    config.plugins._current_plugin = None  # set by MkDocs while a plugin's event runs
+    made: list[str] = []
+
+    def add(stamps: Stamps | None, content: str) -> None:
+        pages = GeneratedPages(config, Files([]), "site", stamps, NoCache())
+        before = len(made)
+
+        def make() -> str:
+            made.append(content)
+            return content
+
+        file = pages.add_file("data/x.json", (content,), make)
+        assert len(made) == before, "nothing is made while pages are still being read"
+        file.copy_file(dirty=stamps is not None)
+
+    add(None, "first")
+    assert made == ["first"] and (tmp_path / "site" / "data" / "x.json").read_text() == "first"
+    stamps = Stamps(tmp_path / "site")
+    stamps.record("data/x.json", "anything")
+    stamps.save()
+    for content in ("second", "second"):
+        stamps = Stamps(tmp_path / "site")
+        add(stamps, content)
+        stamps.save()
+    assert made == ["first", "second"], "a dirty rebuild makes the file again only when its inputs changed"
+    assert (tmp_path / "site" / "data" / "x.json").read_text() == "second"

@@ -91,6 +91,10 @@ class DiskCache:
             entry.unlink(missing_ok=True)
             total -= stat.st_size
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored, without reading it (it may still turn out unreadable)."""
+        return self._path(key).is_file()
+
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
         try:
@@ -154,6 +158,9 @@ class NoCache(DiskCache):
 
     def get(self, key: str) -> Any | None:
         return None
+
+    def has(self, key: str) -> bool:
+        return False
 
     def put(self, key: str, value: Any) -> None:
         pass

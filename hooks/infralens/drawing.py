@@ -11,9 +11,14 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+import subprocess
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
 
 from .cache import DiskCache, NoCache
 from .figure_spec import FigureSpec
@@ -46,6 +51,7 @@ MARKS: dict[str, dict[str, Any]] = {
     "timeline": {"type": "bar", "cornerRadius": 2},
 }
 _ID = re.compile(r'\bid="([^"]+)"')
+_HOOKS = Path(__file__).resolve().parent.parent  # where the package `infralens` is imported from
 
 
 def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind: str,
@@ -183,21 +189,123 @@ def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[tuple[str
     return [(str(value), PALETTE[index % len(PALETTE)]) for index, value in enumerate(dict.fromkeys(values))]
 
 
-def render_svgs(specs: list[dict[str, Any]], cache: DiskCache | None = None) -> list[str]:
-    """SVG drawings of Vega-Lite specs; only specs not in the cache are drawn, in parallel."""
-    cache = cache or NoCache()
-    keys = ["svg\0" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest() for spec in specs]
-    svgs = [cache.get(key) for key in keys]
-    missing = [index for index, svg in enumerate(svgs) if svg is None]
-    if missing:
-        import vl_convert  # deferred: a build whose drawings are all cached never starts its engine
+def _svg_key(spec: dict[str, Any]) -> str:
+    return "svg\0" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            drawn = list(pool.map(lambda index: vl_convert.vegalite_to_svg(specs[index]), missing))
-        for index, svg in zip(missing, drawn, strict=True):
-            cache.put(keys[index], svg)
-            svgs[index] = svg
-    return [svg for svg in svgs if svg is not None]
+
+def draw_svgs(specs: list[dict[str, Any]]) -> list[str]:
+    """Draw Vega-Lite specs to SVG with vl-convert (in whichever process calls it)."""
+    import vl_convert  # deferred: a build whose drawings are all cached never starts its engine
+
+    return [vl_convert.vegalite_to_svg(spec) for spec in specs]
+
+
+class BackgroundDrawer:
+    """Draws in a process of its own while this one builds pages. vl-convert holds the interpreter
+    lock while it draws, so a thread cannot overlap it with Markdown; a process can, and a cold
+    build has a core to spare (one drawing engine keeps about 1.2 of them busy). Starting the
+    process and its engine costs about a second: only worth it for many drawings (`WORTH`).
+
+    The process is a plain `python` reading one JSON list of specs per line and answering with
+    one line of SVGs (see `serve_drawings`); unlike multiprocessing, it never runs the program
+    that started the build again."""
+
+    WORTH = 24  # drawings: at 50-70 ms each, more than a second of work
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._sender: ThreadPoolExecutor | None = None
+        self.seconds = 0.0  # spent drawing in the process, as it reports
+
+    def submit(self, specs: list[dict[str, Any]]) -> Future[list[str]]:
+        if self._sender is None:
+            start = (f"import sys; sys.path.insert(0, {str(_HOOKS)!r}); "
+                     "from infralens.drawing import serve_drawings; serve_drawings()")
+            self._process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, text=True, encoding="utf-8")
+            self._sender = ThreadPoolExecutor(max_workers=1)  # waits on the pipe, holding no lock
+        return self._sender.submit(self._draw, specs)
+
+    def _draw(self, specs: list[dict[str, Any]]) -> list[str]:
+        assert self._process is not None and self._process.stdin and self._process.stdout
+        self._process.stdin.write(json.dumps(specs) + "\n")
+        self._process.stdin.flush()
+        reply = self._process.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the drawing process stopped (exit code {self._process.poll()}): see its message above")
+        answer = json.loads(reply)
+        if "error" in answer:
+            raise ValueError(answer["error"])
+        self.seconds += answer["seconds"]
+        return list(answer["svgs"])
+
+    def close(self) -> None:
+        if self._sender is not None:
+            self._sender.shutdown(wait=True, cancel_futures=True)
+            self._sender = None
+        if self._process is not None:
+            if self._process.stdin:
+                self._process.stdin.close()  # the process ends when its input does
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
+
+
+def serve_drawings() -> None:
+    """The drawing process: a JSON list of specs per line in, a JSON object per line out."""
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything else written to standard output (the engine's messages) goes to standard error
+    answer_drawings(sys.stdin, replies)
+
+
+def answer_drawings(requests: TextIO, replies: TextIO) -> None:
+    for line in requests:
+        started = time.perf_counter()
+        try:
+            svgs = draw_svgs(json.loads(line))
+            answer: dict[str, Any] = {"svgs": svgs, "seconds": time.perf_counter() - started}
+        except Exception as error:  # the build that asked reports it
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        replies.write(json.dumps(answer) + "\n")
+        replies.flush()
+
+
+class PendingSvgs:
+    """The SVGs of some specs: those in the cache at once, the others drawn when `result()` is
+    asked for, or from `start(drawer)` on in the background."""
+
+    def __init__(self, specs: list[dict[str, Any]], cache: DiskCache | None = None) -> None:
+        self._cache = cache or NoCache()
+        self._keys = [_svg_key(spec) for spec in specs]
+        self._svgs = [self._cache.get(key) for key in self._keys]
+        self._missing = [index for index, svg in enumerate(self._svgs) if svg is None]
+        self._specs = [specs[index] for index in self._missing]
+        self._drawing: Future[list[str]] | None = None
+
+    @property
+    def missing(self) -> int:
+        """How many of the specs were not in the cache."""
+        return len(self._missing)
+
+    def start(self, drawer: BackgroundDrawer) -> None:
+        if self._missing and self._drawing is None:
+            self._drawing = drawer.submit(self._specs)
+
+    def result(self) -> list[str]:
+        if self._missing:
+            drawn = self._drawing.result() if self._drawing else draw_svgs(self._specs)
+            for index, svg in zip(self._missing, drawn, strict=True):
+                self._cache.put(self._keys[index], svg)
+                self._svgs[index] = svg
+            self._missing, self._specs, self._drawing = [], [], None
+        return [svg for svg in self._svgs if svg is not None]
+
+
+def render_svgs(specs: list[dict[str, Any]], cache: DiskCache | None = None) -> list[str]:
+    """SVG drawings of Vega-Lite specs; only specs not in the cache are drawn."""
+    return PendingSvgs(specs, cache).result()
 
 
 def accessible_svg(svg: str, id_prefix: str, title: str, description: str) -> str:

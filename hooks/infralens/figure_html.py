@@ -30,10 +30,11 @@ class Drawing:
     body: str  # its drawing and table, pasted into the finished page in place of its marker
     variants: str | None  # JSON of every control value's drawing and table, for explorations
 
-    def placed(self, variants_href: str) -> str:
-        """The figure's HTML for a page that reaches the exploration's file at `variants_href`,
-        with a marker in place of its drawing and table (see `fill_figure_bodies`)."""
-        return self.html.replace("{variants_href}", variants_href)
+
+def placed_figure(figure_html: str, variants_href: str) -> str:
+    """A figure's HTML for a page that reaches the exploration's file at `variants_href`, with a
+    marker in place of its drawing and table (see `fill_figure_bodies`)."""
+    return figure_html.replace("{variants_href}", variants_href)
 
 
 _BODY_MARKER = re.compile(r"<!--il-figure-body ([a-z0-9-]+)/([a-z0-9-]+)-->")
@@ -81,27 +82,57 @@ def _table(env: jinja2.Environment, figure: FigureSpec, rows: list[dict[str, Any
         rows=[[_shown(row[column], formats[column]) for column in columns] for row in rows])
 
 
-def draw_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpec, ...], tables: dict[str, Table],
-                     cache: DiskCache) -> list[Drawing]:
-    """Draw every figure of a lab (every control value of an exploration), in one batch."""
+@dataclass(frozen=True)
+class FigurePlan:
+    """One figure of a lab before it is drawn: its rows, its control's values (one `None` for a
+    figure without a control), one Vega-Lite spec per value, and the <figure> element a page
+    places, which needs no drawing (its drawing comes in at `fill_figure_bodies`)."""
+
+    figure: FigureSpec
+    rows: list[dict[str, Any]]
+    values: list[Any]
+    specs: list[dict[str, Any]]
+    html: str
+
+
+def plan_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpec, ...],
+                     tables: dict[str, Table]) -> list[FigurePlan]:
+    """Every figure of a lab, ready to draw (every control value of an exploration)."""
     plans = []
     for figure in figures:
         rows = rows_of(tables[figure.name])
         values = _control_values(figure, rows)
-        plans.append((figure, rows, values))
-    specs = [vega_lite(figure, _selected(figure, rows, value), rows if figure.control else None)
-             for figure, rows, values in plans for value in values]
-    svgs = iter(render_svgs(specs, cache))
+        specs = [vega_lite(figure, _selected(figure, rows, value), rows if figure.control else None)
+                 for value in values]
+        plans.append(FigurePlan(figure, rows, values, specs, _figure_html(env, lab, figure, rows, values)))
+    return plans
+
+
+def all_specs(plans: list[FigurePlan]) -> list[dict[str, Any]]:
+    return [spec for plan in plans for spec in plan.specs]
+
+
+def finish_lab_figures(env: jinja2.Environment, lab: Lab, plans: list[FigurePlan], svgs: list[str]) -> list[Drawing]:
+    """A lab's figures with their drawings, given the SVGs of `all_specs(plans)` in that order."""
+    drawn = iter(svgs)
     drawings = []
-    for figure, rows, values in plans:
+    for plan in plans:
+        figure = plan.figure
         prefix = f"figure-{lab.id}-{figure.name}"
-        per_value = {}
-        for index, value in enumerate(values):
+        per_value = []
+        for index, value in enumerate(plan.values):
             description = f"{figure.caption} {_summary(figure, value)}"
-            svg = accessible_svg(next(svgs), f"{prefix}-{index}", figure.title, description)
-            per_value[index] = (svg, _table(env, figure, _selected(figure, rows, value)))
-        drawings.append(_drawing(env, lab, figure, rows, values, per_value))
+            svg = accessible_svg(next(drawn), f"{prefix}-{index}", figure.title, description)
+            per_value.append((svg, _table(env, figure, _selected(figure, plan.rows, value))))
+        drawings.append(_drawing(env, lab, plan, per_value))
     return drawings
+
+
+def draw_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpec, ...], tables: dict[str, Table],
+                     cache: DiskCache | None = None) -> list[Drawing]:
+    """Draw every figure of a lab, here and now."""
+    plans = plan_lab_figures(env, lab, figures, tables)
+    return finish_lab_figures(env, lab, plans, render_svgs(all_specs(plans), cache))
 
 
 def _summary(figure: FigureSpec, value: Any) -> str:
@@ -116,23 +147,30 @@ def _summary(figure: FigureSpec, value: Any) -> str:
     return summary + ". The numbers are in the table below."
 
 
-def _drawing(env: jinja2.Environment, lab: Lab, figure: FigureSpec, rows: list[dict[str, Any]], values: list[Any],
-             per_value: dict[int, tuple[str, str]]) -> Drawing:
-    control = None
-    index = 0
-    if figure.control:
-        shown = [_shown(value, figure.control.format) for value in values]
-        written = [str(value) for value in values]
-        index = written.index(figure.default) if figure.default in written else 0
-        control = {"id": f"control-{lab.id}-{figure.name}", "label": figure.control.label, "choices": shown,
-                   "index": index, "shown": shown[index], "numeric": not any(isinstance(v, str) for v in values)}
-    svg, table = per_value[index]
+def _control(lab: Lab, figure: FigureSpec, values: list[Any]) -> dict[str, Any] | None:
+    if not figure.control:
+        return None
+    shown = [_shown(value, figure.control.format) for value in values]
+    written = [str(value) for value in values]
+    index = written.index(figure.default) if figure.default in written else 0
+    return {"id": f"control-{lab.id}-{figure.name}", "label": figure.control.label, "choices": shown,
+            "index": index, "shown": shown[index], "numeric": not any(isinstance(v, str) for v in values)}
+
+
+def _figure_html(env: jinja2.Environment, lab: Lab, figure: FigureSpec, rows: list[dict[str, Any]],
+                 values: list[Any]) -> str:
+    html = env.get_template("figure.html.j2").render(
+        figure=figure, control=_control(lab, figure, values), key=colour_key(figure, rows),
+        body=f"<!--il-figure-body {lab.id}/{figure.name}-->", variants_href="{variants_href}")
+    return html.strip()
+
+
+def _drawing(env: jinja2.Environment, lab: Lab, plan: FigurePlan, per_value: list[tuple[str, str]]) -> Drawing:
+    control = _control(lab, plan.figure, plan.values)
+    svg, table = per_value[control["index"] if control else 0]
     body = env.get_template("figure_body.html.j2").render(svg=svg, table=table)
-    html = env.get_template("figure.html.j2").render(figure=figure, control=control, key=colour_key(figure, rows),
-                                                     body=f"<!--il-figure-body {lab.id}/{figure.name}-->",
-                                                     variants_href="{variants_href}")
     variants = None
     if control:
         variants = json.dumps({"values": control["choices"],
-                               "drawings": [{"svg": svg, "table": table} for svg, table in per_value.values()]})
-    return Drawing(lab, figure, html.strip(), body.strip(), variants)
+                               "drawings": [{"svg": svg, "table": table} for svg, table in per_value]})
+    return Drawing(lab, plan.figure, plan.html, body.strip(), variants)

@@ -78,11 +78,17 @@ class FingerprintedFile(File):
     """A generated file that counts as modified only when its fingerprint changed."""
 
     stamps: Stamps | None = None
+    make_content: Callable[[], str] | None = None  # called only if the file is written
 
     def is_modified(self) -> bool:
         if self.stamps is None:
             return True
         return self.stamps.changed(self.src_uri) or not os.path.isfile(self.abs_dest_path)
+
+    def copy_file(self, dirty: bool = False) -> None:
+        if self.make_content is not None and (not dirty or self.is_modified()):
+            self.content_string, self.make_content = self.make_content(), None
+        super().copy_file(dirty)
 
 
 def force_rebuild(files: Iterable[File]) -> None:
@@ -115,14 +121,17 @@ class GeneratedPages:
 
     def add_file(self, uri: str, inputs: tuple[object, ...], content: str | Callable[[], str]) -> FingerprintedFile:
         """Add a generated file that is not a page (data a page fetches), made from `inputs` (its
-        content, or a function making it): a dirty rebuild writes it only when they changed."""
+        content, or a function making it when MkDocs writes it, after reading every page): a dirty
+        rebuild writes it only when they changed."""
         file = FingerprintedFile.generated(self.config, uri, content="")
         assert isinstance(file, FingerprintedFile)
         if self.stamps:
             self.stamps.record(uri, digest(*inputs))
         file.stamps = self.stamps
-        if file.is_modified():
-            file.content_string = content if isinstance(content, str) else content()
+        if isinstance(content, str):
+            file.content_string = content
+        else:
+            file.make_content = content
         self.files.append(file)
         return file
 
