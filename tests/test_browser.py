@@ -482,6 +482,28 @@ def test_no_serious_accessibility_violations(visit, name, scheme):
     assert serious == [], serious
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_colour_scheme_toggle_switches_and_is_remembered(visit, scheme):
+    tab = visit(color_scheme=scheme)
+    page = tab.open(PAGES["lab"])
+    shown = "document.body.getAttribute('data-md-color-scheme')"
+    other = "default" if scheme == "dark" else "slate"
+    assert page.evaluate(shown) == ("slate" if scheme == "dark" else "default"), "the first visit follows the system"
+    toggle = page.locator("form[data-il-palette] label:not([hidden])")
+    assert toggle.count() == 1 and toggle.is_visible(), "one button, the one that switches to the other scheme"
+    toggle.click()
+    page.wait_for_timeout(300)
+    assert page.evaluate(shown) == other
+    assert not page.evaluate("document.body.hasAttribute('data-md-color-switching')"), "transitions come back"
+    assert page.locator("meta[name=color-scheme]").get_attribute("content") == ("dark" if other == "slate" else "light")
+    page = tab.open(PAGES["home"])
+    assert page.evaluate(shown) == other, "the choice holds on the next page"
+    page.locator("form[data-il-palette] input:checked").focus()  # where a keyboard reader's Tab lands
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    assert page.evaluate(shown) != other, "Enter on the toggle switches back"
+
+
 # Figures, practice and progress: what a learner sees and does with them.
 PROJECT = load_project(ROOT)
 EXPLORATION_LABS = sorted({lab.id for lab in PROJECT.registry.labs
