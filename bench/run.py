@@ -617,10 +617,10 @@ def where_the_time_goes(results: dict[str, Any]) -> list[str]:
         draw = site["cold_draw_ms"]["median"] / 1000
         out.append(
             f"**Builds of the real site.** A cold build (empty cache, as in CI or a fresh clone) took "
-            f"{site['cold']['median']:.2f} s (median), of which the hooks took {hooks_cold:.2f} s: {draw:.2f} s "
-            f"on the {figures['drawings']} drawings of {figures['figures']} figures (planning them, and "
-            f"waiting {site['cold_wait_ms']['median'] / 1000:.2f} s for those still being drawn), and "
-            f"{hooks_cold - draw:.2f} s loading, checking and rendering the labs. vl-convert drew "
+            f"{site['cold']['median']:.2f} s (median), {hooks_cold:.2f} s of it in the hooks' events. The build "
+            f"spent {draw:.2f} s on the {figures['drawings']} drawings of {figures['figures']} figures, in the "
+            f"events and while MkDocs wrote the explorations' files: planning them, and waiting "
+            f"{site['cold_wait_ms']['median'] / 1000:.2f} s for those still being drawn. vl-convert drew "
             f"{site['cold_drawn']} drawings in {site['cold_render_ms']['median'] / 1000:.2f} s (its start "
             f"included) in a process of its own, while MkDocs read the pages. A warm build took "
             f"{site['warm']['median']:.2f} s, {sum(site['warm_events'].values()) / 1000:.2f} s of it in the hooks "

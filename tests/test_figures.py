@@ -212,14 +212,15 @@ def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_pat
     try:
         pending.start(drawer)
         assert pending.result() == render_svgs(specs)
-        broken = drawer.submit([{"mark": "pie-chart", "data": {"values": []}}])
+        (broken,) = drawer.submit([{"mark": "pie-chart", "data": {"values": []}}])
         with pytest.raises(ValueError, match="conversion failed"):
             broken.result(timeout=60)  # the process reports the problem and keeps drawing
-        assert drawer.submit(specs[:1]).result(timeout=60) == render_svgs(specs[:1])
+        again, other = drawer.submit([specs[0], {**specs[0], "width": 100}])
+        assert again is drawer.submit(specs[:1])[0], "a spec asked for twice is drawn once"
+        assert [again.result(timeout=60)] == render_svgs(specs[:1]) and other.result(timeout=60) != again.result()
     finally:
         drawer.close()
-    again = PendingSvgs(specs, cache)
-    assert again.missing == 0, "what was drawn in the background is in the cache"
+    assert PendingSvgs(specs, cache).missing == 0, "what was drawn in the background is in the cache"
 
 
 def test_the_drawing_process_answers_each_line_with_svgs_or_the_error():

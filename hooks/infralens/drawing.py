@@ -8,6 +8,7 @@ the dark scheme, and carries a title and a description for screen readers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -215,16 +216,26 @@ class BackgroundDrawer:
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
         self._sender: ThreadPoolExecutor | None = None
+        self._asked: dict[str, Future[str]] = {}  # by spec key
         self.seconds = 0.0  # spent drawing in the process, as it reports
 
-    def submit(self, specs: list[dict[str, Any]]) -> Future[list[str]]:
-        if self._sender is None:
-            start = (f"import sys; sys.path.insert(0, {str(_HOOKS)!r}); "
-                     "from infralens.drawing import serve_drawings; serve_drawings()")
-            self._process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, text=True, encoding="utf-8")
-            self._sender = ThreadPoolExecutor(max_workers=1)  # waits on the pipe, holding no lock
-        return self._sender.submit(self._draw, specs)
+    def submit(self, specs: list[dict[str, Any]], keys: list[str] | None = None) -> list[Future[str]]:
+        """Each spec's SVG, to come. A spec asked for before (the same key) is drawn only once: copies
+        of a lab share their drawings."""
+        keys = keys or [_svg_key(spec) for spec in specs]
+        new = {key: spec for key, spec in zip(keys, specs, strict=True) if key not in self._asked}
+        if new:
+            if self._sender is None:
+                start = (f"import sys; sys.path.insert(0, {str(_HOOKS)!r}); "
+                         "from infralens.drawing import serve_drawings; serve_drawings()")
+                self._process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, text=True, encoding="utf-8")
+                self._sender = ThreadPoolExecutor(max_workers=1)  # waits on the pipe, holding no lock
+            futures: dict[str, Future[str]] = {key: Future() for key in new}
+            self._asked.update(futures)
+            batch = self._sender.submit(self._draw, list(new.values()))
+            batch.add_done_callback(functools.partial(_settle, list(futures.values())))
+        return [self._asked[key] for key in keys]
 
     def _draw(self, specs: list[dict[str, Any]]) -> list[str]:
         assert self._process is not None and self._process.stdin and self._process.stdout
@@ -251,6 +262,18 @@ class BackgroundDrawer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
             self._process = None
+
+
+def _settle(futures: list[Future[str]], batch: Future[list[str]]) -> None:
+    """Hand each drawing of a finished batch to its own future (or the batch's error, or its cancelling)."""
+    try:
+        svgs = batch.result()
+    except BaseException as error:  # whoever waits on a drawing gets it, cancelling included
+        for future in futures:
+            future.set_exception(error)
+    else:
+        for future, svg in zip(futures, svgs, strict=True):
+            future.set_result(svg)
 
 
 def serve_drawings() -> None:
@@ -282,7 +305,7 @@ class PendingSvgs:
         self._svgs = [self._cache.get(key) for key in self._keys]
         self._missing = [index for index, svg in enumerate(self._svgs) if svg is None]
         self._specs = [specs[index] for index in self._missing]
-        self._drawing: Future[list[str]] | None = None
+        self._drawing: list[Future[str]] | None = None
 
     @property
     def missing(self) -> int:
@@ -291,11 +314,11 @@ class PendingSvgs:
 
     def start(self, drawer: BackgroundDrawer) -> None:
         if self._missing and self._drawing is None:
-            self._drawing = drawer.submit(self._specs)
+            self._drawing = drawer.submit(self._specs, [self._keys[index] for index in self._missing])
 
     def result(self) -> list[str]:
         if self._missing:
-            drawn = self._drawing.result() if self._drawing else draw_svgs(self._specs)
+            drawn = [future.result() for future in self._drawing] if self._drawing else draw_svgs(self._specs)
             for index, svg in zip(self._missing, drawn, strict=True):
                 self._cache.put(self._keys[index], svg)
                 self._svgs[index] = svg
