@@ -504,6 +504,21 @@ def test_the_colour_scheme_toggle_switches_and_is_remembered(visit, scheme):
     assert page.evaluate(shown) != other, "Enter on the toggle switches back"
 
 
+LAYOUT_SHIFTS = """() => new Promise(resolve => {
+    const shifts = [];
+    new PerformanceObserver(list => shifts.push(...list.getEntries().map(entry => entry.value)))
+        .observe({type: "layout-shift", buffered: true});
+    setTimeout(() => resolve(shifts), 300);
+})"""
+
+
+@pytest.mark.parametrize("name", ["home", "lab"])
+def test_nothing_on_screen_moves_while_a_page_loads(visit, name):
+    page = visit(viewport=PHONE, is_mobile=True, has_touch=True).open(PAGES[name], wait_until="load")
+    page.wait_for_timeout(500)
+    assert page.evaluate(LAYOUT_SHIFTS) == [], "a layout shift: something the reader saw moved"
+
+
 # Figures, practice and progress: what a learner sees and does with them.
 PROJECT = load_project(ROOT)
 EXPLORATION_LABS = sorted({lab.id for lab in PROJECT.registry.labs
