@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 from infralens import highlight_cache, interview, paths, render
-from infralens.annotations import annotate_page
+from infralens.annotations import annotate_page, keep_output_out_of_search
 from infralens.cache import DiskCache, TemplateCache, project_cache
 from infralens.drawing import BackgroundDrawer, PendingSvgs
 from infralens.errors import AuthorError, Problem
@@ -289,7 +289,7 @@ class LabHooks:
         html, bad_formulas = render_math(html, self.build.cache)
         if bad_formulas:
             self._report(self._formula_problems(bad_formulas, page))
-        html = annotate_page(html)  # markers link to their notes and back
+        html = keep_output_out_of_search(annotate_page(html))  # markers link to their notes and back
         # MkDocs collects anchor ids before code blocks are pasted in, so links to numbered code
         # lines would be reported as broken; register the line ids the finished HTML really has.
         if page.present_anchor_ids is not None and "__codelineno-" in html:

@@ -9,7 +9,7 @@ from typing import Any
 import markdown
 import pytest
 from bs4 import BeautifulSoup
-from infralens.annotations import annotate_page
+from infralens.annotations import annotate_page, keep_output_out_of_search
 
 HIGHLIGHT = {"anchor_linenums": True, "line_spans": "__span", "pygments_lang_class": True,
              "linenums_style": "pymdownx-inline"}
@@ -126,3 +126,11 @@ def test_a_lone_marker_wraps_with_the_code_it_marks_and_the_line_keeps_its_text(
     assert first.get_text().rstrip("\n") == LINES[0], "copying the line still gives the file's line"
     with_text = soup.select_one("#excerpt-forward code > span[id$='-44']")
     assert with_text.select_one(".il-marker-end") is None, "a comment with words wraps as text does"
+
+
+def test_the_output_is_kept_out_of_search_and_nothing_else():
+    page = ('<div id="excerpt-forward" class="language-python highlight">a</div>'
+            '<div id="output" class="language-text highlight">b</div>'
+            '<div class="language-bash highlight">c</div><div id="outputs" class="x">d</div>')
+    kept = keep_output_out_of_search(page)
+    assert kept == page.replace('<div id="output"', '<div data-search-exclude id="output"')

@@ -118,6 +118,21 @@ def test_each_figure_is_described_and_has_its_numbers(site):
                 assert control.has_attr("data-il-values") or control.name == "select"
 
 
+def test_search_finds_the_explanations_and_code_not_the_printed_numbers(site):
+    docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    text = " ".join(doc["text"] for doc in docs if doc["location"].startswith(LAB_URL.lstrip("/")))
+    starter = PROJECT.starters[LAB]
+    output_line = next(line for line in PROJECT.outputs[LAB].splitlines() if len(line.strip()) > 20)
+    code_line = next(line for line in starter.lines[starter.excerpts[0].start - 1:starter.excerpts[0].end]
+                     if len(line.strip()) > 20 and not any(mark in line for mark in "#<>&'\""))
+    assert output_line.strip() not in text and code_line.strip() in text
+    assert PROJECT.starters[LAB].goal.split(".")[0][:40] in text, "the concept goal is found"
+    plain = [note.text for excerpt in starter.excerpts for note in excerpt.annotations
+             if not any(mark in note.text for mark in "$`*[")]
+    assert plain and plain[0][:30] in text, "the notes beside the code are found"
+    assert "data-search-exclude" in str(soup(site, LAB_URL).select_one("#output").attrs)
+
+
 def test_search_finds_a_figure_by_its_title_and_never_indexes_its_drawing(site):
     docs = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
     lab = PROJECT.registry.labs[0]

@@ -107,3 +107,14 @@ def notes_html(block: str, notes: str, lines: dict[int, int]) -> str:
 
     items = _NOTE.sub(note, notes.removeprefix("<ol>"))
     return f'<ol class="il-notes">{items}'
+
+
+_OUTPUT_BLOCK = re.compile(r'<div id="output" class="')
+
+
+def keep_output_out_of_search(html: str) -> str:
+    """Leave a lab page's recorded output out of the search index. Its tables of numbers were 6%
+    of the index's text, matched searches for a number with pages about something else, and gave
+    lunr many one-off terms to index in every reader's browser on every page load. (The excerpts'
+    code stays: search finds a lab by a word only its excerpt has.)"""
+    return _OUTPUT_BLOCK.sub('<div data-search-exclude id="output" class="', html, count=1)
