@@ -29,7 +29,6 @@ from infralens.figure_html import (
     Drawing,
     FigurePlan,
     all_specs,
-    draw_lab_figures,
     fill_figure_bodies,
     finish_lab_figures,
     html_environment,
@@ -76,15 +75,18 @@ class Build:
     drawings: dict[str, dict[str, Drawing]] = field(default_factory=dict)  # lab id -> figure name -> drawing
     undrawn: dict[str, tuple[list[FigurePlan], PendingSvgs]] = field(default_factory=dict)  # lab id -> its plan
     drawer: BackgroundDrawer = field(default_factory=BackgroundDrawer)
-    figure_templates: jinja2.Environment = field(default_factory=html_environment)
+    figure_templates: jinja2.Environment = field(default_factory=html_environment)  # HTML fragments of figures
 
     def plan_figures(self, lab: Lab) -> None:
         """Plan the lab's figures unless the cache has their drawings (read later, only if a page or
         file that shows them is written, so a rebuild after a save reads its own lab's)."""
-        made_from, tables = self.figures_made_from[lab.id], self.project.figure_tables[lab.id]
-        if not self.cache.has("drawings\0" + made_from):
-            plans = plan_lab_figures(self.figure_templates, lab, self.project.starters[lab.id].figures, tables)
-            self.undrawn[lab.id] = (plans, PendingSvgs(all_specs(plans), self.cache))
+        if not self.cache.has("drawings\0" + self.figures_made_from[lab.id]):
+            self.undrawn[lab.id] = self._plan(lab)
+
+    def _plan(self, lab: Lab) -> tuple[list[FigurePlan], PendingSvgs]:
+        tables = self.project.figure_tables[lab.id]
+        plans = plan_lab_figures(self.figure_templates, lab, self.project.starters[lab.id].figures, tables)
+        return plans, PendingSvgs(all_specs(plans), self.cache)
 
     def figure_html_of(self, lab: Lab) -> dict[str, str]:
         """The <figure> element of each of the lab's figures, by name, with a marker for its drawing:
@@ -94,19 +96,16 @@ class Build:
         return {name: drawing.html for name, drawing in self.drawings_of(lab).items()}
 
     def drawings_of(self, lab: Lab) -> dict[str, Drawing]:
-        """The lab's figures with their drawings, by name: from the cache, or drawn."""
+        """The lab's figures with their drawings, by name: from the cache, or drawn (an unreadable
+        cache entry is drawn again)."""
         if lab.id not in self.drawings:
-            made_from, tables = self.figures_made_from.get(lab.id), self.project.figure_tables.get(lab.id)
+            made_from = self.figures_made_from.get(lab.id)
             drawn: list[Drawing] | None = []
-            if lab.id in self.undrawn:
-                plans, svgs = self.undrawn.pop(lab.id)
-                drawn = finish_lab_figures(self.figure_templates, lab, plans, svgs.result())
-                self.cache.put(f"drawings\0{made_from}", drawn)
-            elif made_from and tables:
-                drawn = self.cache.get("drawings\0" + made_from)
-                if drawn is None:  # unreadable after all
-                    drawn = draw_lab_figures(self.figure_templates, lab, self.project.starters[lab.id].figures,
-                                             tables, self.cache)
+            if made_from:
+                drawn = None if lab.id in self.undrawn else self.cache.get("drawings\0" + made_from)
+                if drawn is None:
+                    plans, svgs = self.undrawn.pop(lab.id) if lab.id in self.undrawn else self._plan(lab)
+                    drawn = finish_lab_figures(self.figure_templates, lab, plans, svgs.result())
                     self.cache.put(f"drawings\0{made_from}", drawn)
             self.drawings[lab.id] = {drawing.figure.name: drawing for drawing in drawn or []}
         return self.drawings[lab.id]
@@ -146,8 +145,9 @@ class LabHooks:
         project = load_project(site.root, site.docs_dir, cache=cache, **({"slugify": slugify} if slugify else {}))
         templates = render.environment()  # read afresh too; compiled code comes from the cache
         templates.bytecode_cache = TemplateCache(cache)
-        self.current = Build(site, project, templates, cache)
-        self.current.figure_templates.bytecode_cache = TemplateCache(cache)
+        figure_templates = html_environment()
+        figure_templates.bytecode_cache = TemplateCache(cache)
+        self.current = Build(site, project, templates, cache, figure_templates=figure_templates)
         highlight_cache.install(cache)
         if project.problems:
             self._report(list(project.problems))

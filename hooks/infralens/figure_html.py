@@ -11,8 +11,7 @@ from typing import Any
 
 import jinja2
 
-from .cache import DiskCache
-from .drawing import accessible_svg, colour_key, render_svgs, vega_lite
+from .drawing import accessible_svg, colour_key, vega_lite
 from .figure_spec import FigureSpec, round_to
 from .model import Lab
 from .paths import TEMPLATES
@@ -126,13 +125,6 @@ def finish_lab_figures(env: jinja2.Environment, lab: Lab, plans: list[FigurePlan
             per_value.append((svg, _table(env, figure, _selected(figure, plan.rows, value))))
         drawings.append(_drawing(env, lab, plan, per_value))
     return drawings
-
-
-def draw_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpec, ...], tables: dict[str, Table],
-                     cache: DiskCache | None = None) -> list[Drawing]:
-    """Draw every figure of a lab, here and now."""
-    plans = plan_lab_figures(env, lab, figures, tables)
-    return finish_lab_figures(env, lab, plans, render_svgs(all_specs(plans), cache))
 
 
 def _summary(figure: FigureSpec, value: Any) -> str:

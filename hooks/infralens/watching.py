@@ -118,15 +118,14 @@ def watch_sooner(server: LiveReloadServer, paths: Iterable[str]) -> str | None:
     paths = list(paths)
     watched = _unwatch_all(server, old)
     if notified_locally([path for path, _ in watched] or paths) and _can_watch(watched):
-        server.observer = ChangeObserver()
-        for path, recursive in watched:
-            server.watch(path, recursive=recursive)
-        return "told of each save by the operating system"
-    interval = poll_interval(paths)
-    server.observer = watchdog.observers.polling.PollingObserver(timeout=interval)
+        server.observer, how = ChangeObserver(), "told of each save by the operating system"
+    else:
+        interval = poll_interval(paths)
+        server.observer = watchdog.observers.polling.PollingObserver(timeout=interval)
+        how = f"polling for changes every {interval:.2f} s"
     for path, recursive in watched:
         server.watch(path, recursive=recursive)
-    return f"polling for changes every {interval:.2f} s"
+    return how
 
 
 def _can_watch(watched: list[tuple[str, bool]]) -> bool:
