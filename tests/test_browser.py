@@ -453,15 +453,42 @@ def excerpt_only_word(site: Path) -> str:
     return next(word for word in words if word.lower() not in elsewhere.lower())
 
 
-def test_search_finds_a_lab_by_a_word_only_in_its_excerpt(visit, served):
+def search_index_requests(page) -> list[str]:
+    """Every request for the search index this tab makes from now on."""
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url)
+            if request.url.endswith("/search/search_index.json") else None)
+    return asked
+
+
+@pytest.mark.parametrize("size", ["desktop by keyboard", "phone by the search button"])
+def test_search_finds_a_lab_by_a_word_only_in_its_excerpt(visit, served, size):
+    """The index is fetched only once the reader reaches for search, and search then works."""
     word = excerpt_only_word(served[0])
-    page = visit().open(PAGES["home"])
-    page.locator("label.md-search__icon, .md-search__input").first.click()
+    page = visit(viewport=PHONE if size.startswith("phone") else DESKTOP).page
+    asked = search_index_requests(page)
+    page.goto(served[1] + PAGES["home"], wait_until="networkidle")
+    page.wait_for_timeout(1000)
+    assert asked == [], "the search index was fetched before the reader reached for search"
+    if size.startswith("phone"):
+        page.locator("label.md-header__button[for=__search]").click()
+    else:
+        page.keyboard.press("/")  # Material's shortcut: focus the search box
     page.locator("input.md-search__input").press_sequentially(word, delay=20)
     results = page.locator(".md-search-result__item a")
     results.first.wait_for(state="attached", timeout=10000)
     hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert any(f"labs/{LAB}/" in href and "starter" not in href for href in hrefs), (word, hrefs)
+    assert len(asked) == 1, asked
+
+
+def test_a_page_opened_from_a_search_result_highlights_the_words_at_once(visit):
+    """A result opened in a new tab carries its words in `?h=`; they are marked without the reader
+    touching search (the index they need is fetched for such a page straight away)."""
+    page = visit().open(PAGES["lab"] + "?h=closed")
+    marks = page.locator("article mark[data-md-highlight]")
+    marks.first.wait_for(state="attached", timeout=10000)
+    assert "closed" in marks.first.inner_text().lower()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
