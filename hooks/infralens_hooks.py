@@ -75,6 +75,7 @@ class Build:
     drawings: dict[str, dict[str, Drawing]] = field(default_factory=dict)  # lab id -> figure name -> drawing
     undrawn: dict[str, tuple[list[FigurePlan], PendingSvgs]] = field(default_factory=dict)  # lab id -> its plan
     drawer: BackgroundDrawer = field(default_factory=BackgroundDrawer)
+    generated: GeneratedPages | None = None  # from on_files on
     figure_templates: jinja2.Environment = field(default_factory=html_environment)  # HTML fragments of figures
 
     def plan_figures(self, lab: Lab) -> None:
@@ -167,7 +168,8 @@ class LabHooks:
         build = self.build
         project, env = build.project, build.templates
         build.stamps = Stamps(build.paths.site_dir) if self.dirty else None
-        pages = GeneratedPages(config, files, _site_fingerprint(build, files, config), build.stamps, build.cache)
+        pages = build.generated = GeneratedPages(config, files, _site_fingerprint(build, files, config),
+                                                 build.stamps, build.cache)
         self._draw_figures(pages)
         for lab in project.registry.labs:
             in_nav = lists_labs(project.registry, project.registry.chapter(lab.chapter))
@@ -226,9 +228,11 @@ class LabHooks:
             build.figures_made_from[lab.id] = made_from
             build.plan_figures(lab)
             for figure in figures:
-                if figure.control:  # an exploration: its other drawings, written again only when they change
+                # An exploration: its other drawings, written again only when they change, and
+                # after the pages, which show only one drawing each (a cold build draws meanwhile).
+                if figure.control:
                     pages.add_file(paths.figure_variants_uri(lab, figure.name), (made_from,),
-                                   functools.partial(_variants, build, lab, figure.name))
+                                   functools.partial(_variants, build, lab, figure.name), after_pages=True)
         if build.stamps:
             for uri, references in project.figure_references.items():
                 placed = [(ref.lab, ref.figure, build.figures_made_from.get(ref.lab)) for ref in references]
@@ -318,6 +322,8 @@ class LabHooks:
     def on_post_build(self, config: MkDocsConfig) -> None:
         highlight_cache.uninstall()
         build = self.build
+        if build.generated:
+            build.generated.write_postponed()
         build.finish()
         if build.stamps:
             build.stamps.save()  # only after a successful build: a failed one is redone next time

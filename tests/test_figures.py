@@ -202,7 +202,7 @@ def test_categories_get_a_key_on_the_page_in_the_colours_the_drawing_uses():
     assert colour_key(figure, numbers) == [], "numbers are coloured along a scale, with Vega's legend"
 
 
-def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_path):
+def test_a_cold_build_draws_in_processes_of_their_own_with_the_same_result(tmp_path):
     starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
     (figure,) = starter.figures
     specs = [vega_lite(figure, rows_of({"n": [1, 2, 3], "value": [2.0, 4.0, value]})) for value in (8.0, 9.0)]
@@ -218,6 +218,7 @@ def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_pat
         again, other = drawer.submit([specs[0], {**specs[0], "width": 100}])
         assert again is drawer.submit(specs[:1])[0], "a spec asked for twice is drawn once"
         assert [again.result(timeout=60)] == render_svgs(specs[:1]) and other.result(timeout=60) != again.result()
+        assert drawer.processes == 2, "batches go to a second process once the first has work"
     finally:
         drawer.close()
     assert PendingSvgs(specs, cache).missing == 0, "what was drawn in the background is in the cache"

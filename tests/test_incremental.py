@@ -86,7 +86,9 @@ def test_a_build_from_the_cache_equals_a_build_without_it(project_copy: Path, tm
     assert "after the cache was filled" in warm[f"labs/{LAB}/index.html"]
 
 
-def test_a_generated_data_file_is_made_only_when_it_is_written(tmp_path: Path):
+@pytest.mark.parametrize("after_pages", [False, True], ids=["with the files", "after the pages"])
+def test_a_generated_data_file_is_made_only_when_it_is_written(tmp_path: Path, after_pages: bool):
+    """Also when it is written after the pages, as an exploration's file is."""
     from infralens.cache import NoCache
     from infralens.incremental import GeneratedPages, Stamps
     from mkdocs.config.defaults import MkDocsConfig
@@ -107,9 +109,12 @@ def test_a_generated_data_file_is_made_only_when_it_is_written(tmp_path: Path):
             made.append(content)
             return content
 
-        file = pages.add_file("data/x.json", (content,), make)
+        file = pages.add_file("data/x.json", (content,), make, after_pages=after_pages)
         assert len(made) == before, "nothing is made while pages are still being read"
         file.copy_file(dirty=stamps is not None)
+        if after_pages:
+            assert len(made) == before, "a file written after the pages waits while MkDocs copies files"
+            pages.write_postponed()
 
     add(None, "first")
     assert made == ["first"] and (tmp_path / "site" / "data" / "x.json").read_text() == "first"

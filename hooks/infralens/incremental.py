@@ -79,6 +79,9 @@ class FingerprintedFile(File):
 
     stamps: Stamps | None = None
     make_content: Callable[[], str] | None = None  # called only if the file is written
+    # Where MkDocs' writing of the file waits (with its `dirty` flag) to be done after the pages:
+    # see `GeneratedPages.write_postponed`.
+    postponed: list[tuple[FingerprintedFile, bool]] | None = None
 
     def is_modified(self) -> bool:
         if self.stamps is None:
@@ -86,6 +89,10 @@ class FingerprintedFile(File):
         return self.stamps.changed(self.src_uri) or not os.path.isfile(self.abs_dest_path)
 
     def copy_file(self, dirty: bool = False) -> None:
+        if self.postponed is not None:
+            self.postponed.append((self, dirty))
+            self.postponed = None
+            return
         if self.make_content is not None and (not dirty or self.is_modified()):
             self.content_string, self.make_content = self.make_content(), None
         super().copy_file(dirty)
@@ -105,6 +112,7 @@ class GeneratedPages:
     def __init__(self, config: MkDocsConfig, files: Files, site: str, stamps: Stamps | None,
                  cache: DiskCache) -> None:
         self.config, self.files, self.site, self.stamps, self.cache = config, files, site, stamps, cache
+        self.postponed: list[tuple[FingerprintedFile, bool]] = []
 
     def add(self, uri: str, inputs: tuple[object, ...], render_page: Callable[..., str], *args: object,
             inclusion: InclusionLevel = InclusionLevel.UNDEFINED) -> FingerprintedFile:
@@ -119,21 +127,31 @@ class GeneratedPages:
         self.files.append(page)
         return page
 
-    def add_file(self, uri: str, inputs: tuple[object, ...], content: str | Callable[[], str]) -> FingerprintedFile:
+    def add_file(self, uri: str, inputs: tuple[object, ...], content: str | Callable[[], str],
+                 after_pages: bool = False) -> FingerprintedFile:
         """Add a generated file that is not a page (data a page fetches), made from `inputs` (its
         content, or a function making it when MkDocs writes it, after reading every page): a dirty
-        rebuild writes it only when they changed."""
+        rebuild writes it only when they changed. A file `after_pages` is written only at
+        `write_postponed`, so that making it cannot hold up the pages."""
         file = FingerprintedFile.generated(self.config, uri, content="")
         assert isinstance(file, FingerprintedFile)
         if self.stamps:
             self.stamps.record(uri, digest(*inputs))
         file.stamps = self.stamps
+        if after_pages:
+            file.postponed = self.postponed
         if isinstance(content, str):
             file.content_string = content
         else:
             file.make_content = content
         self.files.append(file)
         return file
+
+    def write_postponed(self) -> None:
+        """Write the files added `after_pages` that MkDocs has asked to write."""
+        postponed, self.postponed[:] = list(self.postponed), []
+        for file, dirty in postponed:
+            file.copy_file(dirty)
 
     def _content(self, uri: str, fingerprint: str, render_page: Callable[[], str]) -> str:
         if self.stamps is not None and not self.stamps.changed(uri):
