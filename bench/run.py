@@ -619,11 +619,10 @@ def where_the_time_goes(results: dict[str, Any]) -> list[str]:
             f"**Builds of the real site.** A cold build (empty cache, as in CI or a fresh clone) took "
             f"{site['cold']['median']:.2f} s (median), {hooks_cold:.2f} s of it in the hooks' events. The build "
             f"spent {draw:.2f} s on the {figures['drawings']} drawings of {figures['figures']} figures, in the "
-            f"events, while MkDocs wrote the pages and then the explorations' files: planning them, and waiting "
+            f"events and while MkDocs wrote the explorations' files: planning them, and waiting "
             f"{site['cold_wait_ms']['median'] / 1000:.2f} s for those still being drawn. vl-convert drew "
             f"{site['cold_drawn']} drawings in {site['cold_render_ms']['median'] / 1000:.2f} s (its start "
-            f"included, summed over both) in two processes of their own, while MkDocs read the pages. "
-            f"A warm build took "
+            f"included) in a process of its own, while MkDocs read the pages. A warm build took "
             f"{site['warm']['median']:.2f} s, {sum(site['warm_events'].values()) / 1000:.2f} s of it in the hooks "
             f"(drawing phase {site['warm_draw_ms']['median']:.0f} ms, {site['warm_drawn']} drawn). The same pages "
             f"as static Markdown with the hooks off took {site['baseline']['median']:.2f} s: that part is MkDocs "
@@ -716,8 +715,8 @@ def how(args: argparse.Namespace) -> str:
   offline math needs it). *Ratio warm* is each warm build over the baseline build run right after
   it, so that a burst of load on the machine touches both.
 - *Hook time* is the time inside the hook events; the *drawing phase* is every lab's figures noted,
-  read from the cache or drawn (waiting for the drawing processes included), and *vl-convert* the
-  time spent drawing, in the build's process or the two drawing processes beside it (bench/timed_hooks.py).
+  read from the cache or drawn (waiting for the drawing process included), and *vl-convert* the
+  time spent drawing, in the build's process or the drawing process beside it (bench/timed_hooks.py).
 - *Figures add … before interaction*: for each lab page, its gzipped size less the same page
   gzipped without its figures, the largest of these plus the gzipped figure script (loaded on
   every page). An exploration's other drawings are fetched only when the learner moves it.

@@ -69,7 +69,8 @@ _close = drawing.BackgroundDrawer.close
 
 
 def _closed(drawer: drawing.BackgroundDrawer) -> None:
-    _record["render_ms"] += drawer.seconds * 1000  # drawn in the drawing processes (0 once closed)
+    _record["render_ms"] += drawer.seconds * 1000  # drawn in the drawing process
+    drawer.seconds = 0.0
     _close(drawer)
 
 

@@ -78,11 +78,25 @@ class Build:
     generated: GeneratedPages | None = None  # from on_files on
     figure_templates: jinja2.Environment = field(default_factory=html_environment)  # HTML fragments of figures
 
-    def plan_figures(self, lab: Lab) -> None:
-        """Plan the lab's figures unless the cache has their drawings (read later, only if a page or
-        file that shows them is written, so a rebuild after a save reads its own lab's)."""
-        if not self.cache.has("drawings\0" + self.figures_made_from[lab.id]):
-            self.undrawn[lab.id] = self._plan(lab)
+    def plan_figures(self) -> None:
+        """Note what each lab's figures are made from, and plan those the cache has no drawings of
+        (drawings in the cache are read later, only if a page or file that shows them is written,
+        so a rebuild after a save reads its own lab's). When that leaves many to draw (a cold
+        build), the drawing process starts now, to be ready when MkDocs has listed the pages."""
+        project = self.project
+        for lab in project.registry.labs:
+            tables = project.figure_tables.get(lab.id)
+            if not tables or lab.id not in project.starters:
+                continue
+            # Made from the lab, its declarations and its data alone: saving a starter redraws only
+            # its own figures, and only when their declaration or data changed.
+            made_from = digest(repr(lab), repr(project.starters[lab.id].figures),
+                               pickle.dumps(tables, pickle.HIGHEST_PROTOCOL))
+            self.figures_made_from[lab.id] = made_from
+            if not self.cache.has("drawings\0" + made_from):
+                self.undrawn[lab.id] = self._plan(lab)
+        if sum(svgs.missing for _, svgs in self.undrawn.values()) >= BackgroundDrawer.WORTH:
+            self.drawer.start()
 
     def _plan(self, lab: Lab) -> tuple[list[FigurePlan], PendingSvgs]:
         tables = self.project.figure_tables[lab.id]
@@ -149,6 +163,7 @@ class LabHooks:
         figure_templates = html_environment()
         figure_templates.bytecode_cache = TemplateCache(cache)
         self.current = Build(site, project, templates, cache, figure_templates=figure_templates)
+        self.current.plan_figures()
         highlight_cache.install(cache)
         if project.problems:
             self._report(list(project.problems))
@@ -212,22 +227,14 @@ class LabHooks:
                 svgs.start(build.drawer)
 
     def _draw_figures(self, pages: GeneratedPages) -> None:
-        """Note what each lab's figures are made from, publish each exploration's drawings, and
-        rebuild, in a dirty build, the pages that place a figure that changed. Figures are drawn (or
-        read from the cache) only for what is written: see `Build.drawings_of`."""
+        """Publish each exploration's drawings, and rebuild, in a dirty build, the pages that place
+        a figure that changed. Figures are drawn (or read from the cache) only for what is
+        written: see `Build.drawings_of`."""
         build = self.build
         project = build.project
-        for lab in project.registry.labs:
-            tables = project.figure_tables.get(lab.id)
-            if not tables or lab.id not in project.starters:
-                continue
-            figures = project.starters[lab.id].figures
-            # Made from the lab, its declarations and its data alone: saving a starter redraws only
-            # its own figures, and only when their declaration or data changed.
-            made_from = digest(repr(lab), repr(figures), pickle.dumps(tables, pickle.HIGHEST_PROTOCOL))
-            build.figures_made_from[lab.id] = made_from
-            build.plan_figures(lab)
-            for figure in figures:
+        for lab_id, made_from in build.figures_made_from.items():
+            lab = project.registry.lab(lab_id)
+            for figure in project.starters[lab_id].figures:
                 # An exploration: its other drawings, written again only when they change, and
                 # after the pages, which show only one drawing each (a cold build draws meanwhile).
                 if figure.control:

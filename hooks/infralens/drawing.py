@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -196,77 +197,66 @@ def _svg_key(spec: dict[str, Any]) -> str:
 
 def draw_svgs(specs: list[dict[str, Any]]) -> list[str]:
     """Draw Vega-Lite specs to SVG with vl-convert (in whichever process calls it)."""
-    import vl_convert  # deferred: a build whose drawings are all cached never starts its engine
+    engine = _engine()
+    return [engine.vegalite_to_svg(spec) for spec in specs]
 
-    return [vl_convert.vegalite_to_svg(spec) for spec in specs]
 
-
-class _DrawingProcess:
-    """A plain `python` process reading one JSON list of specs per line and answering with one line
-    of SVGs (see `serve_drawings`); unlike multiprocessing, it never runs the program that started
-    the build again. A thread of this process waits on its pipe, holding no lock."""
-
-    def __init__(self) -> None:
-        start = (f"import sys; sys.path.insert(0, {str(_HOOKS)!r}); "
-                 "from infralens.drawing import serve_drawings; serve_drawings()")
-        self._process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True, encoding="utf-8")
-        self._sender = ThreadPoolExecutor(max_workers=1)
-        self.asked = 0  # drawings sent (counted by the build's thread)
-        self.drawn = 0  # drawings answered (counted by the sender's thread)
-        self.seconds = 0.0  # spent drawing, as the process reports
-
-    def submit(self, specs: list[dict[str, Any]]) -> Future[list[str]]:
-        self.asked += len(specs)
-        return self._sender.submit(self._draw, specs)
-
-    def _draw(self, specs: list[dict[str, Any]]) -> list[str]:
-        assert self._process.stdin and self._process.stdout
-        self._process.stdin.write(json.dumps(specs) + "\n")
-        self._process.stdin.flush()
-        reply = self._process.stdout.readline()
-        if not reply:
-            raise RuntimeError(f"the drawing process stopped (exit code {self._process.poll()}): see its message above")
-        answer = json.loads(reply)
-        self.drawn += len(specs)
-        if "error" in answer:
-            raise ValueError(answer["error"])
-        self.seconds += answer["seconds"]
-        return list(answer["svgs"])
-
-    def close(self) -> None:
-        self._sender.shutdown(wait=True, cancel_futures=True)
-        if self._process.stdin:
-            self._process.stdin.close()  # the process ends when its input does
+@functools.cache
+def _engine() -> Any:
+    """vl-convert, measuring text with the Liberation Sans it carries in memory, never the
+    machine's own fonts. It lists fonts once per process, when it first measures a label, from
+    the folders fontconfig names. With the system's own Liberation Sans listed, vl-convert opened
+    and mapped that file for every label it measured, about 560 times a drawing: 46% of the time
+    drawing took. And a machine with Helvetica or Arial drew its labels with those. So the list
+    is made while FONTCONFIG_FILE names an empty folder, and the variable is put back at once:
+    Chromium, which tests start from this process, needs the real fonts."""
+    previous = os.environ.get("FONTCONFIG_FILE")
+    with tempfile.TemporaryDirectory(prefix="infralens-fonts-") as empty:
+        config = Path(empty) / "fonts.conf"
+        config.write_text(f"<?xml version='1.0'?><fontconfig><dir>{html.escape(empty)}</dir></fontconfig>",
+                          encoding="utf-8")
+        os.environ["FONTCONFIG_FILE"] = str(config)
         try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
+            import vl_convert  # deferred: a build whose drawings are all cached never starts its engine
+
+            # An axis: its labels are measured, which is when the font list is made.
+            vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
+                                        "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+        finally:
+            os.environ.pop("FONTCONFIG_FILE")
+            if previous is not None:
+                os.environ["FONTCONFIG_FILE"] = previous
+    return vl_convert
 
 
 class BackgroundDrawer:
-    """Draws in processes of their own while this one builds pages. vl-convert holds the interpreter
-    lock while it draws, so a thread cannot overlap it with Markdown; a process can. Two processes:
-    while MkDocs reads the pages they share the second core, and once it has read them (and waits
-    for the drawings) they have both. Starting a process and its engine costs about half a second:
-    only worth it for many drawings (`WORTH`)."""
+    """Draws in a process of its own while this one builds pages. vl-convert holds the interpreter
+    lock while it draws, so a thread cannot overlap it with Markdown; a process can, and a cold
+    build has a core to spare. Starting the process and its engine costs about half a second: only
+    worth it for many drawings (`WORTH`), and best started early (`start`), so that it is ready
+    when the first drawings are asked for. (Two processes were slower: the engine keeps more
+    than one core busy, and the pages need the other.)
 
-    WORTH = 24  # drawings: at 40-70 ms each, more than a second of work
+    The process is a plain `python` reading one JSON list of specs per line and answering with
+    one line of SVGs (see `serve_drawings`); unlike multiprocessing, it never runs the program
+    that started the build again."""
 
-    def __init__(self, processes: int = 2) -> None:
-        self._most = processes
-        self._processes: list[_DrawingProcess] = []
+    WORTH = 24  # drawings: at 30-60 ms each, more than a second of work
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._sender: ThreadPoolExecutor | None = None
         self._asked: dict[str, Future[str]] = {}  # by spec key
+        self.seconds = 0.0  # spent drawing in the process, as it reports
 
-    @property
-    def processes(self) -> int:
-        """How many drawing processes are running."""
-        return len(self._processes)
-
-    @property
-    def seconds(self) -> float:
-        """Time spent drawing, in all the processes."""
-        return sum(process.seconds for process in self._processes)
+    def start(self) -> None:
+        """Start the process and its engine, if not yet started."""
+        if self._process is None:
+            start = (f"import sys; sys.path.insert(0, {str(_HOOKS)!r}); "
+                     "from infralens.drawing import serve_drawings; serve_drawings()")
+            self._process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, text=True, encoding="utf-8")
+            self._sender = ThreadPoolExecutor(max_workers=1)  # waits on the pipe, holding no lock
 
     def submit(self, specs: list[dict[str, Any]], keys: list[str] | None = None) -> list[Future[str]]:
         """Each spec's SVG, to come. A spec asked for before (the same key) is drawn only once: copies
@@ -274,22 +264,39 @@ class BackgroundDrawer:
         keys = keys or [_svg_key(spec) for spec in specs]
         new = {key: spec for key, spec in zip(keys, specs, strict=True) if key not in self._asked}
         if new:
+            self.start()
+            assert self._sender is not None
             futures: dict[str, Future[str]] = {key: Future() for key in new}
             self._asked.update(futures)
-            batch = self._least_busy().submit(list(new.values()))
+            batch = self._sender.submit(self._draw, list(new.values()))
             batch.add_done_callback(functools.partial(_settle, list(futures.values())))
         return [self._asked[key] for key in keys]
 
-    def _least_busy(self) -> _DrawingProcess:
-        if len(self._processes) < self._most:
-            self._processes.append(_DrawingProcess())
-            return self._processes[-1]
-        return min(self._processes, key=lambda process: process.asked - process.drawn)
+    def _draw(self, specs: list[dict[str, Any]]) -> list[str]:
+        assert self._process is not None and self._process.stdin and self._process.stdout
+        self._process.stdin.write(json.dumps(specs) + "\n")
+        self._process.stdin.flush()
+        reply = self._process.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the drawing process stopped (exit code {self._process.poll()}): see its message above")
+        answer = json.loads(reply)
+        if "error" in answer:
+            raise ValueError(answer["error"])
+        self.seconds += answer["seconds"]
+        return list(answer["svgs"])
 
     def close(self) -> None:
-        for process in self._processes:
-            process.close()
-        self._processes = []
+        if self._sender is not None:
+            self._sender.shutdown(wait=True, cancel_futures=True)
+            self._sender = None
+        if self._process is not None:
+            if self._process.stdin:
+                self._process.stdin.close()  # the process ends when its input does
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
 
 
 def _settle(futures: list[Future[str]], batch: Future[list[str]]) -> None:
@@ -308,6 +315,7 @@ def serve_drawings() -> None:
     """The drawing process: a JSON list of specs per line in, a JSON object per line out."""
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything else written to standard output (the engine's messages) goes to standard error
+    _engine()  # ready before the first drawing is asked for
     answer_drawings(sys.stdin, replies)
 
 
