@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from infralens import highlight_cache, interview, paths, render
+from infralens import highlight_cache, interview, paths, render, search_cache
 from infralens.annotations import annotate_page, keep_output_out_of_search
 from infralens.cache import DiskCache, TemplateCache, project_cache
 from infralens.drawing import BackgroundDrawer, PendingSvgs
@@ -165,6 +165,7 @@ class LabHooks:
         self.current = Build(site, project, templates, cache, figure_templates=figure_templates)
         self.current.plan_figures()
         highlight_cache.install(cache)
+        search_cache.install(cache)
         if project.problems:
             self._report(list(project.problems))
             config.extra[PROBLEMS_KEY] = [str(problem) for problem in project.problems]
@@ -323,11 +324,13 @@ class LabHooks:
 
     def on_build_error(self, error: Exception) -> None:
         highlight_cache.uninstall()
+        search_cache.uninstall()
         if self.current is not None:
             self.current.finish()
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         highlight_cache.uninstall()
+        search_cache.uninstall()
         build = self.build
         if build.generated:
             build.generated.write_postponed()

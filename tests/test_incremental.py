@@ -83,6 +83,7 @@ def test_a_build_from_the_cache_equals_a_build_without_it(project_copy: Path, tm
     warm, cold = pages(tmp_path / "warm"), pages(tmp_path / "cold")
     assert warm.keys() == cold.keys()
     assert [name for name in cold if warm[name] != cold[name]] == []
+    assert search_entries(tmp_path / "warm") == search_entries(tmp_path / "cold")
     assert "after the cache was filled" in warm[f"labs/{LAB}/index.html"]
 
 

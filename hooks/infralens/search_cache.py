@@ -1,0 +1,62 @@
+"""Search entries from the cache: Material's search plugin splits each page's finished HTML into
+sections with Python's HTML parser, about a quarter of a warm build (a lab's highlighted code is
+thousands of tags). A page with the same HTML, address, title, metadata and table of contents
+gives the same entries.
+
+`install` swaps the plugin's `SearchIndex.add_entry_from_context` for one that looks in the
+build's cache first, from a build's start to its end (`uninstall`), so nothing outlives the
+build that installed it (the same arrangement as `highlight_cache`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from material.plugins.search.plugin import SearchIndex
+
+from .cache import DiskCache
+
+AddEntries = Callable[[SearchIndex, Any], None]
+
+
+def entries_key(page: Any) -> str:
+    """Everything the plugin reads from a page to index it."""
+    def headings(items: Any) -> list[Any]:
+        return [[item.id, item.title, item.url, headings(item.children)] for item in items]
+
+    shown = [page.url, str(page.title), page.content, repr(sorted(page.meta.items())), headings(page.toc)]
+    return "search\0" + hashlib.sha256(json.dumps(shown).encode()).hexdigest()
+
+
+def caching(add_entries: AddEntries, cache: DiskCache) -> AddEntries:
+    def cached(index: SearchIndex, page: Any) -> None:
+        key = entries_key(page)
+        entries = cache.get(key)
+        if entries is None:
+            before = len(index.entries)
+            add_entries(index, page)
+            cache.put(key, index.entries[before:])
+        else:
+            index.entries.extend(copy.deepcopy(entries))
+
+    cached.uncached = add_entries  # type: ignore[attr-defined]
+    return cached
+
+
+def install(cache: DiskCache) -> None:
+    """Index pages through `cache` until `uninstall()`. Installing again (say, after a build that
+    failed before it could uninstall) replaces the earlier build's cache, never wraps it twice."""
+    SearchIndex.add_entry_from_context = caching(_uncached(), cache)
+
+
+def uninstall() -> None:
+    SearchIndex.add_entry_from_context = _uncached()
+
+
+def _uncached() -> AddEntries:
+    current = SearchIndex.add_entry_from_context
+    return getattr(current, "uncached", current)
