@@ -163,12 +163,12 @@ class LabHooks:
         figure_templates = html_environment()
         figure_templates.bytecode_cache = TemplateCache(cache)
         self.current = Build(site, project, templates, cache, figure_templates=figure_templates)
-        self.current.plan_figures()
         highlight_cache.install(cache)
         search_cache.install(cache)
         if project.problems:
             self._report(list(project.problems))
             config.extra[PROBLEMS_KEY] = [str(problem) for problem in project.problems]
+        self.current.plan_figures()  # after the problems: a build they stop starts no drawing
         config.nav = expand_nav(config.nav, project.registry)
         if not config.repo_url:
             config.edit_uri = None  # no repository to edit in: no edit button
