@@ -203,13 +203,14 @@ def draw_svgs(specs: list[dict[str, Any]]) -> list[str]:
 
 @functools.cache
 def _engine() -> Any:
-    """vl-convert, measuring text with the Liberation Sans it carries in memory, never the
-    machine's own fonts. It lists fonts once per process, when it first measures a label, from
-    the folders fontconfig names. With the system's own Liberation Sans listed, vl-convert opened
-    and mapped that file for every label it measured, about 560 times a drawing: 46% of the time
-    drawing took. And a machine with Helvetica or Arial drew its labels with those. So the list
-    is made while FONTCONFIG_FILE names an empty folder, and the variable is put back at once:
-    Chromium, which tests start from this process, needs the real fonts."""
+    """vl-convert, measuring text with the Liberation Sans it carries in memory rather than the
+    machine's fonts. It lists fonts once per process, when it first measures a label; on Linux,
+    from the folders fontconfig names. With the system's own Liberation Sans listed, vl-convert
+    opened and mapped that file for every label it measured, about 560 times a drawing: 46% of
+    the time drawing took. And a Linux machine with Helvetica or Arial drew its labels with
+    those. So the list is made while FONTCONFIG_FILE names an empty folder, and the variable is
+    put back at once: Chromium, which tests start from this process, needs the real fonts.
+    (On macOS and Windows the font library reads the system's font folders directly.)"""
     previous = os.environ.get("FONTCONFIG_FILE")
     with tempfile.TemporaryDirectory(prefix="infralens-fonts-") as empty:
         config = Path(empty) / "fonts.conf"
