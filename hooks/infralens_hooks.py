@@ -157,12 +157,15 @@ class LabHooks:
         site = SitePaths.from_config(config)
         slugify = config.mdx_configs.get("toc", {}).get("slugify")
         cache = project_cache(site.root)
+        drawer = BackgroundDrawer()
+        if cache.is_new():  # every figure will be drawn: the engine warms up while the project loads
+            drawer.start()
         project = load_project(site.root, site.docs_dir, cache=cache, **({"slugify": slugify} if slugify else {}))
         templates = render.environment()  # read afresh too; compiled code comes from the cache
         templates.bytecode_cache = TemplateCache(cache)
         figure_templates = html_environment()
         figure_templates.bytecode_cache = TemplateCache(cache)
-        self.current = Build(site, project, templates, cache, figure_templates=figure_templates)
+        self.current = Build(site, project, templates, cache, drawer=drawer, figure_templates=figure_templates)
         highlight_cache.install(cache)
         search_cache.install(cache)
         if project.problems:

@@ -20,6 +20,7 @@ from infralens.drawing import (
     accessible_svg,
     answer_drawings,
     colour_key,
+    draw_svgs,
     render_svgs,
     vega_lite,
 )
@@ -223,6 +224,17 @@ def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_pat
     finally:
         drawer.close()
     assert PendingSvgs(specs, cache).missing == 0, "what was drawn in the background is in the cache"
+
+
+def test_drawings_that_differ_only_in_their_rows_are_each_drawn_from_their_own_rows():
+    """An exploration's drawings share one compiled spec; each still shows its own rows."""
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    (figure,) = starter.figures
+    every = rows_of({"n": [1, 2, 3, 1, 2, 3], "value": [2.0, 4.0, 8.0, 3.0, 9.0, 27.0]})
+    specs = [vega_lite(figure, every[:3], every), vega_lite(figure, every[3:], every)]
+    together = draw_svgs(specs)
+    assert together == [draw_svgs([spec])[0] for spec in specs]
+    assert together[0] != together[1]
 
 
 OTHER_FONTS = sorted(pathlib.Path("/usr/share/fonts").glob("**/DejaVuSans.ttf"))

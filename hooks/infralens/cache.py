@@ -51,6 +51,10 @@ class DiskCache:
         self.directory = self.root / self.version
         self.max_bytes = max_bytes
 
+    def is_new(self) -> bool:
+        """Whether it holds nothing for this version of the code (a fresh clone, CI, or new hooks)."""
+        return not self.directory.is_dir()
+
     def _path(self, key: str) -> Path:
         name = hashlib.sha256(key.encode()).hexdigest()
         return self.directory / name[:2] / name
