@@ -210,10 +210,13 @@ def draw_svgs(specs: list[dict[str, Any]]) -> list[str]:
         shape = json.dumps({key: value for key, value in spec.items() if key != "data"}, sort_keys=True)
         if shape not in compiled:
             compiled[shape] = engine.vegalite_to_vega(spec)
-        vega = compiled[shape]
-        svgs.append(engine.vega_to_svg({**vega, "data": [{**data, "values": rows} if "values" in data else data
-                                                         for data in vega["data"]]}))
+        svgs.append(engine.vega_to_svg(_with_rows(compiled[shape], rows)))
     return svgs
+
+
+def _with_rows(vega: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A compiled spec whose inline data (the one data set Vega-Lite compiles `values` to) is `rows`."""
+    return {**vega, "data": [{**data, "values": rows} if "values" in data else data for data in vega["data"]]}
 
 
 @functools.cache

@@ -10,7 +10,6 @@ build that installed it (the same arrangement as `highlight_cache`).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Callable
@@ -41,7 +40,7 @@ def caching(add_entries: AddEntries, cache: DiskCache) -> AddEntries:
             add_entries(index, page)
             cache.put(key, index.entries[before:])
         else:
-            index.entries.extend(copy.deepcopy(entries))
+            index.entries.extend(entries)  # unpickled afresh by each `get`: shared with nothing
 
     cached.uncached = add_entries  # type: ignore[attr-defined]
     return cached
