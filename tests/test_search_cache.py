@@ -69,3 +69,62 @@ def test_installing_twice_never_wraps_twice_and_uninstall_restores(tmp_path: Pat
     assert SearchIndex.add_entry_from_context.uncached is original
     search_cache.uninstall()
     assert SearchIndex.add_entry_from_context is original
+
+
+CODE = '''```python linenums="7" hl_lines="2"
+def q_sample(x0, t):  # mixes <signal> & noise
+    return alpha_bar[t] ** 0.5 * x0 + (1 - alpha_bar[t]) ** 0.5 * noise
+
+
+    print("two blank lines above, one space: ' '")
+```
+'''
+
+
+def highlighted(markdown_text: str) -> str:
+    import markdown
+
+    return markdown.markdown(markdown_text, extensions=["pymdownx.highlight", "pymdownx.superfences"],
+                             extension_configs={"pymdownx.highlight": {
+                                 "anchor_linenums": True, "line_spans": "__span", "pygments_lang_class": True,
+                                 "linenums_style": "pymdownx-inline"}})
+
+
+def test_code_is_parsed_without_its_tags_and_indexed_the_same(tmp_path: Path):
+    marker = '<a class="il-marker" href="#note-1" aria-label="Note 1">(1)</a>'
+    code = highlighted(CODE).replace("</code></pre>", f"{marker}</code></pre>")
+    hidden = '<pre><code><span data-search-exclude>secret</span> shown</code></pre>'
+    content = f'<h1 id="lab">Lab</h1><p>Intro</p><h2 id="goal">Goal</h2>{code}<p>After</p>{hidden}'
+
+    lean = search_cache.without_code_tags(content)
+    assert lean.count("<span") == 1 and "secret" in lean, "only the block with an excluded span keeps its tags"
+
+    plain = entries(page(content))
+    search_cache.install(DiskCache(tmp_path))
+    try:
+        cached = entries(page(content))
+    finally:
+        search_cache.uninstall()
+    assert cached == plain
+    assert "noise" in plain[1]["text"] and "secret" not in plain[1]["text"] and "(1)" in plain[1]["text"]
+
+
+def test_every_page_of_the_site_is_indexed_the_same_without_its_code_tags(site: Path):
+    import re
+
+    from material.plugins.search.plugin import Parser
+
+    def sections(html: str) -> list[tuple[str | None, str, str]]:
+        parser = Parser()
+        parser.feed(html)
+        parser.close()
+        return [(section.id, "".join(section.title), "".join(section.text)) for section in parser.data]
+
+    checked = 0
+    for path in site.rglob("index.html"):
+        article = re.search(r"<article\b[^>]*>(.*)</article>", path.read_text(encoding="utf-8"), re.DOTALL)
+        if article:
+            content = article.group(1)
+            assert sections(search_cache.without_code_tags(content)) == sections(content), path
+            checked += "<pre" in content
+    assert checked >= 60, "the lab and starter pages have code blocks"
