@@ -45,7 +45,7 @@ from infralens.incremental import (
     quiet_dirty_warning,
     tree_state,
 )
-from infralens.mathml import BadFormula, formula_problems, render_math
+from infralens.mathml import BadFormula, Formulas, formula_problems, render_math
 from infralens.model import Lab
 from infralens.navigation import expand_nav, lists_labs
 from infralens.paths import SitePaths
@@ -75,6 +75,7 @@ class Build:
     drawings: dict[str, dict[str, Drawing]] = field(default_factory=dict)  # lab id -> figure name -> drawing
     undrawn: dict[str, tuple[list[FigurePlan], PendingSvgs]] = field(default_factory=dict)  # lab id -> its plan
     drawer: BackgroundDrawer = field(default_factory=BackgroundDrawer)
+    formulas: Formulas = field(default_factory=Formulas)  # converted while the project loaded, used by pages
     generated: GeneratedPages | None = None  # from on_files on
     figure_templates: jinja2.Environment = field(default_factory=html_environment)  # HTML fragments of figures
 
@@ -160,12 +161,15 @@ class LabHooks:
         drawer = BackgroundDrawer()
         if cache.is_new():  # every figure will be drawn: the engine warms up while the project loads
             drawer.start()
-        project = load_project(site.root, site.docs_dir, cache=cache, **({"slugify": slugify} if slugify else {}))
+        formulas = Formulas()
+        project = load_project(site.root, site.docs_dir, cache=cache, formulas=formulas,
+                               **({"slugify": slugify} if slugify else {}))
         templates = render.environment()  # read afresh too; compiled code comes from the cache
         templates.bytecode_cache = TemplateCache(cache)
         figure_templates = html_environment()
         figure_templates.bytecode_cache = TemplateCache(cache)
-        self.current = Build(site, project, templates, cache, drawer=drawer, figure_templates=figure_templates)
+        self.current = Build(site, project, templates, cache, drawer=drawer, formulas=formulas,
+                             figure_templates=figure_templates)
         highlight_cache.install(cache)
         search_cache.install(cache)
         if project.problems:
@@ -301,7 +305,7 @@ class LabHooks:
         return env
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-        html, bad_formulas = render_math(html, self.build.cache)
+        html, bad_formulas = render_math(html, self.build.cache, self.build.formulas)
         if bad_formulas:
             self._report(self._formula_problems(bad_formulas, page))
         html = keep_output_out_of_search(annotate_page(html))  # markers link to their notes and back

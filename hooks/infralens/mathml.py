@@ -27,7 +27,27 @@ class BadFormula:
     reason: str
 
 
-def render_math(page_html: str, cache: DiskCache | None = None) -> tuple[str, list[BadFormula]]:
+class Formulas:
+    """LaTeX to MathML, each formula converted once however often it is asked for. A build checks
+    every formula when it loads the project, then converts the same formulas into its pages: one
+    `Formulas` for the whole build halves that work. Kept by the build, never between builds."""
+
+    def __init__(self) -> None:
+        self._converted: dict[tuple[str, str], str | BadFormula] = {}
+
+    def mathml(self, latex: str, display: str) -> str | BadFormula:
+        """The MathML of `latex` ("block" or "inline"), or why it cannot be rendered."""
+        key = (latex, display)
+        if key not in self._converted:
+            try:
+                self._converted[key] = latex2mathml.converter.convert(latex, display=display)
+            except Exception as error:  # latex2mathml raises a plain Exception subclass per kind of mistake
+                self._converted[key] = BadFormula(latex, _reason(error))
+        return self._converted[key]
+
+
+def render_math(page_html: str, cache: DiskCache | None = None,
+                formulas: Formulas | None = None) -> tuple[str, list[BadFormula]]:
     """Replace every arithmatex span or div with MathML (display for blocks, inline otherwise).
     A formula that cannot be read stays as its source text and is returned with the reason."""
     if 'class="arithmatex"' not in page_html:
@@ -38,35 +58,34 @@ def render_math(page_html: str, cache: DiskCache | None = None) -> tuple[str, li
     if converted is not None:
         return converted, []
     bad: list[BadFormula] = []
-    converted = _MATH.sub(lambda match: _convert(match, bad), page_html)
+    converted = _MATH.sub(lambda match: _convert(match, bad, formulas or Formulas()), page_html)
     if not bad:
         cache.put(key, converted)
     return converted, bad
 
 
-def _convert(match: re.Match[str], bad: list[BadFormula]) -> str:
+def _convert(match: re.Match[str], bad: list[BadFormula], formulas: Formulas) -> str:
     body = html.unescape(match["body"])
     parts = _DELIMITERS.match(body)
     if not parts:
         return match.group(0)
     latex = parts["inline"] if parts["inline"] is not None else parts["block"]
-    display = "block" if parts["block"] is not None else "inline"
-    try:
-        return latex2mathml.converter.convert(latex.strip(), display=display)
-    except Exception as error:  # latex2mathml raises a plain Exception subclass per kind of mistake
-        bad.append(BadFormula(latex.strip(), _reason(error)))
-        return f'<code class="il-bad-math">{html.escape(latex.strip())}</code>'
+    mathml = formulas.mathml(latex.strip(), "block" if parts["block"] is not None else "inline")
+    if isinstance(mathml, BadFormula):
+        bad.append(mathml)
+        return f'<code class="il-bad-math">{html.escape(mathml.latex)}</code>'
+    return mathml
 
 
-def bad_formulas(markdown: str) -> list[BadFormula]:
+def bad_formulas(markdown: str, formulas: Formulas | None = None) -> list[BadFormula]:
     """The formulas of a Markdown text (outside code) that cannot be rendered, before any build."""
+    formulas = formulas or Formulas()
     bad: list[BadFormula] = []
     for match in _SOURCE_MATH.finditer(_CODE.sub("", markdown)):
-        latex = (match["block"] if match["block"] is not None else match["inline"]).strip()
-        try:
-            latex2mathml.converter.convert(latex)
-        except Exception as error:  # see _convert
-            bad.append(BadFormula(latex, _reason(error)))
+        block = match["block"] is not None
+        mathml = formulas.mathml((match["block"] if block else match["inline"]).strip(), "block" if block else "inline")
+        if isinstance(mathml, BadFormula):
+            bad.append(mathml)
     return bad
 
 

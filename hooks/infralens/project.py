@@ -21,7 +21,7 @@ from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
 from .figure_data import Table, check_recording, read_recording
 from .handbook import FigureReference, figure_references, first_sentence, headings
-from .mathml import bad_formulas, formula_problems
+from .mathml import Formulas, bad_formulas, formula_problems
 from .model import Lab, Registry
 from .paths import figure_data_path, output_path
 from .registry import REGISTRY_FILE, read_registry
@@ -72,10 +72,13 @@ class Project:
 
 
 def load_project(root: Path, docs_dir: Path | None = None,
-                 slugify: Callable[[str, str], str] = default_slugify, cache: DiskCache | None = None) -> Project:
-    """Load and check the whole project, collecting every problem found."""
+                 slugify: Callable[[str, str], str] = default_slugify, cache: DiskCache | None = None,
+                 formulas: Formulas | None = None) -> Project:
+    """Load and check the whole project, collecting every problem found. `formulas` keeps the
+    formulas it converts while checking them, for the build that renders them next."""
     docs_dir = docs_dir or root / "docs"
     cache = cache or project_cache(root)
+    formulas = formulas or Formulas()
     try:
         registry, problems = read_registry(root, docs_dir, cache)
     except AuthorError as error:
@@ -89,7 +92,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
         if path is None:
             continue  # already reported by the registry check
         data = path.read_bytes()
-        starter, found = _parse_cached(data, lab, cache)
+        starter, found = _parse_cached(data, lab, cache, formulas)
         problems.extend(found)
         output = _read_output(root, lab, problems)
         if output is not None:
@@ -103,14 +106,15 @@ def load_project(root: Path, docs_dir: Path | None = None,
             if recorded and not figure_problems:
                 figure_tables[lab.id] = recorded["figures"]
     references: dict[str, list[FigureReference]] = {}
-    problems.extend(_page_problems(docs_dir, cache, registry, starters, references))
+    problems.extend(_page_problems(docs_dir, cache, formulas, registry, starters, references))
     section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
     problems.extend(missing)
     return Project(root, registry, starters, outputs, tuple(problems), section_titles, figure_tables, references,
                    docs_dir)
 
 
-def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> tuple[Starter | None, list[Problem]]:
+def _parse_cached(data: bytes, lab: Lab, cache: DiskCache,
+                  formulas: Formulas) -> tuple[Starter | None, list[Problem]]:
     """The parsed starter (if it could be parsed) and its problems, including those of a starter
     that parses: scaffold text and formulas that cannot be rendered. All depend only on the
     bytes, path and lab id."""
@@ -122,7 +126,7 @@ def _parse_cached(data: bytes, lab: Lab, cache: DiskCache) -> tuple[Starter | No
         except AuthorError as error:
             parsed = (None, error.problems)
         else:
-            bad = bad_formulas("\n".join(starter.prose()))
+            bad = bad_formulas("\n".join(starter.prose()), formulas)
             parsed = (starter, [*_scaffold_text_in_starter(lab, starter),
                                 *formula_problems(bad, lab.starter, list(starter.lines), lab.id)])
         cache.put(key, parsed)
@@ -150,8 +154,8 @@ def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,
     return found
 
 
-def _page_problems(docs_dir: Path, cache: DiskCache, registry: Registry, starters: dict[str, Starter],
-                   references: dict[str, list[FigureReference]]) -> list[Problem]:
+def _page_problems(docs_dir: Path, cache: DiskCache, formulas: Formulas, registry: Registry,
+                   starters: dict[str, Starter], references: dict[str, list[FigureReference]]) -> list[Problem]:
     """Problems of the pages authors write: formulas that cannot be rendered, figure references
     to a lab or figure that does not exist. Collects the figure references of each page."""
     problems: list[Problem] = []
@@ -160,7 +164,7 @@ def _page_problems(docs_dir: Path, cache: DiskCache, registry: Registry, starter
         key = "formulas\0" + hashlib.sha256(text.encode("utf-8")).hexdigest()
         bad = cache.get(key)
         if bad is None:
-            bad = bad_formulas(text)
+            bad = bad_formulas(text, formulas)
             cache.put(key, bad)
         name = posixpath.join(docs_dir.name, page.relative_to(docs_dir).as_posix())
         problems.extend(formula_problems(bad, name, text.split("\n")))
