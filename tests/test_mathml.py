@@ -8,7 +8,8 @@ import pytest
 from infralens import mathml
 from infralens.mathml import BadFormula, Formulas, bad_formulas, render_math
 
-MARKDOWN = "The schedule $\\bar\\alpha_t$ falls.\n\n$$\n\\bar\\alpha_t = \\prod_{s=1}^{t} (1 - \\beta_s)\n$$\n\nBroken: $x^$."
+MARKDOWN = ("The schedule $\\bar\\alpha_t$ falls.\n\n$$\n\\bar\\alpha_t = \\prod_{s=1}^{t} (1 - \\beta_s)\n$$\n\n"
+            "Broken: $x^$.")
 # What pymdownx.arithmatex (generic mode) makes of the same formulas.
 HTML = ('<p>The schedule <span class="arithmatex">\\(\\bar\\alpha_t\\)</span> falls.</p>\n'
         '<div class="arithmatex">\\[\n\\bar\\alpha_t = \\prod_{s=1}^{t} (1 - \\beta_s)\n\\]</div>\n'
