@@ -7,11 +7,13 @@ import io
 import json
 import os
 import pathlib
+import pickle
 import re
 import textwrap
 
 import pytest
 from conftest import ROOT
+from infralens import drawing, svg_frames
 from infralens.cache import DiskCache
 from infralens.drawing import (
     PALETTE,
@@ -226,15 +228,98 @@ def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_pat
     assert PendingSvgs(specs, cache).missing == 0, "what was drawn in the background is in the cache"
 
 
-def test_drawings_that_differ_only_in_their_rows_are_each_drawn_from_their_own_rows():
-    """An exploration's drawings share one compiled spec; each still shows its own rows."""
+def whole(spec: dict) -> str:
+    """A spec drawn by vl-convert in one piece, as it would be without `draw_svgs`' shortcuts."""
+    return drawing._engine().vegalite_to_svg(spec)
+
+
+def frame_header(svg: str) -> re.Match[str]:
+    header = svg_frames._HEADER.match(svg)
+    assert header, "Vega's SVG starts with its size and the plot's offset"
+    return header
+
+
+def inside_the_frame(svg: str) -> str:
+    return svg[frame_header(svg).end():]
+
+
+def frame_box(svg: str) -> tuple[float, ...]:
+    box = svg_frames._box(svg)
+    assert box
+    return box
+
+
+def assert_drawn_as_whole_but_framed_alike(specs: list[dict], drawn: list[str]) -> None:
+    wholes = [whole(spec) for spec in specs]
+    assert [inside_the_frame(svg) for svg in drawn] == [inside_the_frame(svg) for svg in wholes]
+    assert len({frame_header(svg).group(0) for svg in drawn}) == 1, "one frame for every value"
+    frame = frame_box(drawn[0])
+    assert all(frame[0] <= box[0] and frame[1] <= box[1] and frame[2] >= box[2] and frame[3] >= box[3]
+               for box in map(frame_box, wholes)), "the frame holds every value's drawing"
+
+
+def test_an_exploration_is_drawn_from_each_values_rows_in_one_frame():
+    """Its drawings share one compiled spec and one drawing of the axes; each still shows its own
+    rows, exactly as if drawn whole, and all keep one size: drawn whole, a value whose points
+    reach the plot's edge would be larger than one whose points stay inside."""
+    figure, _ = declared()
+    assert figure
+    every = rows_of({"m": [1, 2, 4, 1, 2], "idle": [0.5, 0.3, 0.1, 0.2, 0.06],
+                     "schedule": ["gpipe", "gpipe", "gpipe", "1f1b", "1f1b"], "p": [4, 4, 4, 8, 8]})
+    specs = [vega_lite(figure, every[:3], every), vega_lite(figure, every[3:], every)]
+    together = draw_svgs(specs)
+    assert together[0] != together[1]
+    assert_drawn_as_whole_but_framed_alike(specs, together)
+    assert frame_box(whole(specs[0])) != frame_box(whole(specs[1])), "drawn whole, the two differ in size"
+
+
+def test_every_exploration_of_the_site_is_drawn_as_its_values_drawn_whole():
+    """Putting axes and marks together relies on how Vega lays out its SVG: checked on every
+    exploration the site has, against vl-convert's own drawing of each value."""
+    from infralens.figure_html import html_environment, plan_lab_figures
+    from infralens.project import load_project
+
+    project = load_project(ROOT)
+    explorations = [plan for lab in project.registry.labs if lab.id in project.figure_tables
+                    for plan in plan_lab_figures(html_environment(), lab, project.starters[lab.id].figures,
+                                                 project.figure_tables[lab.id]) if plan.figure.control]
+    assert len(explorations) >= 8
+    for plan in explorations:
+        by_size: dict[tuple, list[dict]] = {}  # a timeline's height follows its rows: one frame per height
+        for spec in plan.specs:
+            by_size.setdefault((spec["width"], spec["height"]), []).append(spec)
+        for specs in by_size.values():
+            assert_drawn_as_whole_but_framed_alike(specs, draw_svgs(specs))
+
+
+def test_drawings_not_laid_out_as_expected_are_not_put_together():
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    (figure,) = starter.figures
+    every = rows_of({"n": [1, 2, 3], "value": [2.0, 4.0, 8.0]})
+    spec = vega_lite(figure, every, every)
+    axes, marks = whole({**spec, "data": {"values": []}}), whole(spec)
+    assert svg_frames.compose_frames(axes, [marks]) is not None
+    assert svg_frames.compose_frames('<svg xmlns="http://www.w3.org/2000/svg"></svg>', [marks]) is None
+    layered = whole({**{k: v for k, v in spec.items() if k not in ("mark", "encoding")},
+                     "layer": [{"mark": spec["mark"], "encoding": spec["encoding"]},
+                               {"mark": "rule", "encoding": {"y": spec["encoding"]["y"]}}]})
+    assert svg_frames.compose_frames(axes, [layered]) is None, "marks that do not line up with the axes' drawing"
+
+
+def test_one_missing_drawing_of_an_exploration_draws_them_all(tmp_path):
+    """They share a frame that depends on every value's marks."""
     starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
     (figure,) = starter.figures
     every = rows_of({"n": [1, 2, 3, 1, 2, 3], "value": [2.0, 4.0, 8.0, 3.0, 9.0, 27.0]})
     specs = [vega_lite(figure, every[:3], every), vega_lite(figure, every[3:], every)]
-    together = draw_svgs(specs)
-    assert together == [draw_svgs([spec])[0] for spec in specs]
-    assert together[0] != together[1]
+    static = vega_lite(figure, every[:3])
+    cache = DiskCache(tmp_path)
+    first = render_svgs([*specs, static], cache)
+    evicted = next(path for path in tmp_path.rglob("*") if path.is_file() and path.read_bytes() == pickle.dumps(
+        first[1], protocol=pickle.HIGHEST_PROTOCOL))
+    evicted.unlink()
+    assert PendingSvgs([*specs, static], cache).missing == 2
+    assert render_svgs([*specs, static], cache) == first
 
 
 OTHER_FONTS = sorted(pathlib.Path("/usr/share/fonts").glob("**/DejaVuSans.ttf"))
