@@ -23,6 +23,7 @@ from infralens.drawing import (
     answer_drawings,
     colour_key,
     draw_svgs,
+    exploration_specs,
     render_svgs,
     vega_lite,
 )
@@ -266,7 +267,7 @@ def test_an_exploration_is_drawn_from_each_values_rows_in_one_frame():
     assert figure
     every = rows_of({"m": [1, 2, 4, 1, 2], "idle": [0.5, 0.3, 0.1, 0.2, 0.06],
                      "schedule": ["gpipe", "gpipe", "gpipe", "1f1b", "1f1b"], "p": [4, 4, 4, 8, 8]})
-    specs = [vega_lite(figure, every[:3], every), vega_lite(figure, every[3:], every)]
+    specs = exploration_specs(figure, every, [every[:3], every[3:]])
     together = draw_svgs(specs)
     assert together[0] != together[1]
     assert_drawn_as_whole_but_framed_alike(specs, together)
@@ -311,7 +312,7 @@ def test_one_missing_drawing_of_an_exploration_draws_them_all(tmp_path):
     starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
     (figure,) = starter.figures
     every = rows_of({"n": [1, 2, 3, 1, 2, 3], "value": [2.0, 4.0, 8.0, 3.0, 9.0, 27.0]})
-    specs = [vega_lite(figure, every[:3], every), vega_lite(figure, every[3:], every)]
+    specs = exploration_specs(figure, every, [every[:3], every[3:]])
     static = vega_lite(figure, every[:3])
     cache = DiskCache(tmp_path)
     first = render_svgs([*specs, static], cache)

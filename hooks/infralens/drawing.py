@@ -159,11 +159,6 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
         "config": _THEME,
         "data": {"values": rows},
     }
-    if every_row:
-        # The drawings of an exploration are drawn together and framed alike (`draw_svgs`): each
-        # names the whole table, so a change to any of its rows draws them all again.
-        table = json.dumps(every_row, sort_keys=True, default=str).encode()
-        spec["usermeta"] = {"exploration": hashlib.sha256(table).hexdigest()[:16]}
     layer = {"mark": mark, "encoding": encoding}
     if "label" in figure.encodings:
         label = figure.encodings["label"].column
@@ -182,6 +177,15 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
     else:
         spec.update(layer)
     return spec
+
+
+def exploration_specs(figure: FigureSpec, every_row: list[dict[str, Any]],
+                      rows_per_value: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The specs of an exploration's drawings, one per value of its control. They are drawn
+    together and framed alike (`draw_svgs`), and each names a digest of the whole table, so a
+    change to any row draws them all again."""
+    table = hashlib.sha256(json.dumps(every_row, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return [{**vega_lite(figure, rows, every_row), "usermeta": {"exploration": table}} for rows in rows_per_value]
 
 
 def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from .drawing import accessible_svg, colour_key, vega_lite
+from .drawing import accessible_svg, colour_key, exploration_specs, vega_lite
 from .figure_spec import FigureSpec, round_to
 from .model import Lab
 from .paths import TEMPLATES
@@ -101,8 +101,8 @@ def plan_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpe
     for figure in figures:
         rows = rows_of(tables[figure.name])
         values = _control_values(figure, rows)
-        specs = [vega_lite(figure, _selected(figure, rows, value), rows if figure.control else None)
-                 for value in values]
+        selected = [_selected(figure, rows, value) for value in values]
+        specs = exploration_specs(figure, rows, selected) if figure.control else [vega_lite(figure, selected[0])]
         plans.append(FigurePlan(figure, rows, values, specs, _figure_html(env, lab, figure, rows, values)))
     return plans
 
