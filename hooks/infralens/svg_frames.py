@@ -30,7 +30,7 @@ Box = tuple[float, float, float, float]  # left, top, right, bottom, from the pl
 
 
 def compose_frames(axes_svg: str, marks_svgs: list[str]) -> list[str] | None:
-    """Each of `marks_svgs` (drawn with invisible axes) with the axes, grid and legends of
+    """Each of `marks_svgs` (drawn without axes or legends) with the axes, grid and legends of
     `axes_svg` (drawn with no rows), all in one frame. None if a drawing is not laid out as
     expected, or its marks do not line up with the axes' drawing: then draw them whole."""
     axes_children = _children(axes_svg)
