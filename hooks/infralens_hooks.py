@@ -272,7 +272,7 @@ class LabHooks:
         key = "questions\0" + digest(repr(build.project.registry), *shown)
         questions = build.cache.get(key)
         if questions is None:
-            questions = interview.practice_questions(build.project.registry, build.project.starters)
+            questions = interview.practice_questions(build.project.registry, build.project.starters, build.formulas)
             build.cache.put(key, questions)
         return questions
 

@@ -9,7 +9,7 @@ import jinja2
 import markdown
 
 from .markdown_text import Markdown, inline
-from .mathml import render_math
+from .mathml import Formulas, render_math
 from .model import Registry
 from .paths import INTERVIEW, PRACTICE, PRACTICE_QUESTIONS, lab_uri, relative
 from .render import front_matter
@@ -32,16 +32,24 @@ def render_practice(env: jinja2.Environment) -> str:
         interview_href=Markdown(relative(INTERVIEW, PRACTICE)))
 
 
-def inline_html(text: str) -> str:
-    """Author text as HTML, as a lab page shows it: code spans and rendered math, nothing else."""
-    converter = markdown.Markdown(extensions=["pymdownx.arithmatex"],
-                                  extension_configs={"pymdownx.arithmatex": {"generic": True}})
-    html, _ = render_math(converter.convert(inline(text)))
-    return html.removeprefix("<p>").removesuffix("</p>")
+class InlineHtml:
+    """Author text as HTML, as a lab page shows it: code spans and rendered math, nothing else.
+    One converter for many texts (making one builds its whole parser)."""
+
+    def __init__(self, formulas: Formulas | None = None) -> None:
+        self._converter = markdown.Markdown(extensions=["pymdownx.arithmatex"],
+                                            extension_configs={"pymdownx.arithmatex": {"generic": True}})
+        self._formulas = formulas or Formulas()
+
+    def __call__(self, text: str) -> str:
+        html, _ = render_math(self._converter.reset().convert(inline(text)), formulas=self._formulas)
+        return html.removeprefix("<p>").removesuffix("</p>")
 
 
-def practice_questions(registry: Registry, starters: dict[str, Starter]) -> str:
-    """Every checkpoint as JSON for the practice page; links are relative to the JSON file."""
+def practice_questions(registry: Registry, starters: dict[str, Starter], formulas: Formulas | None = None) -> str:
+    """Every checkpoint as JSON for the practice page; links are relative to the JSON file.
+    `formulas`: those the build converted already."""
+    inline_html = InlineHtml(formulas)
     questions = [
         {"id": f"{lab.id}#{index}", "lab": lab.id, "label": f"{lab.label}: {lab.title}",
          "href": relative(lab_uri(lab), PRACTICE_QUESTIONS).removesuffix("index.md") + "#what-to-notice",
