@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 from infralens import highlight_cache, interview, paths, render, search_cache
@@ -50,12 +51,13 @@ from infralens.model import Lab
 from infralens.navigation import expand_nav, lists_labs
 from infralens.paths import SitePaths
 from infralens.project import Project, load_project
-from infralens.watching import watch_sooner
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.livereload import LiveReloadServer
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
+
+if TYPE_CHECKING:  # the file watcher and the server are for `mkdocs serve` only: a build does not import them
+    from mkdocs.livereload import LiveReloadServer
 
 PROBLEMS_KEY = "infralens_problems"  # in config.extra, for the banner in overrides/main.html
 _CODE_LINE_ID = re.compile(r'id="(__codelineno-[^"]+)"')  # no \b: a literal prefix is 25x faster
@@ -149,6 +151,8 @@ class LabHooks:
 
     def on_serve(self, server: LiveReloadServer, config: MkDocsConfig,
                  builder: Callable[..., None]) -> LiveReloadServer:
+        from infralens.watching import watch_sooner
+
         watching = watch_sooner(server, [config.docs_dir, *config.watch])
         if watching is not None:
             log.info(f"Watching for changes: {watching}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import latex2mathml.converter
 import pytest
-from infralens import mathml
 from infralens.mathml import BadFormula, Formulas, bad_formulas, render_math
 
 MARKDOWN = ("The schedule $\\bar\\alpha_t$ falls.\n\n$$\n\\bar\\alpha_t = \\prod_{s=1}^{t} (1 - \\beta_s)\n$$\n\n"
@@ -25,7 +24,7 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         converted.append(latex)
         return convert(latex, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(mathml.latex2mathml.converter, "convert", counted)
+    monkeypatch.setattr(latex2mathml.converter, "convert", counted)
     return converted
 
 

@@ -7,8 +7,6 @@ import html
 import re
 from dataclasses import dataclass
 
-import latex2mathml.converter
-
 from .cache import DiskCache, NoCache
 from .errors import Problem
 
@@ -39,6 +37,8 @@ class Formulas:
         """The MathML of `latex` ("block" or "inline"), or why it cannot be rendered."""
         key = (latex, display)
         if key not in self._converted:
+            import latex2mathml.converter  # deferred: a build whose pages are all cached converts nothing
+
             try:
                 self._converted[key] = latex2mathml.converter.convert(latex, display=display)
             except Exception as error:  # latex2mathml raises a plain Exception subclass per kind of mistake
