@@ -245,9 +245,8 @@ def inside_the_frame(svg: str) -> str:
 
 
 def frame_box(svg: str) -> tuple[float, ...]:
-    box = svg_frames._box(svg)
-    assert box
-    return box
+    frame_header(svg)
+    return svg_frames._box(svg)
 
 
 def assert_drawn_as_whole_but_framed_alike(specs: list[dict], drawn: list[str]) -> None:

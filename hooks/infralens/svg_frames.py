@@ -36,26 +36,23 @@ def compose_frames(axes_svg: str, marks_svgs: list[str]) -> list[str] | None:
     axes_children = _children(axes_svg)
     if axes_children is None:
         return None
-    owned = [index for index, child in enumerate(axes_children) if not _shared(child)]
+    mark_slots = [index for index, child in enumerate(axes_children) if not _shared(child)]
     parts = []
     for svg in marks_svgs:
         children = _children(svg)
         if children is None:
             return None
         marks = [child for child in children if not _shared(child)]
-        if [_class(child) for child in marks] != [_class(axes_children[index]) for index in owned]:
+        if [_class(child) for child in marks] != [_class(axes_children[index]) for index in mark_slots]:
             return None  # (the rest of a group's opening tag may differ: its role depends on its rows)
         parts.append(marks)
-    boxes = [_box(svg) for svg in [axes_svg, *marks_svgs]]
-    if None in boxes:
-        return None
-    frame = _union([box for box in boxes if box is not None])
+    frame = _union([_box(svg) for svg in [axes_svg, *marks_svgs]])
     head, tail = _split(axes_svg)
     framed_head = _reframed(head, frame)
     frames = []
     for marks in parts:
         children = list(axes_children)
-        for index, child in zip(owned, marks, strict=True):
+        for index, child in zip(mark_slots, marks, strict=True):
             children[index] = child
         frames.append(framed_head + "".join(children) + tail)
     return frames
@@ -130,10 +127,9 @@ def _plot_end(svg: str, start: int) -> int | None:
     return None
 
 
-def _box(svg: str) -> Box | None:
+def _box(svg: str) -> Box:
     header = _HEADER.match(svg)
-    if header is None:
-        return None
+    assert header is not None  # _children found it
     x, y = float(header["x"]), float(header["y"])
     return (-x, -y, float(header["width"]) - x, float(header["height"]) - y)
 
