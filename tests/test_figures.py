@@ -28,7 +28,7 @@ from infralens.drawing import (
     vega_lite,
 )
 from infralens.errors import AuthorError, Problems
-from infralens.figure_data import check_recording, code_digest, differences, recording
+from infralens.figure_data import check_recording, differences, recording
 from infralens.figure_html import rows_of
 from infralens.figure_spec import Encoding, FigureSpec, parse_figure, round_to, same_when_shown
 from infralens.model import Lab
@@ -155,7 +155,7 @@ def test_editing_a_comment_keeps_the_recording_fresh_but_editing_code_does_not()
     starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
     noted = parse_starter(STARTER.replace("# (1) one.", "# (1) one, the first number."), "code/x/x.py", "lab-x")
     changed = parse_starter(STARTER.replace("x = 1  # (1)", "x = 2  # (1)"), "code/x/x.py", "lab-x")
-    assert code_digest(starter) == code_digest(noted) != code_digest(changed)
+    assert starter.code_digest == noted.code_digest != changed.code_digest
 
 
 def test_differences_are_reported_at_the_precision_shown():

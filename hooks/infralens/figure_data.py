@@ -8,7 +8,6 @@ recording older than the code each become a problem naming the starter's line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from .errors import Problem, suggest
 from .figure_spec import FigureSpec, round_to, same_when_shown
 from .model import Lab
 from .paths import figure_data_path
-from .starter import Starter, find_comments
+from .starter import Starter
 
 Table = dict[str, list[Any]]
 FUNCTION = "figures"
@@ -32,19 +31,6 @@ _RUNNER = (
 
 class FigureRunError(Exception):
     """The starter's `figures()` could not be run; carries what Python printed."""
-
-
-def code_digest(starter: Starter) -> str:
-    """A digest of the starter's code without its comments: editing a note or a declaration does
-    not make recorded data stale, editing what computes it does."""
-    comments = find_comments(starter.lines)
-    code = []
-    for number, line in enumerate(starter.lines, 1):
-        if number in comments.whole_lines or not line.strip():
-            continue
-        trailing = comments.trailing.get(number)
-        code.append(line[: line.rindex(trailing)].rstrip() if trailing else line.rstrip())
-    return hashlib.sha256("\n".join(code).encode("utf-8")).hexdigest()[:16]
 
 
 def run_figures(root: Path, starter: str, env: dict[str, str] | None = None) -> dict[str, Table]:
@@ -66,7 +52,7 @@ def rounded(figure: FigureSpec, table: Table) -> Table:
 
 
 def recording(starter: Starter, data: dict[str, Table]) -> dict[str, Any]:
-    return {"code": code_digest(starter),
+    return {"code": starter.code_digest,
             "figures": {figure.name: rounded(figure, data.get(figure.name, {})) for figure in starter.figures}}
 
 
@@ -104,7 +90,7 @@ def check_recording(lab: Lab, starter: Starter, recorded: dict[str, Any] | None)
                         f"{record}; the starter needs a `{FUNCTION}()` function returning one table per figure.",
                         line=starter.figures[0].line, lab=lab.id)]
     problems = []
-    if recorded.get("code") != code_digest(starter):
+    if recorded.get("code") != starter.code_digest:
         problems.append(Problem(lab.starter, "the recorded figure data comes from an older version of the code.",
                                 record + ", so the figures show what the code computes now.",
                                 line=starter.figures[0].line, lab=lab.id))

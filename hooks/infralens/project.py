@@ -136,8 +136,8 @@ def _parse_cached(data: bytes, lab: Lab, cache: DiskCache,
 def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,
                       cache: DiskCache) -> tuple[dict[str, Any] | None, list[Problem]]:
     """The starter's recorded figure data and its problems (`read_recording`, `check_recording`),
-    kept by the bytes of the starter and of the recording: the check's digest of the starter's code
-    tokenizes the whole starter, and reading the JSON is slower than reading the cache."""
+    kept by the bytes of the starter and of the recording: reading and checking the JSON is slower
+    than reading the cache."""
     try:
         raw = (root / figure_data_path(lab.starter)).read_bytes() if starter.figures else None
     except OSError:

@@ -6,6 +6,7 @@ The format is documented, with a complete example, on the site's authoring page
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
@@ -117,6 +118,7 @@ class Starter:
     excerpts: tuple[Excerpt, ...]
     steps: tuple[Step, ...]
     figures: tuple[FigureSpec, ...] = ()
+    code_digest: str = ""  # of the code without its comments (`code_digest`)
 
     def reading_minutes(self) -> int:
         """About how long the lab takes to work through, from its length, to the next 5 minutes."""
@@ -204,6 +206,19 @@ def _check_python(text: str, problems: Problems) -> None:
                        "fix the syntax so that `python <starter>` runs.")
     except ValueError as exc:
         problems.add(None, f"the starter is not valid Python: {exc}.", "remove the stray bytes.")
+
+
+def code_digest(lines: tuple[str, ...], comments: Comments) -> str:
+    """A digest of a starter's code without its comments: editing a note or a declaration does
+    not make recorded data stale, editing what computes it does. (Made while parsing, from the
+    comments the parser found: tokenizing a starter is most of parsing it.)"""
+    code = []
+    for number, line in enumerate(lines, 1):
+        if number in comments.whole_lines or not line.strip():
+            continue
+        trailing = comments.trailing.get(number)
+        code.append(line[: line.rindex(trailing)].rstrip() if trailing else line.rstrip())
+    return hashlib.sha256("\n".join(code).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -367,6 +382,7 @@ def _assemble(path: str, lines: tuple[str, ...], blocks: list[_Block],
         excerpts=excerpts,
         steps=tuple(step for block in explains if (step := _step(block, excerpts, problems))),
         figures=tuple(figures.values()),
+        code_digest=code_digest(lines, comments),
     )
 
 
