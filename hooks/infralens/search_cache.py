@@ -7,10 +7,9 @@ gives the same entries.
 build's cache first, from a build's start to its end (`uninstall`), so nothing outlives the
 build that installed it (the same arrangement as `highlight_cache`).
 
-A page that is not in the cache is parsed without the `<span>` and `<a>` tags inside its code
-blocks (`without_code_tags`): inside `<pre>` the plugin keeps every piece of text as it is and
-drops those tags, so the entries are the same, and parsing a starter page takes a fraction of
-the time (most of its tags are Pygments' spans around each token).
+A page that is not in the cache is parsed with fewer tags that give the same entries
+(`with_fewer_tags`): most of a lab page's tags are Pygments' spans around each token of its
+excerpts and the MathML of its formulas, and parsing it takes half the time without them.
 """
 
 from __future__ import annotations
@@ -29,8 +28,10 @@ AddEntries = Callable[[SearchIndex, Any], None]
 
 _CODE_BLOCK = re.compile(r"<pre\b[^>]*>.*?</pre>", re.DOTALL)
 _INLINE_TAG = re.compile(r"</?(?:span|a)\b[^>]*>")
-# Tags the plugin treats specially even inside code: a block with one of them is parsed whole.
-_SPECIAL = re.compile(r"data-search-exclude|linenodiv|<(?:script|style|object|h[1-6])\b")
+_FORMULA = re.compile(r"<math\b[^>]*>.*?</math>", re.DOTALL)
+_TAGS = re.compile(r"(?:<[^>]*>)+")
+# Tags the plugin treats specially: a code block or formula with one of them is parsed whole.
+_SPECIAL = re.compile(r"data-search-exclude|linenodiv|<(?:script|style|object|h[1-6]|p|li|ol|ul|sub|sup)\b")
 
 
 def entries_key(page: Any) -> str:
@@ -48,7 +49,7 @@ def caching(add_entries: AddEntries, cache: DiskCache) -> AddEntries:
         entries = cache.get(key)
         if entries is None:
             before = len(index.entries)
-            add_entries(index, _WithContent(page, without_code_tags(page.content)))
+            add_entries(index, _WithContent(page, with_fewer_tags(page.content)))
             cache.put(key, index.entries[before:])
         else:
             index.entries.extend(entries)  # unpickled afresh by each `get`: shared with nothing
@@ -57,13 +58,22 @@ def caching(add_entries: AddEntries, cache: DiskCache) -> AddEntries:
     return cached
 
 
-def without_code_tags(html: str) -> str:
-    """`html` with the `<span>` and `<a>` tags inside its code blocks removed (their text stays)."""
-    def lean(block: re.Match[str]) -> str:
+def with_fewer_tags(html: str) -> str:
+    """`html` with fewer tags, which the plugin reads to the same entries:
+    - inside code blocks, no `<span>` or `<a>`: inside `<pre>` the plugin keeps every piece of
+      text as it is and drops those tags;
+    - inside formulas, one `<br>` for each run of MathML tags: the plugin drops MathML tags, and
+      one tag keeps each piece of text a piece of its own (it collapses a piece that is only
+      spaces, such as MathML's thin spaces, against the one before)."""
+    def lean_code(block: re.Match[str]) -> str:
         code = block.group(0)
         return code if _SPECIAL.search(code) else _INLINE_TAG.sub("", code)
 
-    return _CODE_BLOCK.sub(lean, html)
+    def lean_formula(formula: re.Match[str]) -> str:
+        math = formula.group(0)
+        return math if _SPECIAL.search(math) else _TAGS.sub("<br>", math)
+
+    return _FORMULA.sub(lean_formula, _CODE_BLOCK.sub(lean_code, html))
 
 
 class _WithContent:
