@@ -58,7 +58,8 @@ def render_math(page_html: str, cache: DiskCache | None = None,
     if converted is not None:
         return converted, []
     bad: list[BadFormula] = []
-    converted = _MATH.sub(lambda match: _convert(match, bad, formulas or Formulas()), page_html)
+    formulas = formulas or Formulas()
+    converted = _MATH.sub(lambda match: _convert(match, bad, formulas), page_html)
     if not bad:
         cache.put(key, converted)
     return converted, bad
