@@ -289,7 +289,7 @@ class BackgroundDrawer:
     one line of SVGs (see `serve_drawings`); unlike multiprocessing, it never runs the program
     that started the build again."""
 
-    WORTH = 24  # drawings: at 30-60 ms each, more than a second of work
+    WORTH = 24  # drawings: at 15-35 ms each, about the half second that starting the process costs
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None

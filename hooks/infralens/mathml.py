@@ -83,8 +83,8 @@ def bad_formulas(markdown: str, formulas: Formulas | None = None) -> list[BadFor
     formulas = formulas or Formulas()
     bad: list[BadFormula] = []
     for match in _SOURCE_MATH.finditer(_CODE.sub("", markdown)):
-        block = match["block"] is not None
-        mathml = formulas.mathml((match["block"] if block else match["inline"]).strip(), "block" if block else "inline")
+        latex, display = (match["block"], "block") if match["block"] is not None else (match["inline"], "inline")
+        mathml = formulas.mathml(latex.strip(), display)
         if isinstance(mathml, BadFormula):
             bad.append(mathml)
     return bad
