@@ -22,7 +22,7 @@
 #   ships and the experts still multiply.
 #   see: output "CF  2.0: capacity 256, dropped   0 (0.0%), padding slots 1024"
 # - Which line gives a token its slot, and which tokens lose when an expert is full?
-#   answer: Line 88: a running count down the token axis, so earlier tokens take the slots and
+#   answer: Line 100: a running count down the token axis, so earlier tokens take the slots and
 #   the last ones sent to a full expert are dropped (line 101).
 #   see: lines 100-101
 # - Can the balance loss read below 1 while one expert gets most of the tokens?

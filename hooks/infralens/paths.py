@@ -51,6 +51,16 @@ def figure_data_path(starter: str) -> str:
     return starter.removesuffix(".py") + ".figures.json"
 
 
+def planted_bugs_path(starter: str) -> str:
+    """Where the lab's planted bugs live: next to its starter, as <name>.bugs.yaml."""
+    return starter.removesuffix(".py") + ".bugs.yaml"
+
+
+def recorded_lines_path(starter: str) -> str:
+    """Where the text of the lines a starter's comments point at is recorded: <name>.lines.json."""
+    return starter.removesuffix(".py") + ".lines.json"
+
+
 def figure_variants_uri(lab: Lab, figure: str) -> str:
     """The file an exploration's other drawings are fetched from when a learner moves its control."""
     return f"labs/{lab.id}/figures/{figure}.json"

@@ -8,6 +8,7 @@ so that a build can report all of them and `mkdocs serve` can show them in the b
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,11 +22,18 @@ from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
 from .figure_data import Table, check_recording, read_recording
 from .handbook import FigureReference, figure_references, first_sentence, headings
+from .lab_rules import (
+    curriculum_problems,
+    moved_references,
+    placeholder_lines,
+    registry_problems,
+    starter_problems,
+)
 from .mathml import Formulas, bad_formulas, formula_problems
 from .model import Lab, Registry
-from .paths import figure_data_path, output_path
+from .paths import figure_data_path, output_path, recorded_lines_path
+from .planted_bugs import read_planted_bugs
 from .registry import REGISTRY_FILE, read_registry
-from .scaffold import placeholder_lines
 from .starter import Starter, decode_starter, output_line, parse_starter
 
 EMPTY_REGISTRY = Registry(chapters=(), labs=())
@@ -94,17 +102,21 @@ def load_project(root: Path, docs_dir: Path | None = None,
         data = path.read_bytes()
         starter, found = _parse_cached(data, lab, cache, formulas)
         problems.extend(found)
+        problems.extend(registry_problems(lab))
         output = _read_output(root, lab, problems)
         if output is not None:
             outputs[lab.id] = output
         if starter is not None:
             starters[lab.id] = starter
+            problems.extend(read_planted_bugs(root, lab, data.decode("utf-8"))[1])
+            problems.extend(moved_references(lab, starter, read_recorded_lines(root, lab)))
             if output is not None:
                 problems.extend(_stale_output_evidence(lab, starter, output))
             recorded, figure_problems = _recording_cached(root, lab, starter, data, cache)
             problems.extend(figure_problems)
             if recorded and not figure_problems:
                 figure_tables[lab.id] = recorded["figures"]
+    problems.extend(curriculum_problems(registry, starters, docs_dir))
     references: dict[str, list[FigureReference]] = {}
     problems.extend(_page_problems(docs_dir, cache, formulas, registry, starters, references))
     section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
@@ -127,10 +139,22 @@ def _parse_cached(data: bytes, lab: Lab, cache: DiskCache,
             parsed = (None, error.problems)
         else:
             bad = bad_formulas("\n".join(starter.prose()), formulas)
-            parsed = (starter, [*_scaffold_text_in_starter(lab, starter),
+            parsed = (starter, [*_scaffold_text_in_starter(lab, starter), *starter_problems(lab, starter),
                                 *formula_problems(bad, lab.starter, list(starter.lines), lab.id)])
         cache.put(key, parsed)
     return parsed
+
+
+def read_recorded_lines(root: Path, lab: Lab) -> dict[str, list[str]]:
+    """What each reference's lines read when `infralens outputs` last ran (nothing if never)."""
+    try:
+        data = json.loads((root / recorded_lines_path(lab.starter)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(key): value for key, value in data.items()
+            if isinstance(value, list) and all(isinstance(text, str) for text in value)}
 
 
 def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,

@@ -37,6 +37,10 @@ _RANGE = re.compile(r"^(?P<start>\d+)(?:\s*-\s*(?P<end>\d+))?(?:\s+(?P<title>.*)
 _FIELD = re.compile(r"^(?P<key>answer|see|why):\s*(?P<text>.*)$", re.IGNORECASE)
 _SEE_LINES = re.compile(r"^lines?\s+(?P<start>\d+)(?:\s*-\s*(?P<end>\d+))?$")
 _SEE_OUTPUT = re.compile(r'^output\s+"(?P<text>[^"]+)"$')
+# "line 86", "Line 88:", "lines 84-87", "lines 88 and 89" written in a comment: a reference a
+# learner follows into the starter (not "output line 3", which names a printed line).
+_LINE_REFERENCE = re.compile(r"(?<!output )\b[Ll]ines?\s+(?P<start>\d+)"
+                             r"(?:\s*(?:-|–|to|and)\s*(?P<end>\d+))?(?!\s+of\s+the\s+output)")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,16 @@ class Checkpoint:
     answer: str
     evidence: Evidence
     line: int  # where the checkpoint is written, for problems found later (stale output text)
+
+
+@dataclass(frozen=True)
+class LineReference:
+    """Starter lines that a comment or a `see:` field points the learner at."""
+
+    written_at: int  # the line of the comment (or checkpoint) that names them
+    start: int
+    end: int
+    text: str  # as written, e.g. "lines 84-87"
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,8 @@ class Starter:
     steps: tuple[Step, ...]
     figures: tuple[FigureSpec, ...] = ()
     code_digest: str = ""  # of the code without its comments (`code_digest`)
+    code_lines: frozenset[int] = frozenset()  # lines that are neither blank nor only a comment
+    references: tuple[LineReference, ...] = ()  # every line a comment or a checkpoint points at
 
     def reading_minutes(self) -> int:
         """About how long the lab takes to work through, from its length, to the next 5 minutes."""
@@ -383,7 +399,24 @@ def _assemble(path: str, lines: tuple[str, ...], blocks: list[_Block],
         steps=tuple(step for block in explains if (step := _step(block, excerpts, problems))),
         figures=tuple(figures.values()),
         code_digest=code_digest(lines, comments),
+        code_lines=frozenset(n for n, line in enumerate(lines, 1) if line.strip() and n not in comments.whole_lines),
+        references=line_references(lines, comments, blocks),
     )
+
+
+def line_references(lines: tuple[str, ...], comments: Comments, blocks: list[_Block]) -> tuple[LineReference, ...]:
+    """Every `line N` / `lines N-M` written in a comment, and every `see: line(s)` of a checkpoint.
+    The ranges of `# lab:explain` headers are checked where they are parsed."""
+    found = []
+    explain_headers = {block.line for block in blocks if block.kind == "explain"}
+    for number in sorted(comments.whole_lines | comments.trailing.keys()):
+        if number in explain_headers:
+            continue
+        text = comments.trailing.get(number) or lines[number - 1]
+        for match in _LINE_REFERENCE.finditer(text):
+            start = int(match["start"])
+            found.append(LineReference(number, start, int(match["end"] or start), match.group(0)))
+    return tuple(found)
 
 
 def _name_fix(name: str, names: list[str]) -> str:
@@ -549,9 +582,13 @@ def _excerpt(name: str, start: int, end: int, lines: tuple[str, ...], comments: 
     texts = _note_texts(notes, problems) if notes else {}
     expected = list(range(1, len(markers) + 1))
     if [number for number, _ in markers] != expected:
+        # One slip (a skipped or repeated number) is one problem, not one per unmatched note.
         found = ", ".join(f"({n}) on line {ln}" for n, ln in markers)
-        problems.add(markers[0][1], f"the annotation markers of excerpt `{name}` are {found}.",
-                       "number the markers (1), (2), ... in order from the top of the excerpt.")
+        notes_written = ", ".join(f"({n})" for n in sorted(texts)) or "none"
+        problems.add(markers[0][1], f"the annotation markers of excerpt `{name}` are {found}; its notes are "
+                     f"{notes_written}.", "number the markers (1), (2), ... in order from the top of the "
+                     "excerpt, with one note for each.")
+        return Excerpt(name, start, body, tuple(Annotation(n, ln, texts[n][1]) for n, ln in markers if n in texts))
     annotations = []
     for number, line in markers:
         if number not in texts:

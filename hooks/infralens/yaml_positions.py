@@ -11,8 +11,9 @@ from .errors import Position, Problems
 Path_ = tuple[str | int, ...]  # keys and list indexes from the document's root to a value
 
 
-def parse_yaml(text: str, problems: Problems) -> tuple[Any, dict[Path_, Position]]:
-    """Parse YAML into plain data plus the position of every value, keyed by its path."""
+def parse_yaml(text: str, problems: Problems, registry: bool = True) -> tuple[Any, dict[Path_, Position]]:
+    """Parse YAML into plain data plus the position of every value, keyed by its path. For the
+    registry (the default), an empty document or one that is not a mapping is a problem too."""
     # libyaml when present: the pure-Python parser is ~10x slower on large registries.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
@@ -26,11 +27,13 @@ def parse_yaml(text: str, problems: Problems) -> tuple[Any, dict[Path_, Position
     finally:
         loader.dispose()
     if node is None:
+        if not registry:
+            return None, {}
         problems.add(None, "the registry is empty.", "add `chapters:` and `labs:` (see the authoring page).")
         return None, {}
     positions: dict[Path_, Position] = {}
     data = _construct(node, (), positions, set(), loader, problems)
-    if not isinstance(data, dict):
+    if registry and not isinstance(data, dict):
         problems.add(positions.get(()), "the top level of the registry must be a mapping.",
                       "start the file with `chapters:` and `labs:` keys.")
     return data, positions
