@@ -46,6 +46,7 @@ from infralens.incremental import (
     quiet_dirty_warning,
     tree_state,
 )
+from infralens.lab_rules import RULES_REFERENCE, place_rules
 from infralens.mathml import BadFormula, Formulas, formula_problems, render_math
 from infralens.model import Lab
 from infralens.navigation import expand_nav, lists_labs
@@ -284,6 +285,8 @@ class LabHooks:
         project, env, uri = self.build.project, self.build.templates, page.file.src_uri
         if uri in project.figure_references:
             markdown = place_figures(markdown, lambda reference: self._placed(reference, page))
+        if RULES_REFERENCE in markdown:
+            markdown = place_rules(markdown)
         if uri == "index.md":
             registry, minutes, summaries = project.registry, project.minutes, project.chapter_summaries
             return insert_after_headings(markdown, {

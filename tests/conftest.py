@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,14 @@ def copy_project(destination: Path) -> Path:
         else:
             shutil.copy2(source, destination / part)
     return destination
+
+
+def authoring_example(language: str, after: str = "## A complete example") -> str:
+    """The first `language` code block after the text `after` on the authoring page."""
+    page = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    match = re.compile(rf"```{language}\n(.*?)\n```", re.S).search(page, page.index(after))
+    assert match, f"the authoring page has a {language} block after {after!r}"
+    return match.group(1) + "\n"
 
 
 def mkdocs_env(**extra: str) -> dict[str, str]:
@@ -62,3 +71,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")
+
+
+SLOW_FIXTURES = {"site", "served", "dirty_site"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what `make check-fast` leaves out: tests of a whole build (by the fixtures they use or
+    the `build` helper their module calls) and of the real curriculum's content."""
+    for item in items:
+        module = item.module.__name__ if isinstance(item, pytest.Function) and item.module else ""
+        if module in ("test_browser",):
+            item.add_marker(pytest.mark.browser)
+        if module in ("test_starters_run", "test_curriculum"):
+            item.add_marker(pytest.mark.content)
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
+# Modules whose tests build a copy of the site or run MkDocs end to end.
+SLOW_MODULES = {"test_publishing", "test_incremental", "test_dirty_warning", "test_serve"}

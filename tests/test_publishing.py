@@ -11,6 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT, build, copy_project, mkdocs_env, warning_lines
 from infralens.cli import main as infralens
+from infralens.paths import planted_bugs_path
 from infralens.registry import load_registry
 
 GENERATOR = re.compile(r'<meta name="generator"[^>]*>')
@@ -74,11 +75,12 @@ def test_scaffold_creates_a_lab_that_runs_and_builds_once_its_guidance_is_replac
     project = copy_project(tmp_path / "project")
     registry = load_registry(project)
     chapter = registry.chapters[0].id
-    assert infralens(["--root", str(project), "new", "Tensor Parallel Attention", "--chapter", chapter]) == 0
+    assert infralens(["--root", str(project), "new", "Scaffold Check Lab", "--chapter", chapter]) == 0
     created = load_registry(project)
-    lab = next(lab for lab in created.labs if lab.title == "Tensor Parallel Attention")
+    lab = next(lab for lab in created.labs if lab.title == "Scaffold Check Lab")
     assert lab.number == max(other.number for other in registry.labs) + 1
     assert lab.handbook_page == registry.chapter(chapter).handbook
+    assert lab.handbook_anchor == "scaffold-check-lab", "its own section, added to the chapter's page"
     run = subprocess.run([sys.executable, lab.starter], cwd=project, capture_output=True, check=False, text=True,
                          timeout=60)
     assert run.returncode == 0, run.stderr
@@ -90,10 +92,13 @@ def test_scaffold_creates_a_lab_that_runs_and_builds_once_its_guidance_is_replac
     assert infralens(["--root", str(project), "check"]) == 1, "guidance text is never published"
     reported = [line for line in capsys.readouterr().err.splitlines() if line.startswith("  - ")]
     assert reported and all("scaffold's guidance text" in line for line in reported), reported
-    for path in (project / lab.starter, project / "labs.yaml"):  # the author writes the lab
+    written = (project / lab.starter, project / "labs.yaml", project / planted_bugs_path(lab.starter),
+               project / "docs" / lab.handbook_page)
+    for path in written:  # the author writes the lab
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("Replace with", "Written as").replace("Replace this", "This"), encoding="utf-8")
     assert infralens(["--root", str(project), "check"]) == 0, capsys.readouterr().err
+    assert infralens(["--root", str(project), "mutate", lab.id]) == 0, "the scaffold's planted bug is caught"
     result = build(project, tmp_path / "site")
     assert result.returncode == 0, result.stderr
     assert warning_lines(result.stderr) == []

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 import pytest
-from conftest import ROOT
+from conftest import authoring_example
 from infralens.errors import AuthorError
 from infralens.starter import Evidence, Trap, parse_starter, split_lines
 
@@ -99,11 +98,7 @@ def test_form_feed_is_not_a_line_break():
 
 
 def test_the_authoring_page_example_parses():
-    page = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
-    match = re.search(r"## A complete example\n\n```python\n(.*?)\n```", page, re.S)
-    assert match, "the authoring page has a complete example"
-    example = match.group(1) + "\n"
-    starter = parse_starter(example, "code/lab-99/example.py")
+    starter = parse_starter(authoring_example("python"), "code/lab-99/example.py")
     (excerpt,) = starter.excerpts
     assert [a.number for a in excerpt.annotations] == [1, 2]
     assert all(excerpt.contains(step.start) and excerpt.contains(step.end) for step in starter.steps)

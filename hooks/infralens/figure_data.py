@@ -9,6 +9,7 @@ recording older than the code each become a problem naming the starter's line.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,13 @@ from .starter import Starter
 
 Table = dict[str, list[Any]]
 FUNCTION = "figures"
+# numpy scalars and arrays become plain numbers and lists (`tolist`); any other object is passed on
+# by its type's name, for the parent to report with its figure and column.
 _RUNNER = (
     "import json, runpy, sys\n"
     "namespace = runpy.run_path(sys.argv[1], run_name='infralens_figures')\n"
-    f"json.dump(namespace['{FUNCTION}'](), sys.stdout)\n"
+    "plain = lambda o: o.tolist() if hasattr(o, 'tolist') else {'unsupported': type(o).__name__}\n"
+    f"json.dump(namespace['{FUNCTION}'](), sys.stdout, default=plain)\n"
 )
 
 
@@ -42,7 +46,28 @@ def run_figures(root: Path, starter: str, env: dict[str, str] | None = None) -> 
     data = json.loads(result.stdout)
     if not isinstance(data, dict):
         raise FigureRunError(f"`{FUNCTION}()` returned {type(data).__name__}, not a dict of tables")
+    if found := unplottable(data):
+        raise FigureRunError(found)
     return data
+
+
+def unplottable(data: dict[str, Any]) -> str | None:
+    """The first value a figure cannot draw, named by figure, column and row, with a fix."""
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            return f"`{FUNCTION}()['{name}']` is a {type(table).__name__}, not a table: return a dict of columns."
+        for column, values in table.items():
+            if not isinstance(values, list):
+                return (f"figure `{name}`, column `{column}` is a single value, not a column: "
+                        "return a list or array with one value per row.")
+            for row, value in enumerate(values):
+                if isinstance(value, (dict, list)) or (isinstance(value, float) and not math.isfinite(value)):
+                    what = (f"a {value['unsupported']}" if isinstance(value, dict) and "unsupported" in value
+                            else "a list or array" if isinstance(value, (list, dict)) else repr(value))
+                    return (f"figure `{name}`, column `{column}`, row {row} is {what}, which no axis can show. Fix: "
+                            "return one plain number or text per row (numpy numbers are converted; drop rows "
+                            "that are NaN or inf, or return None for a gap).")
+    return None
 
 
 def rounded(figure: FigureSpec, table: Table) -> Table:

@@ -8,19 +8,12 @@ from pathlib import Path
 
 import jinja2
 import yaml
+from markdown.extensions.toc import slugify as heading_anchor
 
 from .errors import AuthorError, Problem
 from .model import Registry
-from .paths import TEMPLATES
+from .paths import TEMPLATES, planted_bugs_path
 from .registry import REGISTRY_FILE, load_registry
-
-# Every piece of guidance text the scaffold writes starts like this, so none can be published.
-PLACEHOLDER = re.compile(r"\bReplace (?:with|this)\b")
-
-
-def placeholder_lines(lines: tuple[str, ...]) -> list[int]:
-    """The (1-based) numbers of the lines that still hold the scaffold's guidance text."""
-    return [number for number, line in enumerate(lines, 1) if PLACEHOLDER.search(line)]
 
 
 @dataclass(frozen=True)
@@ -29,6 +22,8 @@ class NewLab:
     number: int
     starter: str
     entry: str
+    handbook_page: str
+    heading: str  # the section the scaffold adds to the chapter's page, with guidance text
 
 
 def slugify(title: str) -> str:
@@ -59,19 +54,27 @@ def plan_lab(registry: Registry, title: str, chapter: str, number: int | None = 
         raise AuthorError(problems)
     module = slugify(title).replace("-", "_")
     starter = f"code/{lab_id}/{module}.py"
+    page = chapters[chapter].handbook
     entry = yaml.safe_dump([{
         "id": lab_id, "number": number, "title": title, "chapter": chapter,
-        "handbook": chapters[chapter].handbook, "starter": starter, "prerequisites": [], "tags": [],
-        "reading": [{"title": "Replace with the primary source for this lab (paper or official docs)",
-                     "url": "https://arxiv.org/", "kind": "paper"}],
+        "handbook": f"{page}#{heading_anchor(title, '-')}", "starter": starter, "prerequisites": [], "tags": [],
+        "reading": [{"title": "Replace with the primary source for this lab (paper), by section",
+                     "url": "https://arxiv.org/", "kind": "paper"},
+                    {"title": "Replace with a second source (official docs or a practical guide)",
+                     "url": "https://docs.python.org/3/", "kind": "official"}],
     }], sort_keys=False, allow_unicode=True, width=100)
     return NewLab(lab_id, number, starter, "\n".join("  " + line if line else line
-                                                     for line in entry.splitlines()) + "\n")
+                                                     for line in entry.splitlines()) + "\n", page,
+                  _template("new_section.md.j2", title=title))
+
+
+def _template(name: str, **context: object) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True)
+    return env.get_template(name).render(**context)
 
 
 def starter_text(title: str, number: int) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True)
-    return env.get_template("new_starter.py.j2").render(title=title, number=number)
+    return _template("new_starter.py.j2", title=title, number=number)
 
 
 def create_lab(root: Path, docs_dir: Path, title: str, chapter: str, number: int | None = None,
@@ -81,7 +84,11 @@ def create_lab(root: Path, docs_dir: Path, title: str, chapter: str, number: int
     path = root / lab.starter
     path.parent.mkdir(parents=True, exist_ok=False)
     path.write_text(starter_text(title, lab.number), encoding="utf-8")
+    (root / planted_bugs_path(lab.starter)).write_text(_template("new_bugs.yaml.j2", lab_id=lab.id), encoding="utf-8")
     registry = root / REGISTRY_FILE
     text = registry.read_text(encoding="utf-8")
     registry.write_text(text.rstrip("\n") + "\n" + lab.entry, encoding="utf-8")
+    handbook = docs_dir / lab.handbook_page
+    page = handbook.read_text(encoding="utf-8")
+    handbook.write_text(page.rstrip("\n") + "\n\n" + lab.heading, encoding="utf-8")
     return lab
