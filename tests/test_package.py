@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import tomllib
 from importlib.metadata import distribution
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
-from infralens.cache import DiskCache
+from infralens import cache as cache_module
+from infralens.cache import DEPENDENCIES, DiskCache, code_version
 
 
 def test_cache_deletes_old_versions_and_stays_under_its_bound(tmp_path: Path):
@@ -26,6 +29,32 @@ def test_cache_deletes_old_versions_and_stays_under_its_bound(tmp_path: Path):
     assert 0 < size <= 20_000
     assert cache.get("entry 99") is not None, "the most recently used entries stay"
     assert cache.get("entry 0") is None, "the least recently used go first"
+
+
+@pytest.mark.parametrize("package", DEPENDENCIES)
+def test_an_upgrade_of_a_dependency_gives_a_fresh_cache(package: str, tmp_path: Path, monkeypatch):
+    """After `pip install -U <package>` a build reads nothing its old version made, and the next
+    prune deletes what it made."""
+    before = DiskCache(tmp_path)
+    before.put("page", "<p>as the old version rendered it</p>")
+    real = cache_module.importlib.metadata.version
+    monkeypatch.setattr(cache_module.importlib.metadata, "version",
+                        lambda name: "999.0" if name == package else real(name))
+    after = DiskCache(tmp_path)
+    assert after.version != before.version == DiskCache(tmp_path, version=before.version).version
+    assert after.get("page") is None
+    after.put("page", "<p>as the new version renders it</p>")
+    after.prune()
+    assert not before.directory.exists() and after.get("page") == "<p>as the new version renders it</p>"
+    monkeypatch.setattr(cache_module.importlib.metadata, "version", real)
+    assert code_version() == before.version, "a downgrade back gives the old namespace again"
+
+
+def test_every_dependency_whose_output_is_cached_keys_the_cache():
+    """Each runtime dependency is in the cache's key, except the file watcher, which makes no output."""
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    names = {re.split(r"[<>=!~ ]", requirement, maxsplit=1)[0].lower() for requirement in declared}
+    assert names - {"watchdog"} == set(DEPENDENCIES)
 
 
 def imported_modules(folder: Path) -> set[str]:

@@ -3,7 +3,8 @@
 Parsing a starter, reading the registry and rendering a page are pure functions of their
 inputs, so their results are stored under a digest of those inputs in `.cache/infralens/<version>/`
 beside `mkdocs.yml`, like Material's own plugin caches, where the version is a digest of this
-package's own source, so a change to the code never reuses an old result. Nothing is kept in
+package's own source and of the versions of the packages whose output it stores, so a change to
+the code, or an upgrade or downgrade of any of them, never reuses an old result. Nothing is kept in
 memory between builds. The cache is bounded: `prune()` deletes other versions' folders and,
 past `MAX_BYTES`, the entries used least recently.
 """
@@ -11,9 +12,11 @@ past `MAX_BYTES`, the entries used least recently.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,11 +36,28 @@ PRUNE_TO = 0.75  # once over the bound, delete down to this share of it, so prun
 # `mkdocs serve`, but at most once in this many seconds.
 WEIGH_EVERY = 600
 _PACKAGE = Path(__file__).parent
+# The packages whose output the cache stores: pages and search entries (MkDocs, Material, Markdown,
+# Jinja2), highlighted code (Pygments, pymdown-extensions), drawings (vl-convert), formulas
+# (latex2mathml), the parsed registry and its messages (PyYAML, jsonschema).
+DEPENDENCIES = ("mkdocs", "mkdocs-material", "pymdown-extensions", "pygments", "markdown", "jinja2",
+                "vl-convert-python", "latex2mathml", "pyyaml", "jsonschema")
+
+
+def dependency_versions() -> str:
+    """The installed version of each dependency whose output is cached, and Python's."""
+    versions = []
+    for name in DEPENDENCIES:
+        try:
+            versions.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} absent")
+    return "; ".join([*versions, f"python=={sys.version_info.major}.{sys.version_info.minor}"])
 
 
 def code_version() -> str:
-    """A digest of the package's source and templates: results depend on them too."""
-    hasher = hashlib.sha256()
+    """A digest of the package's source and templates and of its dependencies' versions: results
+    depend on all of them."""
+    hasher = hashlib.sha256(dependency_versions().encode())
     for path in sorted([*_PACKAGE.glob("*.py"), *(_PACKAGE / "templates").glob("*")]):
         hasher.update(path.name.encode())
         hasher.update(path.read_bytes())
