@@ -43,7 +43,11 @@ def search_entries(site: Path) -> list[tuple[str, str]]:
     f"edit|{STARTER}|alphas = 1.0 - betas|alphas = 1.0 - betas  # rebuilt incrementally",
     "edit|labs.yaml|    title: Forward Noise Process|    title: Forward Noise, Renamed",
     "edit|docs/handbook/diffusion.md|## Forward noise process|## Forward noise process\n\nA new paragraph.",
-], ids=["starter", "registry", "handbook page"])
+    # A figure a handbook page places: its lab page and the handbook page are rebuilt together.
+    "edit|code/lab-02-schedules-and-snr/schedules.py|# title: The cosine schedule keeps|# title: Retitled: the cosine "
+    "schedule keeps",
+    "edit|labs.yaml|    title: Schedules|    title: Retitled Schedules",
+], ids=["starter", "registry", "handbook page", "figure placed in the handbook", "retitled lab"])
 def test_a_dirty_rebuild_equals_a_clean_build(project_copy: Path, tmp_path: Path, edit: str):
     dirty_site = tmp_path / "dirty"
     run_builds(project_copy, dirty_site, "build", edit, "build")
