@@ -256,7 +256,7 @@ def figure_cases() -> list[Case]:
              "its data is not recorded", starter, f"return a table named `{figure.name}-more`", lab=lab.id, line=at),
         Case("figure data older than the code", lambda p: write(starter, (p / starter).read_text(encoding="utf-8")
                                                                 + "\nLATER = 1\n")(p),
-             "comes from an older version of the code", starter, f"infralens outputs {lab.id}", lab=lab.id),
+             "from an older version of the code", starter, f"infralens outputs {lab.id}", lab=lab.id),
         Case("figure names an unknown column", replace(starter, f"# x: {x} ", f"# x: {x}{x[-1]} "),
              f"names the column `{x}{x[-1]}`", starter, f"did you mean `{x}`", lab=lab.id, line=at),
         Case("figure with an empty table", empty_table, "its data is empty", starter, "at least one row",

@@ -183,6 +183,13 @@ def test_a_lab_written_from_the_authoring_page_alone_passes_check_and_mutate(tmp
     assert infralens(["--root", str(project), "check"]) == 0, capsys.readouterr().err
     assert infralens(["--root", str(project), "mutate", LAB.id]) == 0, capsys.readouterr().err
     assert "caught: lab-99-batch-mean" in capsys.readouterr().out
+    # The author edits the code and forgets to record again: check says so, not a test run later.
+    starter = project / LAB.starter
+    starter.write_text(starter.read_text(encoding="utf-8").replace("np.arange(12.0)", "np.arange(1.0, 13.0)"),
+                       encoding="utf-8")
+    assert infralens(["--root", str(project), "check"]) == 1
+    assert f"{LAB.starter} (lab {LAB.id}): the recorded output comes from an older version of the code." \
+        in capsys.readouterr().err
 
 
 def test_mutate_reports_a_missed_bug_with_its_line(tmp_path: Path, capsys):

@@ -86,20 +86,21 @@ def outputs(root: Path, labs: list[str]) -> int:
 
 
 def record_lines(root: Path, lab: Lab) -> int:
-    """Record what each line the starter's comments point at reads, so that `check` can tell
-    when an edit above moves it. Refuses while a reference already points at a moved line:
+    """Record the digest of the code the output was recorded from, and what each line the
+    starter's comments point at reads, so that `check` can tell when the code changes or an edit
+    above moves a referenced line. Refuses while a reference already points at a moved line:
     recording then would make the wrong line look right."""
     try:
         starter = parse_starter((root / lab.starter).read_text(encoding="utf-8"), lab.starter, lab.id)
     except AuthorError as error:
         print(error.report(), file=sys.stderr)
         return 1
-    if moved := moved_references(lab, starter, read_recorded_lines(root, lab)):
+    if moved := moved_references(lab, starter, read_recorded_lines(root, lab)[1]):
         print(AuthorError(moved).report(), file=sys.stderr)
         return 1
     path = recorded_lines_path(lab.starter)
-    (root / path).write_text(json.dumps(recorded_lines(starter), indent=1, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+    record = {"code": starter.code_digest, "references": recorded_lines(starter)}
+    (root / path).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return 0
 

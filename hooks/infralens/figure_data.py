@@ -116,8 +116,8 @@ def check_recording(lab: Lab, starter: Starter, recorded: dict[str, Any] | None)
                         line=starter.figures[0].line, lab=lab.id)]
     problems = []
     if recorded.get("code") != starter.code_digest:
-        problems.append(Problem(lab.starter, "the recorded figure data comes from an older version of the code.",
-                                record + ", so the figures show what the code computes now.",
+        problems.append(Problem(lab.starter, "the recorded output and figure data come from an older version of "
+                                "the code.", record + ", so the page shows what the code prints and computes now.",
                                 line=starter.figures[0].line, lab=lab.id))
     tables = recorded.get("figures", {})
     for figure in starter.figures:

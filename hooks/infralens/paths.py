@@ -57,7 +57,8 @@ def planted_bugs_path(starter: str) -> str:
 
 
 def recorded_lines_path(starter: str) -> str:
-    """Where the text of the lines a starter's comments point at is recorded: <name>.lines.json."""
+    """Where the code digest of the recording and the text of the lines a starter's comments point
+    at are recorded: <name>.lines.json."""
     return starter.removesuffix(".py") + ".lines.json"
 
 

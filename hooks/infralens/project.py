@@ -109,7 +109,9 @@ def load_project(root: Path, docs_dir: Path | None = None,
         if starter is not None:
             starters[lab.id] = starter
             problems.extend(read_planted_bugs(root, lab, data.decode("utf-8"))[1])
-            problems.extend(moved_references(lab, starter, read_recorded_lines(root, lab)))
+            recorded_code, recorded_references = read_recorded_lines(root, lab)
+            problems.extend(_stale_output(lab, starter, recorded_code))
+            problems.extend(moved_references(lab, starter, recorded_references))
             if output is not None:
                 problems.extend(_stale_output_evidence(lab, starter, output))
             recorded, figure_problems = _recording_cached(root, lab, starter, data, cache)
@@ -145,16 +147,28 @@ def _parse_cached(data: bytes, lab: Lab, cache: DiskCache,
     return parsed
 
 
-def read_recorded_lines(root: Path, lab: Lab) -> dict[str, list[str]]:
-    """What each reference's lines read when `infralens outputs` last ran (nothing if never)."""
+def read_recorded_lines(root: Path, lab: Lab) -> tuple[str | None, dict[str, list[str]]]:
+    """The code digest `infralens outputs` last recorded the lab from, and what each reference's
+    lines read then (nothing if it never ran)."""
     try:
         data = json.loads((root / recorded_lines_path(lab.starter)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(key): value for key, value in data.items()
-            if isinstance(value, list) and all(isinstance(text, str) for text in value)}
+        return None, {}
+    if not isinstance(data, dict) or not isinstance(data.get("references"), dict):
+        return None, {}
+    references = {str(key): value for key, value in data["references"].items()
+                  if isinstance(value, list) and all(isinstance(text, str) for text in value)}
+    return (data["code"] if isinstance(data.get("code"), str) else None), references
+
+
+def _stale_output(lab: Lab, starter: Starter, recorded_code: str | None) -> list[Problem]:
+    """A lab without figures whose code changed since its output was recorded (a lab with figures
+    is told so by its figure data, recorded at the same time)."""
+    if starter.figures or recorded_code in (None, starter.code_digest):
+        return []
+    return [Problem(lab.starter, "the recorded output comes from an older version of the code.",
+                    f"run `infralens outputs {lab.id}` to record it again, so the page shows what the code "
+                    "prints now.", lab=lab.id)]
 
 
 def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,
