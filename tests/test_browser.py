@@ -21,13 +21,30 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import ROOT, build, warning_lines
 from infralens.project import load_project
-from infralens.registry import load_registry
 
 CHROMIUM = Path(os.environ.get("INFRALENS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-LAB = "lab-01-forward-noise-process"
-REGISTRY = load_registry(ROOT)
+PROJECT = load_project(ROOT)
+REGISTRY = PROJECT.registry
+FIRST = REGISTRY.ordered_labs[0]
+LAB = FIRST.id
+
+
+def longest_excerpt_line(lab_id: str) -> int:
+    return max(len(line) for excerpt in PROJECT.starters[lab_id].excerpts for line in excerpt.lines)
+
+
+# Chosen from the registry by what they hold, so that adding or removing a lab changes the
+# choice, never breaks the test: the labs with the longest excerpt lines and the most notes.
+WIDEST_LABS = sorted(PROJECT.starters, key=lambda lab_id: (-longest_excerpt_line(lab_id), lab_id))
+MOST_NOTES = max(PROJECT.starters, key=lambda lab_id: sum(len(e.annotations)
+                                                            for e in PROJECT.starters[lab_id].excerpts))
+# One lab for each kind of figure (the first to draw it), and a handbook page that places one.
+FIGURE_LABS = list(dict.fromkeys(next(lab.id for lab in REGISTRY.ordered_labs
+                                      if any(f.kind == kind for f in PROJECT.starters[lab.id].figures))
+                                 for kind in sorted({f.kind for s in PROJECT.starters.values() for f in s.figures})))
+MOST_FIGURES = max(REGISTRY.ordered_labs, key=lambda lab: len(PROJECT.starters[lab.id].figures)).id
 LAB_PAGES = [f"/labs/{lab.id}/" for lab in REGISTRY.labs]
 HANDBOOK_PAGES = sorted("/handbook/" + ("" if p.stem == "index" else p.stem + "/")
                         for p in (ROOT / "docs" / "handbook").glob("*.md"))
@@ -37,15 +54,12 @@ PAGES = {
     "lab": f"/labs/{LAB}/",
     "handbook": "/handbook/diffusion/",
     "starter": f"/labs/{LAB}/starter/",
-    "figure lab": "/labs/lab-20-pipeline-schedules/",
+    "figure lab": f"/labs/{MOST_FIGURES}/",
     "interview": "/interview/",
     "practice": "/interview/practice/",
 }
-# Labs whose every marker is opened at both sizes: the three named in the reading review and
-# the ones with the longest excerpt lines.
-READ_LABS = ["lab-01-forward-noise-process", "lab-04-samplers-and-steps", "lab-12-memory-anatomy",
-             "lab-15-ring-all-reduce", "lab-24-flashattention-tiling", "lab-26-prefill-decode-kv-sizing",
-             "lab-27-paged-attention", "lab-28-continuous-batching"]
+# Labs whose every marker is opened at both sizes: the first and those with the longest excerpt lines.
+READ_LABS = list(dict.fromkeys([LAB, *WIDEST_LABS[:7]]))
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 375, "height": 812}
 
@@ -267,7 +281,7 @@ NOTE_ROWS = """async index => {
 }"""
 
 
-@pytest.mark.parametrize("lab", ["lab-01-forward-noise-process", "lab-27-paged-attention"])
+@pytest.mark.parametrize("lab", list(dict.fromkeys([LAB, MOST_NOTES])))
 def test_notes_sit_beside_their_lines_on_a_wide_screen(visit, lab):
     page = visit(search=False, viewport=DESKTOP).look_at(f"/labs/{lab}/")
     for index in range(page.locator(".il-annotated").count()):
@@ -547,11 +561,10 @@ def test_nothing_on_screen_moves_while_a_page_loads(visit, name):
 
 
 # Figures, practice and progress: what a learner sees and does with them.
-PROJECT = load_project(ROOT)
 EXPLORATION_LABS = sorted({lab.id for lab in PROJECT.registry.labs
                            for figure in PROJECT.starters[lab.id].figures if figure.control})
-FIGURE_PAGES = ["/labs/lab-06-roofline/", "/labs/lab-20-pipeline-schedules/", "/labs/lab-27-paged-attention/",
-                "/handbook/model-parallelism/"]
+FIGURE_PAGES = [*(f"/labs/{lab}/" for lab in FIGURE_LABS),
+                "/" + next(iter(PROJECT.figure_references)).removesuffix(".md").removesuffix("index") + "/"]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -615,7 +628,7 @@ def test_practice_asks_a_done_labs_question_and_remembers_the_answer(visit):
     page = tab.open("/interview/practice/")
     card = page.locator(".il-practice-card")
     card.wait_for(state="visible", timeout=5000)
-    assert card.locator(".il-practice-lab a").inner_text().startswith("Lab 01")
+    assert card.locator(".il-practice-lab a").inner_text().startswith(FIRST.label)
     answer = card.locator(".il-practice-answer")
     assert not answer.is_visible(), "the answer waits until asked for"
     page.get_by_role("button", name="Show the answer").click()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problem
+from .handbook import figure_references
 from .model import Lab, Registry
 from .registry import REGISTRY_FILE
 from .starter import LineReference, Starter
@@ -52,6 +53,7 @@ RULES = (
     Rule("excerpts", f"Each excerpt is at most {MAX_EXCERPT_LINES} lines (it and its notes fit one screen), "
                      "has at least one annotated line and at least one `# lab:explain` range."),
     Rule("imports", "The starter imports only numpy and Python's standard library."),
+    Rule("figures", "The starter declares at least one figure (`# lab:figure`), drawn from data it computes."),
     Rule("line-references", "Every `line N` or `lines N-M` written in a comment or a `see:` field points at "
                             "code: lines of the starter that are neither blank nor only a comment. When an edit "
                             "moves a referenced line, the check names the reference and the line it moved to "
@@ -63,7 +65,8 @@ RULES = (
                     "`official`."),
     Rule("handbook-section", "The registry entry's `handbook` names a section of its chapter's page "
                              "(`handbook/<page>.md#<heading-anchor>`): each lab is taught by its own section."),
-    Rule("chapter-page", f"Each chapter's handbook page has at least {MIN_CHAPTER_WORDS} words of prose."),
+    Rule("chapter-page", f"Each chapter's handbook page has at least {MIN_CHAPTER_WORDS} words of prose and shows "
+                         "one of its labs' figures (`[[figure <lab-id>/<figure>]]` on a line of its own)."),
 )
 
 
@@ -104,6 +107,9 @@ def starter_problems(lab: Lab, starter: Starter) -> list[Problem]:
         if not any(step.excerpt == excerpt.name for step in starter.steps):
             add(f"no `# lab:explain` range explains the excerpt `{excerpt.name}`.",
                 f"add `# lab:explain {excerpt.start}-{excerpt.end} <title>` with a paragraph", "excerpts", at)
+    if not starter.figures:
+        add("the starter declares no figure.", "draw what the program computes: declare a `# lab:figure` and "
+            "return its table from `figures()` (see Figures on the authoring page)", "figures")
     problems.extend(_import_problems(lab, starter))
     problems.extend(_reference_problems(lab, starter))
     return problems
@@ -248,6 +254,10 @@ def _chapter_page_problems(name: str, chapter: str, text: str) -> list[Problem]:
     if (words := prose_words(text)) < MIN_CHAPTER_WORDS:
         problems.append(Problem(name, f"the page of chapter `{chapter}` has {words} words of prose.",
                                 rule_fix(f"teach the chapter in at least {MIN_CHAPTER_WORDS} words", "chapter-page")))
+    if not figure_references(text):
+        problems.append(Problem(name, f"the page of chapter `{chapter}` shows none of its labs' figures.",
+                                rule_fix("place one where the text needs it, on a line of its own: "
+                                         "`[[figure <lab-id>/<figure>]]`", "chapter-page")))
     if lines := placeholder_lines(text.split("\n")):
         problems.append(Problem(name, f"the page still has the scaffold's guidance text on line {lines[0]}.",
                                 rule_fix("write the section that teaches the new lab in its place", "finished"),
