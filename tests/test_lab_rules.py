@@ -65,8 +65,8 @@ CASES = [
     (("\n\nimport numpy as np\n", "\nimport scipy\nimport numpy as np\n"),
      "imports", "imports `scipy`", "import scipy"),
     (("(lines 40 and 41)", "(lines 40 and 43)"),
-     "line-references", "`lines 40 and 43` points at no code: line 43 is a comment", "(lines 40 and 43)"),
-    (("(lines 40 and 41)", "(lines 40 and 999)"), "line-references", "`lines 40 and 999` is outside the starter",
+     "line-references", "`line 43` points at no code: line 43 is a comment", "(lines 40 and 43)"),
+    (("(lines 40 and 41)", "(lines 40 and 999)"), "line-references", "`line 999` is outside the starter",
      "(lines 40 and 999)"),
     (("# lab:figure means\n", "# (no figure)\n"), "figures", "the starter declares no figure", None),
     (("# lab:explain 38-42 Two reductions of one batch\n# The same array gives two different summaries depending "

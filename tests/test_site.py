@@ -232,3 +232,9 @@ def test_math_is_rendered_to_mathml_without_scripts(site):
     page = soup(site, "/handbook/diffusion/")
     assert page.find("math"), "formulas become MathML at build time"
     assert not page.select(".arithmatex"), "no formula is left for a script to render"
+
+
+def test_values_cited_from_figure_data_are_shown_as_numbers(site):
+    """`{{figure.column|...}}` in a starter's prose reaches the page as the value, never as the reference."""
+    for lab in PROJECT.registry.labs:
+        assert "{{" not in soup(site, f"/labs/{lab.id}/").get_text(), lab.id

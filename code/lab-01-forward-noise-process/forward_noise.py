@@ -65,7 +65,7 @@ Gaussian noise, under the linear schedule of the DDPM paper (T = 1000, beta 1e-4
 # title: The correlation of x_t with x0 follows the signal amplitude step for step
 # caption: The correlation measured on x_t stays within 0.01 of the signal amplitude sqrt(alpha_bar_t):
 #   0.721 against 0.724 at t = 250 and 0.276 against 0.280 at t = 500, as printed. The noise amplitude
-#   overtakes the signal near t = 260, and the squares of the two always sum to 1.
+#   overtakes the signal where $\bar\alpha_t$ falls below 0.5, a quarter of the way in, and the squares of the two always sum to 1.
 # x: t "step t" d
 # y: value "amplitude or correlation" .3f
 # color: series "series"

@@ -14,16 +14,16 @@ becomes an error in the others, and checks that a sampler step does not care whi
 #
 # lab:checkpoints
 # - Which line divides by a number that goes to 0 at high noise, and by how much does it magnify an eps error at t = 1000?
-#   answer: Line 76 divides by $\sqrt{\bar\alpha_t}$, which is 0.0064 at t = 1000. The x0 error is the eps error times $\sqrt{(1-\bar\alpha_t)/\bar\alpha_t} \approx 157$, so the MSE grows by $157^2 = 2.478\times10^4$.
+#   answer: Line 76 divides by $\sqrt{\bar\alpha_t}$, which is 0.0064 at t = 1000. The x0 error is the eps error times $\sqrt{(1-\bar\alpha_t)/\bar\alpha_t} \approx 157$, so the MSE grows by $2.478\times10^4$, the square of that.
 #   see: line 76
 # - Before reading the output: what will `MSE_x0 / MSE_eps` be at t = 500, where $\bar\alpha_t = 0.0786$?
-#   answer: $(1-\bar\alpha_t)/\bar\alpha_t = 0.9214/0.0786 = 11.72$, which is $1/\mathrm{SNR}$; the measured ratio matches.
+#   answer: $(1-\bar\alpha_t)/\bar\alpha_t = 1/0.0853 = 11.72$, which is $1/\mathrm{SNR}$; the measured ratio matches.
 #   see: output "0.07859"
 # - Why can line 88 read x0 back from $(x_t, v)$ without dividing by anything?
 #   answer: It applies the inverse rotation, whose coefficients $\cos\phi$ and $\sin\phi$ are at most 1; an error in v reaches x0 multiplied by $\sin\phi \le 1$, never magnified.
 #   see: lines 87-90
 # - At which printed t is `MSE_v / MSE_eps` closest to 1, and why there?
-#   answer: At t = 1, where it is $1/\bar\alpha_1 = 1.0001$: near clean data $\phi \approx 0$, so $v \approx \epsilon$ and the two losses coincide.
+#   answer: At t = 1, where it is $1/\bar\alpha_1$, just above 1: near clean data $\phi \approx 0$, so $v \approx \epsilon$ and the two losses coincide.
 #   see: output "    1      0.9999"
 # - How far apart are the DDIM steps computed from an eps, an x0 and a v prediction?
 #   answer: Within round-off (below 1e-12): each prediction is converted to the same (x0, eps) pair before line 95 uses it.
@@ -162,6 +162,9 @@ def main():
         assert abs(mse_v / mse_e * a - 1) < 1e-9, "MSE_v = MSE_eps / ab"
         assert abs((mse_v - mse_e) / mse_x0 - 1) < 1e-9, "in x0 units, v weighs SNR + 1 and eps SNR"
     print(f"round trips eps -> x0 -> eps and (x0, eps) -> v -> (x0, eps): max error < 1e-12: {worst < 1e-12}")
+    a = alpha_bar[-1]
+    print(f"at t = 1000 eps_to_x0 divides by sqrt(alpha_bar) = {np.sqrt(a):.4f}: an eps error reaches x0 "
+          f"{np.sqrt((1 - a) / a):.0f} times larger")
 
     t, t_prev = 500, 480
     a, a_prev = alpha_bar[t - 1], alpha_bar[t_prev - 1]

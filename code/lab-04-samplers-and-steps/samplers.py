@@ -119,7 +119,7 @@ def sample(x_T, steps, eta, rng, spacing="linear"):
 # lab:end sampler
 # lab:notes sampler
 # (1) For Gaussian data the posterior mean is linear in x_t; a real network only approximates this function.
-# (2) Integer arithmetic keeps the quadratic list exact: from 999 down to 0, with most entries at small t, near the data.
+# (2) Integer arithmetic keeps the quadratic list exact: from T - 1 down to 0, with most entries at small t, near the data.
 # (3) The default list: `steps` evenly spaced timesteps from T down to 1 (0-based indices). Its length is the NFE.
 # (4) The last step lands on clean data, where $\bar\alpha = 1$.
 # (5) One denoiser call per step, as in every first-order sampler: the only expensive line in a real one.

@@ -17,7 +17,7 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 #   answer: Within round-off (the script asserts below 1e-12), because $\epsilon_u + 1 \cdot (\epsilon_c - \epsilon_u) = \epsilon_c$. Its mean 1.00 and std 0.98 are close to the class's N(1, 1).
 #   see: output "conditional only"
 # - At s = 0, which distribution does the sampler target, and what std do you expect?
-#   answer: The unconditional mixture of both classes: mean 0 and std $\sqrt{1 + 1} = 1.41$ (class variance 1 plus the variance 1 of the class means). The printed 1.40 is a little lower because 100 steps lose some variance, as in lab 04.
+#   answer: The unconditional mixture of both classes: mean 0 and std $\sqrt{1 + 1} \approx 1.4$ (class variance 1 plus the variance 1 of the class means). The printed 1.40 is a little lower because 100 steps lose some variance, as in lab 04.
 #   see: output "-1    0.00    1.40"
 # - What do s = 3 and s = 7 do to the mean and the std, compared with the class N(1, 1)?
 #   answer: s = 3 gives mean 2.02 and std 0.64; s = 7 gives mean 3.05 and std 0.50. The samples move past the class mean, away from class 0, and narrow: a distribution the data never had.

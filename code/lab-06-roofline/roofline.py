@@ -38,7 +38,7 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # - "The matmul is compute-bound as soon as B exceeds the ridge."
 #   why: That holds only if the weight were the only traffic. The input and output bytes grow with B,
 #   so AI = BD/(D + 2B) stays below B: the crossover is B = 318.2 (line 119), not 295.2.
-# - "The H100 does 1979 TFLOPS in bf16, so its ridge is about 590."
+# - "The H100 does 1979 TFLOPS in bf16, so its ridge is about 591."
 #   why: 1979 is the 2:4 structured-sparsity figure; a dense matmul gets at most 989, and the ridge
 #   is 295.2 (line 98). The wrong peak makes memory-bound kernels look compute-bound.
 # - "The roofline predicts how long a kernel takes."

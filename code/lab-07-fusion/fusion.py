@@ -50,7 +50,7 @@ into time at the H100's 3.35 TB/s.
 #   to its output) saves only one round trip of the output, a small share of its time.
 #
 # lab:interview
-# Bias add, GELU and scaling over a $[8192, 8192]$ bf16 activation (128 MiB) cost 11 FLOPs per
+# Bias add, GELU and scaling over a $[8192, 8192]$ bf16 activation cost 11 FLOPs per
 # element against 4 bytes per element per kernel, so each kernel is bandwidth-bound.
 #
 # Run separately, the three kernels read and write the full tensor three times: 805 MB, 240 µs at
@@ -72,7 +72,7 @@ into time at the H100's 3.35 TB/s.
 # lab:figure traffic
 # kind: bar
 # title: Each unfused kernel spends as long on HBM traffic as the whole fused kernel
-# caption: Every separate kernel reads and writes the full 128 MiB tensor once, 80.1 us apiece at
+# caption: Every separate kernel reads and writes the full tensor once, 80.1 us apiece at
 #   3.35 TB/s, so the chain takes 240.4 us (805.3 MB) against 80.1 us (268.5 MB) fused, for the same
 #   11 FLOPs per element.
 # x: version "version"

@@ -60,7 +60,7 @@ shows where fp16 overflows and where bf16 loses precision.
 #
 # lab:intuition
 # - Think of a format as a ruler: exponent bits set its length, mantissa bits its tick marks. Between
-#   two powers of two fp16 has 1024 ticks and bf16 only 128, but bf16's ruler reaches $3.4 \times 10^{38}$.
+#   two powers of two fp16 has $2^{10}$ ticks and bf16 only $2^7$, but bf16's ruler reaches $3.4 \times 10^{38}$.
 # - Relative precision is about the same at every scale: roughly 3 decimal digits for fp16
 #   ($2^{-11} \approx 5 \times 10^{-4}$) and 2 for bf16 ($2^{-8} \approx 4 \times 10^{-3}$), whether
 #   the value is 0.001 or 1000.
@@ -135,7 +135,7 @@ def to_fp16(x):
 # (5) Exponent field 0 holds subnormals, $0.m \cdot 2^{-6}$; every other field is a normal $1.m \cdot 2^{e-7}$.
 # (6) Add just under half of the 16 dropped bits, plus 1 when the kept part is odd: round to nearest, ties to even.
 # (7) Zeroing the low 16 bits leaves an fp32 whose value is exactly a bf16 value.
-# (8) numpy's float16 is IEEE binary16; values from 65520 up round to inf, silently here.
+# (8) numpy's float16 is IEEE binary16; values from 65504 plus half a step up round to inf, silently here.
 #
 # lab:explain 94-97 Five layouts, three numbers each
 # Every format is a sign bit plus an exponent and a mantissa field; the table lists only the two

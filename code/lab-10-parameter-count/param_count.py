@@ -12,7 +12,7 @@ real numpy arrays for a toy config, then applies it to GPT-2 small, GPT-2 XL and
 #
 # lab:checkpoints
 # - What does `closed_form` return for GPT-2 small (L = 12, h = 768, V = 50257, 1024 positions), and how much of it is $12Lh^2$?
-#   answer: 124,439,808, the count Hugging Face reports for `gpt2`; $12Lh^2$ alone is 84,934,656, the 68.25% in the last column.
+#   answer: 124,439,808, the count Hugging Face reports for `gpt2`; $12Lh^2$ alone ($12 \cdot 12 \cdot 768^2$ weights) is the 68.25% in the last column.
 #   see: output "GPT-2 small: 124,439,808 parameters"
 # - Which shapes on lines 80-84 make up a block's $12h^2$ weights, and how do they split between attention and the MLP?
 #   answer: $(h, 3h) + (h, h) = 4h^2$ in attention and $(h, 4h) + (4h, h) = 8h^2$ in the MLP: a ratio of 1 : 2, as the 22.78% and 45.54% columns show once the biases are added.

@@ -161,6 +161,7 @@ def main():
     print(f"\nactivations, s={s} b={b}: {per_layer / 1e9:.2f} GB per layer "
           f"({scores / per_layer:.0%} in the s x s tensors), {L * per_layer / 1e9:.0f} GB for {L} layers")
     assert per_layer == layer_bytes(s, b, h, a) and round(L * per_layer / 1e9) == 275
+    print(f"  the s x s tensors outweigh the rest past s = 34h/(5a) = {34 * h / (5 * a):.0f}")
 
     for s2, b2 in ((2048, 2), (4096, 1), (8192, 1)):
         r = layer_bytes(s2, b2, h, a) / layer_bytes(s, b, h, a)

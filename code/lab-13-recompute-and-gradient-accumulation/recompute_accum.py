@@ -13,7 +13,7 @@ the same gradients as the plain step; the script checks that and prices recomput
 #
 # lab:checkpoints
 # - How many bytes does the toy keep for backward with and without recompute, and why is the ratio 5?
-#   answer: 491,520 B against 98,304 B. Per block the plain step keeps `x` (64 x 32) and `hidden` (64 x 128), five times the input alone.
+#   answer: 491,520 B against 98,304 B. Per block the plain step keeps `x` (64 x 32) and `hidden` (64 rows, four times as wide), five times the input alone.
 #   see: output "kept 491,520 B -> 98,304 B"
 # - What does full recompute do to GPT-3's stored activations (s = 2048, b = 1), and what does it need on top while a layer is recomputed?
 #   answer: 275 GB become 4.8 GB ($2sbh$ per layer instead of $sbh(34 + 5as/h)$), plus one layer's full set, 2.87 GB, during that layer's backward.
@@ -59,7 +59,7 @@ the same gradients as the plain step; the script checks that and prices recomput
 # title: Selective recompute frees most of the memory for almost no FLOPs; full recompute costs a third more
 # caption: GPT-3 (96 layers, b = 1): activations kept for backward (log scale) against a layer's matmul FLOPs per
 #   token, relative to no recompute. At s = 2048 selective keeps 82.1 of 275.4 GB for 0.9% more FLOPs and full keeps
-#   4.8 GB for 33.3% more; the longer the context, the more selective saves, and the more it costs.
+#   4.8 GB for a third more (x1.333); the longer the context, the more selective saves, and the more it costs.
 # x: flops "FLOPs per token, relative to no recompute" .3f
 # y: gb "stored activations (GB)" .1f
 # y-scale: log

@@ -28,8 +28,8 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 #   rank 0 chunk 0 of every rank: [7 3 -6 6 3 1 -2 7].
 #   see: line 112
 # - Which three collectives change values, and which three only move them?
-#   answer: Reduce, all-reduce and reduce-scatter add across ranks (the `sum` on lines 94, 98 and
-#   103); broadcast, all-gather and all-to-all only copy elements to new places.
+#   answer: Reduce, all-reduce and reduce-scatter add across ranks
+#   (the `sum` on lines 94, 98 and 103); broadcast, all-gather and all-to-all only copy elements.
 #   see: lines 89-113
 # - All-gather copies shard j to N places. What must its backward pass do with the N gradients
 #   that arrive for those copies, and which collective is that?

@@ -15,7 +15,7 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 #
 # lab:checkpoints
 # - How many elements does each rank send for N = 8 and S = 1024, and as a multiple of S?
-#   answer: 2 x 7 chunks of 128 elements = 1792 elements, 1.75 S, the same on every rank.
+#   answer: 2 x 7 chunks of S/8 elements = 1792 elements, 1.75 S, the same on every rank.
 #   see: output "elements sent per rank"
 # - After the reduce-scatter loop (lines 96-101), which chunk does rank 3 own fully summed?
 #   answer: Chunk (3 + 1) mod 8 = 4: at step k rank r sends chunk (r - k) mod N, so the chunk a rank
@@ -23,7 +23,7 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 #   see: lines 96-101
 # - How does the per-rank traffic change when N grows from 8 to 512, and what grows instead?
 #   answer: Traffic creeps from 1.75 S to 1.996 S and never reaches 2 S; the latency term,
-#   2(N-1) steps of alpha, grows from 70 us to 5110 us and dominates the 64 KB column.
+#   2(N-1) steps of alpha, grows from 70 us to 5113 us and dominates the 64 KB column.
 #   see: output " 512       1.996 S"
 # - An 8-GPU all-reduce of 1 GB takes 40 ms. What are algbw and busbw, and which one do you
 #   compare with the link bandwidth?
@@ -66,7 +66,7 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # title: At every step each rank sends a different chunk, and each chunk moves one rank down per step
 # caption: At reduce-scatter step k rank r sends chunk (r - k) mod 8, so every chunk walks one hop per step
 #   and every link is busy. After RS 6 rank r owns chunk (r + 1) mod 8 (rank 3: chunk 4), which it sends
-#   first in the all-gather: 14 sends of 128 elements, 1792 per rank.
+#   first in the all-gather: 14 sends of S/8 elements, 1792 per rank.
 # x: step "step (RS reduce-scatter, AG all-gather)"
 # y: rank "sending rank" d
 # color: chunk "chunk sent"
@@ -76,7 +76,7 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # kind: line
 # title: Small messages cannot use the link: bus bandwidth reaches 50 GB/s only for large buffers
 # caption: The 2(N - 1) latency steps make busbw = S / (N α + S / BW), half the link at S = N α BW:
-#   2 MB for 8 ranks, 128 MB for 512. At 1 GB even 512 ranks reach 44.33 GB/s.
+#   2 MB for 8 ranks, 64 times that for 512. At 1 GB even 512 ranks reach 44.33 GB/s.
 # x: size "all-reduce size S (MB)" .4g
 # y: busbw "bus bandwidth (GB/s)" .2f
 # color: ranks "ring"

@@ -67,7 +67,7 @@ replica takes the same step. The result is compared with one process training on
 #   with uneven classes you weight each average by its headcount, exactly as line 172 does.
 # - A bucket is a bus that leaves when it is full: the passenger who fills it still boards, so a bus
 #   can leave over capacity, and buses leave in number order even if a later one fills first.
-# - Read a DP config as one batch: 8 ranks x 16 examples behaves like one process with 128 (without
+# - Read a DP config as one batch: 8 ranks x 16 examples behaves like one process with all 8 x 16 (without
 #   BatchNorm), so the learning rate belongs to the global batch, not to the per-rank batch.
 
 # lab:figure buckets

@@ -24,7 +24,7 @@
 #   GELU of a sum is not the sum of GELUs.
 #   see: output "row-split A (GELU before the sum), max error 191.4"
 # - With $t$ = 8 instead of 4, how many bytes would each rank send to all-reduce the same 512-byte output?
-#   answer: $2 \cdot 7/8 \cdot 512$ = 896 instead of 768: per-rank traffic creeps toward $2S$, it does not grow with $t$.
+#   answer: $2 \cdot 7/8 \cdot 512$ instead of 768: per-rank traffic creeps toward $2S$, it does not grow with $t$.
 #   see: output "all-reduce 768"
 # - Do the reduce-scatter and all-gather of sequence parallelism send more than the all-reduce they replace?
 #   answer: No: 384 + 384 = 768 bytes, the same, since each half sends $(t-1)/t$ of the tensor.

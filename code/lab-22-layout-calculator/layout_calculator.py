@@ -21,7 +21,7 @@
 #   pass, over the network; 16 also does not divide the 8 KV heads.
 #   see: output " 16   1   4       30.2      5.7       35.9   0.0000   TP crosses nodes"
 # - Why does TP = 1 fail even at PP = 16, where the state is down to 30.2 GB?
-#   answer: Activations: $L \cdot 34\,sbh/t$ = 80 x 1.14 GB = 91.3 GB at $t$ = 1 whatever PP is,
+#   answer: Activations: $L \cdot 34\,sbh/t$ = 91.3 GB at $t$ = 1 whatever PP is,
 #   more than the whole 72 GB budget.
 #   see: output "  1  16   4       30.2     91.3"
 # - For TP = 8, PP = 4, DP = 2, how many micro-batches does a step have, and what bubble follows?

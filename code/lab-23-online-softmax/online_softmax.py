@@ -13,12 +13,12 @@
 #   answer: (16,), one running weighted sum of value vectors. The 1000 scores are never held at
 #   once: each chunk's scores are used and dropped.
 #   see: lines 109-120
-# - With one key per chunk, how many of the 999 later chunks raise the running maximum?
+# - With one key per chunk, how many of the later chunks raise the running maximum?
 #   answer: 9, so the factor exp(m_old - m_new) differs from 1 only 9 times (random scores set a
 #   new record only about $\ln 1000 \approx 7$ times).
 #   see: output "    1     1000          9"
 # - What does `np.exp` give for a score of 805, and why does the online version still work?
-#   answer: inf (float64 overflows above about 709.8), and inf / inf is nan. The online version only
+#   answer: inf (float64's exp overflows past about 710), and inf / inf is nan. The online version only
 #   exponentiates s - m <= 0, so every exponential lies in (0, 1].
 #   see: output "naive exp gives nan"
 # - If the four 250-key parts are merged as a tree instead of left to right, does (m, l) change?

@@ -20,7 +20,7 @@
 #   full block at every step while at step s only devices s to 3 have work. Balance: 8224 / 14368.
 #   see: output "critical path"
 # - Which tokens does device 1 own in the zig-zag layout, and why does that even out the work?
-#   answer: Chunks 1 and 6 of 8, tokens 32-63 and 192-223: an early chunk with little causal past
+#   answer: Chunks 1 and 6 of 8, of 32 tokens each: an early chunk with little causal past
 #   paired with a late one with a lot. Every device then does 2048 scores per step after step 0.
 #   see: lines 128-132
 #

@@ -20,7 +20,7 @@ time floor of one decode step at 3.35 TB/s.
 #   answer: The 16.1 GB of weights are stored once whatever the batch; each 8k sequence adds 1.07 GB of cache, so 80e9 bytes hold 59 sequences. The cache caps the batch.
 #   see: output "8k sequences in an 80e9-byte budget: 59"
 # - What is the fastest a batch-1 decode step of the 8B model can be on an H100, and what sets it?
-#   answer: 4.48 ms: the step reads 15.0 GB of weights at 3.35 TB/s. Its 15 GFLOPs would take 0.015 ms at peak, so the bytes set the time.
+#   answer: 4.48 ms: the step reads 15.0 GB of weights at 3.35 TB/s. Its 15 GFLOPs would take about 300 times less at peak, so the bytes set the time.
 #   see: output "      1        4.48"
 # - At context 8192, the step takes 23.39 ms at batch 59 against 4.80 ms at batch 1, although the weights are read once either way. Where does the extra time go?
 #   answer: To the cache: 59 sequences x 1.07 GB = 63 GB of KV read per step, about four times the 15.0 GB of weights.
@@ -33,7 +33,7 @@ time floor of one decode step at 3.35 TB/s.
 # - The KV cache is sized with the number of attention heads, or with the hidden size.
 #   why: Only K/V heads are stored (line 103 uses `n_kv`): with `n_heads` the 8B model would need the printed 512 KiB per token, 4x too much. Queries are not cached at all, because each is used only at its own step.
 # - Decode is slow because it does a lot of arithmetic.
-#   why: A batch-1 step does about 15 GFLOPs (0.015 ms at peak) but reads 15.0 GB (4.48 ms); the `max` on line 115 picks the bytes. Attention over the cache stays at 4 FLOP/B at any batch, far below the ridge of 295 FLOP/B (peak FLOP/s divided by bandwidth) where a kernel turns compute-bound.
+#   why: A batch-1 step does about 15 GFLOPs (about 300 times quicker at peak) but reads 15.0 GB (4.48 ms); the `max` on line 115 picks the bytes. Attention over the cache stays at 4 FLOP/B at any batch, far below the ridge of 295 FLOP/B (peak FLOP/s divided by bandwidth) where a kernel turns compute-bound.
 # - "1 GiB per sequence" is a property of the model.
 #   why: It is 128 KiB x 8192 tokens x 2-byte elements: the cache is linear in context length and in bytes per element, so 16k tokens need 2 GiB and an 8-bit cache half as much.
 # - 59 sequences is a hard limit of the H100.
@@ -74,7 +74,7 @@ time floor of one decode step at 3.35 TB/s.
 # kind: line
 # title: Doubling the context halves the batch that fits; a smaller cache per token lifts the whole line
 # caption: Sequences that fit beside each model's bf16 weights in 80e9 bytes. At 8k tokens Llama-3.1-8B
-#   (8 KV heads, 128 KiB per token) holds 59 and Llama-2-13B (40 KV heads, 800 KiB per token) 8; the
+#   (8 KV heads, 128 KiB per token) holds {{fit.sequences|model=Llama-3.1-8B,context=8k}} and Llama-2-13B (40 KV heads, 800 KiB per token) {{fit.sequences|model=Llama-2-13B,context=8k}}; the
 #   13B points past 4k tokens, its trained context, are hypothetical.
 # x: context "context length (tokens)"
 # y: sequences "sequences that fit" d
@@ -123,13 +123,13 @@ def attention_intensity(c):
 # (2) Two norm weight vectors of size h per layer; the input embedding and the LM head (the output projection to the vocabulary), separate matrices of vocab x h each; and a final norm.
 # (3) The leading 2 is K and V, for every layer and KV head. Queries are not cached: a token's query is used only in its own step, while the keys and values of every past token are needed again at every later step.
 # (4) bf16 weights take 2 bytes per parameter and are stored once for the whole batch; the rest of the budget holds cache.
-# (5) A decode step reads every weight matrix but only gathers B rows of the input embedding, so that table is left out: 7.50e9 of the 8.03e9 parameters are read.
+# (5) A decode step reads every weight matrix but only gathers B rows of the input embedding, so that table is left out of the bytes read.
 # (6) The weights once for the whole batch, the B gathered embedding rows, and each sequence's whole cache.
 # (7) A roofline: the step takes at least the time to read its bytes and at least the time to do its FLOPs.
 # (8) Each 2-byte cached element feeds one multiply-add (2 FLOPs) for each query head of its group.
 #
 # lab:explain 96-99 Parameters from the config
-# Counting from the config gives 8,030,261,248 for Llama-3.1-8B and 13,015,864,320 for Llama-2-13B,
+# Counting from the config gives 8.03B for Llama-3.1-8B and 13.02B for Llama-2-13B,
 # the published totals. GQA shrinks the K and V projections, which is where the two attention terms differ.
 #
 # lab:explain 102-108 The cache is per token, the weights are per model

@@ -18,7 +18,7 @@
 #   answer: 12 tokens (300 = 18 x 16 + 12) and a count of 3: the parent plus two forks, since `fork` adds one owner to every block of the table.
 #   see: output "last one holds 12 tokens, ref count 3"
 # - The three samples then add 20 tokens each. How many blocks are in use, and which blocks were copied?
-#   answer: 24 = 19 prompt blocks + 2 copies of the partial block (made by the first two writers; the third finds a count of 1 and writes in place) + 3 new blocks for tokens 304-319.
+#   answer: 24 = 19 prompt blocks + 2 copies of the partial block (made by the first two writers; the third finds a count of 1 and writes in place) + 3 new blocks for the tokens generated after the prompt.
 #   see: output "24 blocks with sharing vs 60 without"
 # - What does the final check on the three samples verify, and which bug would it catch?
 #   answer: After all of them have written, each reads back exactly the prompt followed by its own 20 tokens. A missing copy-on-write would let the second writer overwrite the first one's tokens in the shared block.
@@ -69,8 +69,8 @@
 # lab:figure waste
 # kind: bar
 # title: Reserving 2048 slots per request leaves half the memory empty; 16-token blocks leave 14 slots
-# caption: KV slots of each of the four requests. Contiguous reservations leave 4142 of 8192 slots empty
-#   (50.6%); blocks leave only the unused tail of each last block, 4 + 0 + 2 + 8 = 14 of 4064 (0.34%).
+# caption: KV slots of each of the four requests. Contiguous reservations leave 50.6% of the 8192 slots
+#   empty; blocks leave only the unused tail of each last block, 4 + 0 + 2 + 8 = 14 of 4064 (0.34%).
 # x: request "request length, layout"
 # y: count "KV slots (tokens)" d
 # color: slots "slots"

@@ -23,7 +23,7 @@ batching and continuous batching with chunked prefill, under a toy cost model pe
 #   answer: An iteration that prefills whole prompts lasts 8 ms plus 0.04 ms per prompt token, and every decoding request waits for it. Such iterations are rare, so they show in the p99 and the maximum, not in the mean.
 #   see: lines 98-102
 # - What is the longest an iteration can take with a 256-token budget, and does the output respect it?
-#   answer: 8 ms + 256 x 0.04 ms = 18.24 ms; the largest gap printed for `chunked` is 18.2 ms.
+#   answer: 8 ms + 256 x 0.04 ms = 18.2 ms, the largest gap printed for `chunked`.
 #   see: lines 95-98
 # - Why is the mean TTFT of chunked prefill (1.40 s) a little higher than that of continuous batching (1.31 s)?
 #   answer: A prompt larger than what is left of the budget is spread over several iterations, and its first token comes only with its last chunk.

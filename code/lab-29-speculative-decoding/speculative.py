@@ -51,7 +51,7 @@ result with the target distribution; then counts tokens per target pass for a ru
 # lab:intuition
 # - The draft is a fast typist writing ahead; the target is an editor who reads the whole line in one glance. Reading 5 words costs the editor about as much as reading 1, so every accepted word is nearly free.
 # - The acceptance rate is the overlap of two histograms, $\sum \min(p, q)$: a draft that is confident in the wrong places loses, even if it is usually right.
-# - Each further draft position pays off only if all before it were accepted: at alpha = 0.8 the 4th draft adds $0.8^4 = 0.41$ tokens on average, so long drafts give diminishing returns.
+# - Each further draft position pays off only if all before it were accepted: at alpha = 0.8 the 4th draft adds $0.8^4 \approx 0.4$ tokens on average, so long drafts give diminishing returns.
 
 # lab:figure tokens
 # kind: line

@@ -16,7 +16,7 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 #
 # lab:checkpoints
 # - With one int8 scale for the whole tensor, how many of the 255 levels do the ordinary rows use, and why so few?
-#   answer: 20. The step is 1.355 / 127 = 0.0107, set by an outlier row; ordinary weights lie between -9.4 and +9.8 steps, so they round to the integers -9 to 10 and lose 15.4%. The outlier rows hold most of the norm, which hides this in the overall 0.090.
+#   answer: 20. The step is 1.355 / 127 = 0.0107, set by an outlier row; ordinary weights lie within about 10 steps of 0, so they round to the integers -9 to 10 and lose 15.4%. The outlier rows hold most of the norm, which hides this in the overall 0.090.
 #   see: output "use 20 of 255 levels"
 # - What shape does `scale` have in each of the three schemes, and which one keeps the outliers from touching ordinary rows?
 #   answer: (1, 1), (1024, 1) and (1024, 32, 1). Per-row and per-group scales both isolate the outlier rows; per-row int8 then reaches 0.0088 on every row.
@@ -25,7 +25,7 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 #   answer: That each weight's error is uniform over one step, with variance step squared / 12, summed block by block. It predicts 0.0904, 0.0088 and 0.1180 against the measured 0.0904, 0.0088 and 0.1177.
 #   see: lines 103-105
 # - int4 has only 15 usable levels against int8's 255. Why does int4 with groups of 128 still beat per-tensor int8 on the ordinary rows?
-#   answer: Each group of 128 gets its own step from its own largest weight, about 2.8 standard deviations, so ordinary rows lose 11.7% against 15.4% under the outlier-set int8 step.
+#   answer: Each group of 128 gets its own step from its own largest weight, about three standard deviations, so ordinary rows lose 11.7% against 15.4% under the outlier-set int8 step.
 #   see: output "int4 group-128    error 0.1177"
 # - The int4 weights are 3.9x smaller than bf16. How much faster is the decode step here, and what does the estimate leave out?
 #   answer: 1.89x: the 8.6 GB KV cache is still read at full size. The estimate counts bytes only; the work of dequantizing is not modelled, so a real kernel gains at most this.
@@ -54,8 +54,8 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 #
 # lab:intuition
 # - A scale is a ruler with 255 marks (int8) or 15 (int4) stretched to the largest weight of its block: one giant in the block spaces the marks so widely that ordinary weights share 20 of them.
-# - The root-mean-square rounding error is 0.29 of a step (one over the square root of 12), so halving the step halves the error.
-# - For decode speed, count bytes: int4 turns 15.0 GB of weights into 3.9 GB, but the 8.6 GB of cache stays, so each step reads 12.5 GB instead of 23.6 GB.
+# - The root-mean-square rounding error is $1/\sqrt{12}$ of a step, so halving the step halves the error.
+# - For decode speed, count bytes: int4 turns 15.0 GB of weights into 3.9 GB, but the 8.6 GB of cache stays, so each step reads 3.9 + 8.6 GB instead of 15.0 + 8.6 GB.
 
 # lab:figure row-error
 # kind: point
@@ -73,8 +73,8 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 # kind: bar
 # title: int4 shrinks only the weights, so the larger the KV cache, the smaller the gain
 # caption: Bytes one Llama-3.1-8B decode step reads with 4096 tokens of context per sequence. At batch 16
-#   int4 cuts 23.6 GB to 12.5 GB, 1.89x and not 4x; at batch 1 it cuts 15.5 to 4.4 GB (3.5x), at batch 64
-#   only 49.4 to 38.2 GB (1.3x).
+#   int4 cuts the weights from 15.0 to 3.9 GB but not the 8.6 GB of cache: 1.89x faster, not 4x. With one
+#   sequence the gain nears 4x; at batch 64 the cache is most of the bytes.
 # x: format "weight format"
 # y: gb "GB read per decode step" .2f
 # color: part "bytes"

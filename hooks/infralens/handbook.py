@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from markdown.extensions.toc import slugify as default_slugify
@@ -61,9 +61,8 @@ class FigureReference:
     figure: str
 
 
-def figure_references(markdown: str) -> list[FigureReference]:
-    """The figure references of a page, outside code fences."""
-    found = []
+def outside_fences(markdown: str) -> Iterator[tuple[int, str]]:
+    """Each line of a page outside its code fences, with its (1-based) number."""
     fence: str | None = None
     for number, line in enumerate(markdown.split("\n"), 1):
         opening = _FENCE.match(line)
@@ -73,9 +72,13 @@ def figure_references(markdown: str) -> list[FigureReference]:
             elif opening and fence and opening.group(1).startswith(fence):
                 fence = None
             continue
-        if match := FIGURE_REFERENCE.match(line):
-            found.append(FigureReference(number, match["lab"], match["figure"]))
-    return found
+        yield number, line
+
+
+def figure_references(markdown: str) -> list[FigureReference]:
+    """The figure references of a page, outside code fences."""
+    return [FigureReference(number, match["lab"], match["figure"]) for number, line in outside_fences(markdown)
+            if (match := FIGURE_REFERENCE.match(line))]
 
 
 def place_figures(markdown: str, html_of: Callable[[FigureReference], str]) -> str:

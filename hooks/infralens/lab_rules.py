@@ -58,6 +58,13 @@ RULES = (
                             "code: lines of the starter that are neither blank nor only a comment. When an edit "
                             "moves a referenced line, the check names the reference and the line it moved to "
                             "(it compares with the lines recorded by `infralens outputs`)."),
+    Rule("prose-numbers", "Every decimal, and every whole number of three or more significant digits, written in "
+                          "a starter's comments or on its chapter's handbook page is a value the lab prints, draws "
+                          "(its figure data) or writes in its code, at the digits written (in the same unit, as a "
+                          "percentage, or scaled by powers of 1000 or 1024 for a value written in code), or a "
+                          "figure declared under its source in the registry entry (`numbers:`). Line, section, table "
+                          "and equation numbers, years and arXiv ids are not values. `{{figure.column|key=value}}` "
+                          "cites a value of the figure data, shown in the column's format."),
     Rule("planted-bugs", "The lab has a planted-bugs file beside its starter (`<name>.bugs.yaml`) with at least "
                          "one bug whose `replace` text occurs exactly once in the starter. `infralens mutate` "
                          "(and `make test`) runs each and expects an `AssertionError`."),

@@ -14,6 +14,7 @@ class Reading:
     url: str
     kind: str
     note: str = ""
+    numbers: tuple[str, ...] = ()  # figures the lab's prose takes from this source, as written there
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +21,7 @@ from markdown.extensions.toc import slugify as default_slugify
 from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
 from .figure_data import Table, check_recording, read_recording
-from .handbook import FigureReference, figure_references, first_sentence, headings
+from .handbook import FigureReference, figure_references, first_sentence, headings, outside_fences
 from .lab_rules import (
     curriculum_problems,
     moved_references,
@@ -33,8 +33,9 @@ from .mathml import Formulas, bad_formulas, formula_problems
 from .model import Lab, Registry
 from .paths import figure_data_path, output_path, recorded_lines_path
 from .planted_bugs import read_planted_bugs
+from .prose_numbers import KnownValues, known_values, number_problems, references_in, resolve_references
 from .registry import REGISTRY_FILE, read_registry
-from .starter import Starter, decode_starter, output_line, parse_starter
+from .starter import Starter, decode_starter, map_prose, output_line, parse_starter
 
 EMPTY_REGISTRY = Registry(chapters=(), labs=())
 
@@ -119,6 +120,13 @@ def load_project(root: Path, docs_dir: Path | None = None,
             if recorded and not figure_problems:
                 figure_tables[lab.id] = recorded["figures"]
     problems.extend(curriculum_problems(registry, starters, docs_dir))
+    for lab_id, starter in list(starters.items()):
+        lab = registry.lab(lab_id)
+        starters[lab_id], found = _with_values(lab, starter, figure_tables.get(lab_id, {}))
+        problems.extend(found)
+        if lab_id in outputs and lab_id in figure_tables:
+            problems.extend(_prose_number_problems(lab, starter, outputs[lab_id], figure_tables[lab_id]))
+    problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, docs_dir))
     references: dict[str, list[FigureReference]] = {}
     problems.extend(_page_problems(docs_dir, cache, formulas, registry, starters, references))
     section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
@@ -169,6 +177,49 @@ def _stale_output(lab: Lab, starter: Starter, recorded_code: str | None) -> list
     return [Problem(lab.starter, "the recorded output comes from an older version of the code.",
                     f"run `infralens outputs {lab.id}` to record it again, so the page shows what the code "
                     "prints now.", lab=lab.id)]
+
+
+def _prose_number_problems(lab: Lab, starter: Starter, output: str,
+                           tables: dict[str, Table]) -> list[Problem]:
+    """Numbers in the starter's prose that the program never gives (`prose_numbers`)."""
+    values = _lab_values([lab], {lab.id: starter}, {lab.id: output}, {lab.id: tables})
+    return number_problems(lab, lab.starter, starter.prose_lines, values)
+
+
+def _lab_values(labs: Iterable[Lab], starters: dict[str, Starter], outputs: dict[str, str],
+                tables: dict[str, dict[str, Table]]) -> KnownValues:
+    """The values the labs print, draw, write in code or declare with a source."""
+    labs = [lab for lab in labs if lab.id in starters]
+    code = [starters[lab.id].lines[n - 1].split("#", 1)[0] for lab in labs for n in sorted(starters[lab.id].code_lines)]
+    declared = [" ".join(reading.numbers) for lab in labs for reading in lab.reading]
+    drawn = {f"{lab.id}/{name}": table for lab in labs for name, table in tables.get(lab.id, {}).items()}
+    return known_values("\n".join(outputs.get(lab.id, "") for lab in labs), drawn, code, declared)
+
+
+def _handbook_number_problems(registry: Registry, starters: dict[str, Starter], outputs: dict[str, str],
+                              tables: dict[str, dict[str, Table]], docs_dir: Path) -> list[Problem]:
+    """Numbers on a chapter's handbook page that none of the chapter's labs gives."""
+    problems = []
+    for chapter in registry.chapters:
+        page = docs_dir / chapter.handbook
+        if not page.is_file():
+            continue
+        values = _lab_values(registry.labs_in(chapter.id), starters, outputs, tables)
+        lines = outside_fences(page.read_text(encoding="utf-8"))
+        problems.extend(number_problems(None, f"{docs_dir.name}/{chapter.handbook}", lines, values))
+    return problems
+
+
+def _with_values(lab: Lab, starter: Starter, tables: dict[str, Table]) -> tuple[Starter, list[Problem]]:
+    """The starter with each `{{figure.column|key=value}}` in its prose replaced by the value."""
+    if not any(references_in(text) for _, text in starter.prose_lines):
+        return starter, []
+    figures = {figure.name: figure for figure in starter.figures}
+    problems = [Problem(lab.starter, error, "cite a column of a figure's recorded data, with `|column=value` "
+                        "conditions that select one row (rule `prose-numbers` on the authoring page).",
+                        line=line, lab=lab.id)
+                for line, text in starter.prose_lines for error in resolve_references(text, figures, tables)[1]]
+    return map_prose(starter, lambda text: resolve_references(text, figures, tables)[0]), problems
 
 
 def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,

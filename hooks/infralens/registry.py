@@ -105,7 +105,8 @@ def _build(data: dict, positions: Positions) -> Registry:
             id=entry["id"], number=entry["number"], title=entry["title"], chapter=entry["chapter"],
             handbook_page=page, handbook_anchor=anchor, starter=entry["starter"],
             prerequisites=tuple(entry.get("prerequisites", ())), tags=tuple(entry.get("tags", ())),
-            reading=tuple(Reading(r["title"], r["url"], r["kind"], r.get("note", "")) for r in entry["reading"]),
+            reading=tuple(Reading(r["title"], r["url"], r["kind"], r.get("note", ""),
+                                  tuple(str(n) for n in r.get("numbers", ()))) for r in entry["reading"]),
             line=positions[("labs", index)][0],
         ))
     return Registry(chapters, tuple(labs))

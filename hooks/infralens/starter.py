@@ -11,7 +11,8 @@ import io
 import math
 import re
 import tokenize
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from .errors import AuthorError, Problems, suggest
 from .figure_spec import FigureSpec, parse_figure
@@ -39,8 +40,10 @@ _SEE_LINES = re.compile(r"^lines?\s+(?P<start>\d+)(?:\s*-\s*(?P<end>\d+))?$")
 _SEE_OUTPUT = re.compile(r'^output\s+"(?P<text>[^"]+)"$')
 # "line 86", "Line 88:", "lines 84-87", "lines 88 and 89" written in a comment: a reference a
 # learner follows into the starter (not "output line 3", which names a printed line).
-_LINE_REFERENCE = re.compile(r"(?<!output )\b[Ll]ines?\s+(?P<start>\d+)"
-                             r"(?:\s*(?:-|–|to|and)\s*(?P<end>\d+))?(?!\s+of\s+the\s+output)")
+_SPAN = r"\d+(?:\s*(?:-|–|to)\s*\d+)?"
+_LINE_REFERENCE = re.compile(rf"(?<!output )\b[Ll]ines?\s+(?P<spans>{_SPAN}(?:\s*(?:,\s*and|,|and)\s*{_SPAN})*)"
+                             r"(?!\s+of\s+the\s+output)")
+_SPAN_PARTS = re.compile(r"(?P<start>\d+)(?:\s*(?:-|–|to)\s*(?P<end>\d+))?")
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class Starter:
     code_digest: str = ""  # of the code without its comments (`code_digest`)
     code_lines: frozenset[int] = frozenset()  # lines that are neither blank nor only a comment
     references: tuple[LineReference, ...] = ()  # every line a comment or a checkpoint points at
+    prose_lines: tuple[tuple[int, str], ...] = ()  # (line, text) of every comment a learner reads as prose
 
     def reading_minutes(self) -> int:
         """About how long the lab takes to work through, from its length, to the next 5 minutes."""
@@ -159,6 +163,20 @@ class _Block:
     args: str
     line: int
     body: list[tuple[int, str]] = field(default_factory=list)
+
+
+def map_prose(starter: Starter, change: Callable[[str], str]) -> Starter:
+    """The starter with `change` applied to every text its page shows besides code."""
+    return replace(
+        starter, goal=change(starter.goal), mental_model=tuple(map(change, starter.mental_model)),
+        checkpoints=tuple(replace(checkpoint, question=change(checkpoint.question), answer=change(checkpoint.answer))
+                          for checkpoint in starter.checkpoints),
+        traps=tuple(Trap(change(t.belief), change(t.why)) for t in starter.traps),
+        interview=tuple(map(change, starter.interview)), intuition=tuple(map(change, starter.intuition)),
+        excerpts=tuple(replace(e, annotations=tuple(replace(a, text=change(a.text)) for a in e.annotations))
+                       for e in starter.excerpts),
+        steps=tuple(replace(step, title=change(step.title), text=change(step.text)) for step in starter.steps),
+        figures=tuple(replace(f, title=change(f.title), caption=change(f.caption)) for f in starter.figures))
 
 
 def output_line(output: str, text: str) -> int | None:
@@ -401,11 +419,28 @@ def _assemble(path: str, lines: tuple[str, ...], blocks: list[_Block],
         code_digest=code_digest(lines, comments),
         code_lines=frozenset(n for n, line in enumerate(lines, 1) if line.strip() and n not in comments.whole_lines),
         references=line_references(lines, comments, blocks),
+        prose_lines=prose_lines(lines, comments),
     )
 
 
+_NOT_PROSE = re.compile(r"^\s*#\s?(?:lab:(?:begin|end)\b.*|lab:explain\s+\d+(?:\s*-\s*\d+)?|\s*see:.*"
+                        r"|(?:kind|x|y|x2|color|label|control|default|x-scale|y-scale):.*)")
+
+
+def prose_lines(lines: tuple[str, ...], comments: Comments) -> tuple[tuple[int, str], ...]:
+    """Every comment, whole-line or trailing, less excerpt bounds, explanation ranges, `see:`
+    fields (line numbers and quoted output) and a figure's settings other than its title and
+    caption: the text whose numbers a learner takes as values."""
+    found = []
+    for number in sorted(comments.whole_lines | comments.trailing.keys()):
+        text = comments.trailing.get(number) or lines[number - 1]
+        found.append((number, _NOT_PROSE.sub("", text)))
+    return tuple((number, text) for number, text in found if text.strip())
+
+
 def line_references(lines: tuple[str, ...], comments: Comments, blocks: list[_Block]) -> tuple[LineReference, ...]:
-    """Every `line N` / `lines N-M` written in a comment, and every `see: line(s)` of a checkpoint.
+    """Every `line N`, `lines N-M` or `lines N, M and K` written in a comment, and every
+    `see: line(s)` of a checkpoint.
     The ranges of `# lab:explain` headers are checked where they are parsed."""
     found = []
     explain_headers = {block.line for block in blocks if block.kind == "explain"}
@@ -414,8 +449,11 @@ def line_references(lines: tuple[str, ...], comments: Comments, blocks: list[_Bl
             continue
         text = comments.trailing.get(number) or lines[number - 1]
         for match in _LINE_REFERENCE.finditer(text):
-            start = int(match["start"])
-            found.append(LineReference(number, start, int(match["end"] or start), match.group(0)))
+            for span in _SPAN_PARTS.finditer(match["spans"]):
+                start = int(span["start"])
+                shown = match.group(0) if span.start() == 0 and span.end() == len(match["spans"]) else \
+                    f"line {span.group(0)}"
+                found.append(LineReference(number, start, int(span["end"] or start), shown))
     return tuple(found)
 
 
