@@ -196,8 +196,13 @@ def main():
     scaler, master, scales = DynamicScaler(), np.zeros(1000, np.float32), []
     for _ in range(200):
         step_grads = grads[rng.integers(0, grads.size, 1000)] * np.float32(rng.uniform(0.5, 1.0))
+        before, skipped = master.copy(), scaler.skipped
         master = scaler.step(step_grads, master)
         scales.append(scaler.scale)
+        if scaler.skipped > skipped:  # an overflow: the update is dropped, the master weights untouched
+            assert np.array_equal(master, before)
+        else:  # a clean step moves each weight by lr x its true gradient (to fp16 and fp32 rounding)
+            assert np.allclose(before - master, np.float32(1e-3) * step_grads, rtol=2e-3, atol=4e-9)
     print(f"dynamic scaler from 2^24: {scaler.skipped} skipped steps, scale range over the last "
           f"100 steps 2^{np.log2(min(scales[100:])):.0f} to 2^{np.log2(max(scales[100:])):.0f}")
     assert scaler.skipped >= 4 and FP16_MAX / 4 < min(scales[100:]) * 0.1 < max(scales[100:]) * 0.1 < 2 * FP16_MAX

@@ -64,7 +64,7 @@ replica takes the same step. The result is compared with one process training on
 #
 # lab:intuition
 # - The mean of N class averages equals the school average only if the classes are the same size;
-#   with uneven classes you weight each average by its headcount, exactly as line 172 does.
+#   with uneven classes you weight each average by its headcount, exactly as line 174 does.
 # - A bucket is a bus that leaves when it is full: the passenger who fills it still boards, so a bus
 #   can leave over capacity, and buses leave in number order even if a later one fills first.
 # - Read a DP config as one batch: 8 ranks x 16 examples behaves like one process with all 8 x 16 (without
@@ -132,7 +132,9 @@ def buckets(ready, first_cap=2**20, cap=25 * 2**20):
 # rest, each closed after the tensor that reaches the limit. After the first iteration DDP (by
 # default) rebuilds the buckets in the order gradients actually arrived, which `ready` models. A
 # bucket's all-reduce starts when all its gradients are ready and every lower-numbered bucket has
-# started, while backward continues on earlier layers.
+# started, while backward continues on earlier layers. The gradients bucketed below come from
+# `transformer_gradients()`: the fp32 weight gradients of four layers with h = 1024 (QKV, output
+# projection and the two MLP matrices; biases and norms left out), listed in parameter order.
 
 
 def transformer_gradients(h=1024, layers=4):
@@ -192,7 +194,7 @@ def main():
           f"{[round(m) for m in sizes]}")
     print("bucket 0 (reduced first):", bks[0][0], "| all-reduces start in bucket order 0, 1, 2, ...")
     limits, last = [1] + [25] * (len(bks) - 1), [dict(params)[names[-1]] / 2**20 for names, _ in bks]
-    assert [n for names, _ in bks for n in names] == [n for n, _ in ready]
+    assert [n for names, _ in bks for n in names] == [n for n, _ in reversed(params)], "backward order: last layer first"
     assert all(m >= lim for m, lim in zip(sizes[:-1], limits)), "each bucket reaches its limit"
     assert all(m - t < lim for m, t, lim in zip(sizes, last, limits)), "and closes right after"
     psi = sum(b for _, b in params) / 4
