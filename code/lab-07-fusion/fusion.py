@@ -21,14 +21,14 @@ into time at the H100's 3.35 TB/s.
 #   fused kernel make?
 #   answer: 6 against 2: each unfused kernel loads one tensor and stores one; the fused kernel loads
 #   `x` once and stores `y` once. Both also read the 16 KiB bias once.
-#   see: lines 108-131
+#   see: lines 111-134
 # - How long does each version take at 3.35 TB/s?
 #   answer: 805.3 MB / 3.35e12 B/s = 240.4 us unfused and 268.5 MB / 3.35e12 B/s = 80.1 us fused.
 #   see: output "fused    :  268.5 MB moved"
-# - How many FLOPs does line 115 cost per element if tanh counts as one?
+# - How many FLOPs does line 118 cost per element if tanh counts as one?
 #   answer: 9: two multiplies for $x^3$, one by 0.044715, the add of x, the multiply by
 #   $\sqrt{2/\pi}$, tanh, the add of 1, $0.5 x$, and the final product.
-#   see: line 115
+#   see: line 118
 # - Even fused, is the kernel memory-bound on the CUDA cores?
 #   answer: Yes. Its AI is 11 FLOPs / 4 bytes = 2.75 FLOP/B, while the CUDA-core ridge is
 #   66.9 / 3.35 = 20 FLOP/B (10 if no op pairs into an FMA).
@@ -41,10 +41,11 @@ into time at the H100's 3.35 TB/s.
 # lab:traps
 # - "Fusion speeds up the arithmetic."
 #   why: Both FLOP counters read the same total; only the stores and reloads of the two
-#   intermediates disappear (line 111 stores a tensor that the next kernel loads again).
+#   intermediates disappear (line 114 stores a tensor that the next kernel loads again).
 # - "Elementwise math runs at the 989 TFLOPS Tensor Core peak."
 #   why: Tensor Cores only multiply matrices. Elementwise ops run on the CUDA cores: 66.9 TFLOPS in
-#   fp32 if every instruction is an FMA, half that if none is, 133.8 TFLOPS for packed bf16.
+#   fp32 if every instruction is an FMA, half that if none is; 133.8 TFLOPS in bf16 is again the FMA
+#   rate, with two bf16 values packed in each instruction (66.9 when no op pairs into an FMA).
 # - "Fusing the elementwise ops after a large matmul gives the same 3x."
 #   why: A large matmul is compute-bound (Lab 06); fusing its epilogue (the elementwise ops applied
 #   to its output) saves only one round trip of the output, a small share of its time.
@@ -55,7 +56,9 @@ into time at the H100's 3.35 TB/s.
 #
 # Run separately, the three kernels read and write the full tensor three times: 805 MB, 240 µs at
 # 3.35 TB/s. Fused, each element is read once, transformed in registers and written once: 268 MB,
-# 80 µs. The FLOPs and the outputs are the same.
+# 80 µs. The FLOPs are the same; the outputs agree up to rounding, because the unfused chain rounds
+# each stored intermediate to bf16 while the fused kernel keeps it in fp32 registers (this numpy
+# model computes both in fp32, so its outputs match exactly).
 #
 # The trade-off is generality: a fused kernel serves one chain of ops, so it needs a compiler such
 # as `torch.compile` or a hand-written kernel, and in training it must still save or recompute what
@@ -86,7 +89,7 @@ FP32_CUDA = 66.9e12  # H100 SXM non-Tensor fp32 FLOP/s, counting each FMA as 2 F
 BF16_CUDA = 133.8e12  # H100 SXM non-Tensor bf16 FLOP/s (two bf16 values per instruction)
 ROWS, COLS, BYTES = 8192, 8192, 2  # 64M bf16 elements
 GELU_C = np.sqrt(2.0 / np.pi)
-GELU_FLOPS = 9  # line 115 with tanh counted as one FLOP
+GELU_FLOPS = 9  # line 118 with tanh counted as one FLOP
 
 
 # lab:begin kernels
@@ -137,15 +140,15 @@ def fused_k(dev, x, b, s):
 # (4) The same three ops in one pass: the intermediates stay in registers.
 # (5) Same FLOP count as the three kernels together: fusion changes traffic, not math.
 #
-# lab:explain 93-105 A device that counts traffic
+# lab:explain 96-108 A device that counts traffic
 # Each array stands for a tensor in HBM, and each `load` or `store` of it costs its full size in
 # bytes. Counting bytes instead of timing numpy gives the GPU's cost model, not the CPU's.
 #
-# lab:explain 108-125 Three kernels
+# lab:explain 111-128 Three kernels
 # Each unfused kernel is load, compute, store. Chaining three of them stores two intermediates that
 # are immediately loaded again: four extra tensor passes.
 #
-# lab:explain 128-131 One fused kernel
+# lab:explain 131-134 One fused kernel
 # The fused kernel loads `x` and the bias once, applies all three ops and stores once.
 
 
@@ -199,7 +202,8 @@ def main():
     ratio = sizes["3 kernels"] / sizes["fused"]
     print(f"bytes ratio {ratio:.4f} (the bias is read once either way)")
     print(f"the FLOPs alone: {flops / FP32_CUDA * 1e6:.1f} us at 66.9 TFLOPS (fp32, all FMAs), "
-          f"{flops / (FP32_CUDA / 2) * 1e6:.1f} us at 33.5 (fp32, no FMAs), {flops / BF16_CUDA * 1e6:.1f} us at 133.8 (bf16)")
+          f"{flops / (FP32_CUDA / 2) * 1e6:.1f} us at 33.5 (fp32, no FMAs), {flops / BF16_CUDA * 1e6:.1f} us at 133.8 "
+          "(bf16, all packed FMAs)")
     assert abs(ratio - 3) < 1e-3 and flops / (FP32_CUDA / 2) < sizes["fused"] / HBM_BW
 
 

@@ -16,7 +16,7 @@ and how the same arithmetic prices a 7B run, reproduces a published GPT-3 MFU an
 # - How many days do 7B parameters on 2T tokens take on 1000 H100s at 40% MFU, and what would dividing by 1979 TFLOP/s claim?
 #   answer: $8.4 \times 10^{22}$ FLOPs at $1000 \times 989 \times 10^{12} \times 0.4$ FLOP/s is 2.46 days; the sparse peak claims 1.23, faster than the hardware can run.
 #   see: output "2.46 days on 1000 H100"
-# - With full recompute the GPT-3 step takes 18.13 s instead of 13.75 s: what MFU and HFU do you predict?
+# - With full recompute (and no sequence parallelism) the GPT-3 step takes 18.13 s instead of the 13.75 s of sequence parallelism with selective recompute: what MFU and HFU do you predict?
 #   answer: MFU scales with 1/time: 51.4% x 13.75/18.13 = 39.0%. HFU is about 4/3 of that (one extra forward), 51.9%: the GPUs stay busy, but a quarter of their work is repeated, so only MFU shows the slowdown.
 #   see: output "HFU 51.9%"
 # - At what context length do attention scores cost as much as the weights of a D = 4096 layer?
@@ -202,7 +202,7 @@ def main():
     mfu_full = utilization(step_tokens / 18.13, model, gpus, A100_DENSE_BF16)
     hfu_full = utilization(step_tokens / 18.13, hardware, gpus, A100_DENSE_BF16)
     print(f"\nGPT-3 175B on {gpus} A100s, {step_tokens:,d} tokens per step: model FLOPs {model:.3e}/token")
-    print(f"  selective recompute, 13.75 s: MFU {mfu:.1%} (paper: 51.4%); "
+    print(f"  sequence parallel + selective recompute, 13.75 s: MFU {mfu:.1%} (paper: 51.4%); "
           f"{utilization(step_tokens / 13.75, model, gpus, A100_SPARSE_BF16):.1%} against the sparse peak")
     print(f"  full recompute,      18.13 s: MFU {mfu_full:.1%}, HFU {hfu_full:.1%}")
     assert round(100 * mfu, 1) == 51.4 and abs(hfu_full / mfu_full - (fwd_rc + bwd_rc) / (fwd + bwd)) < 0.01

@@ -52,7 +52,7 @@ the same gradients as the plain step; the script checks that and prices recomput
 # lab:intuition
 # - Full recompute keeps one bookmark per layer, its input ($2sbh$ bytes), and rereads the layer from that bookmark when backward reaches it.
 # - Accumulation pays in installments: the same FLOPs and the same gradient in k smaller payments, with only one micro-batch's activations alive at a time.
-# - Selective recompute aims at what is big to store but cheap to redo: the s x s attention tensors, 70% of GPT-3's activations for a few percent more FLOPs.
+# - Selective recompute aims at what is big to store but cheap to redo: the s x s attention tensors, 70% of GPT-3's activations for 0.9% more FLOPs of a training step. The paper's 2.7% (Appendix A) is the same recomputed work counted against one forward pass instead of a forward and a backward, which cost three forward passes.
 
 # lab:figure trade
 # kind: point

@@ -17,10 +17,10 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # - How many elements does each rank send for N = 8 and S = 1024, and as a multiple of S?
 #   answer: 2 x 7 chunks of S/8 elements = 1792 elements, 1.75 S, the same on every rank.
 #   see: output "elements sent per rank"
-# - After the reduce-scatter loop (lines 96-101), which chunk does rank 3 own fully summed?
+# - After the reduce-scatter loop (lines 100-105), which chunk does rank 3 own fully summed?
 #   answer: Chunk (3 + 1) mod 8 = 4: at step k rank r sends chunk (r - k) mod N, so the chunk a rank
 #   receives last, at step N-2, is (r + 1) mod N, and it has then collected all N terms.
-#   see: lines 96-101
+#   see: lines 100-105
 # - How does the per-rank traffic change when N grows from 8 to 512, and what grows instead?
 #   answer: Traffic creeps from 1.75 S to 1.996 S and never reaches 2 S; the latency term,
 #   2(N-1) steps of alpha, grows from 70 us to 5113 us and dominates the 64 KB column.
@@ -33,13 +33,14 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 #
 # lab:traps
 # - "All-reduce traffic grows with N."
-#   why: Each rank sends $2(N-1)$ chunks of $S/N$, that is $2(N-1)/N \cdot S < 2S$ (line 112): the
+#   why: Each rank sends $2(N-1)$ chunks of $S/N$, that is $2(N-1)/N \cdot S < 2S$ (line 116): the
 #   table goes 1.000, 1.500, 1.750, 1.969, 1.996 S. Only the $2(N-1)$ latency terms grow, which is
-#   why small messages scale badly and large ones do not.
+#   why small messages scale badly and large ones do not. (That assumes equal links: a ring across
+#   nodes runs at its slowest link, the NIC, not NVLink, whatever N.)
 # - The algbw of an all-reduce should approach the link speed.
 #   why: For all-reduce every byte of the result costs each rank $2(N-1)/N$ bytes on its link, so
 #   an ideal ring on 50 GB/s links shows algbw 28.57 GB/s at N = 8. busbw multiplies that factor
-#   back (line 117) and reads 50.00 GB/s at every N (nccl-tests PERFORMANCE.md).
+#   back (line 121) and reads 50.00 GB/s at every N (nccl-tests PERFORMANCE.md).
 #
 # lab:interview
 # Ring all-reduce cuts each rank's S-element buffer into N chunks. A reduce-scatter of N-1 steps
@@ -48,7 +49,10 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 #
 # Each rank sends 2(N-1) chunks of S/N elements, $2(N-1)/N \cdot S$: 1.75 S for 8 ranks and never
 # more than 2 S, whatever N. nccl-tests therefore reports $\text{busbw} = \text{algbw} \cdot
-# 2(N-1)/N$, comparable with the link bandwidth.
+# 2(N-1)/N$, comparable with the link bandwidth. That holds when every link is equal: a ring that
+# spans nodes waits at each step for its slowest link, a NIC at about 50 GB/s per direction against
+# NVLink's 450, which is why NCCL also has a tree algorithm (a chain inside each node, a double
+# binary tree between nodes) for multi-node jobs.
 #
 # The trade-off is latency: 2(N-1) sequential steps cost $2(N-1)\alpha$, so for small messages
 # libraries switch to tree or hierarchical algorithms.
@@ -124,16 +128,16 @@ def bus_bw(size_bytes, t, n):
 # (5) The alpha-beta model: 2(N-1) sequential steps, each moving S/N bytes over a link of bandwidth BW.
 # (6) nccl-tests' correction: busbw depends on the link, not on N (PERFORMANCE.md, AllReduce).
 #
-# lab:explain 91-101 Reduce-scatter around the ring
+# lab:explain 95-105 Reduce-scatter around the ring
 # At step k rank r sends chunk $(r-k) \bmod N$ to rank r+1, which adds it to its own copy. Each
 # chunk travels N-1 hops and picks up one rank's contribution per hop, so after N-1 steps rank r
 # owns the full sum of chunk $(r+1) \bmod N$.
 #
-# lab:explain 102-108 All-gather of the finished chunks
+# lab:explain 106-112 All-gather of the finished chunks
 # The same ring pattern, shifted by one, copies each finished chunk to the N-1 other ranks.
 # Both phases send N-1 chunks per rank, which is where the factor $2(N-1)/N$ comes from.
 #
-# lab:explain 111-117 From counts to seconds and bandwidths
+# lab:explain 115-121 From counts to seconds and bandwidths
 # `ring_time` turns the count into the alpha-beta model. `bus_bw` inverts a measured time the way
 # nccl-tests does: algbw = S/t, busbw = algbw x 2(N-1)/N.
 
