@@ -39,9 +39,9 @@ Gaussian noise, under the linear schedule of the DDPM paper (T = 1000, beta 1e-4
 # - A std of about 1 means x_t is pure noise.
 #   why: std(x_t) is about 1 at every t, even at t = 1 where x_t is almost exactly x0. Only the correlation
 #   with x0 measures the signal left; at t = 1000 it is still $\sqrt{\bar\alpha_T} = 0.006$, not 0.
-# - The denoiser is shown x0 or the true noise at sampling time.
-#   why: x0 and `noise` exist only while training (lines 92-95). At sampling time the network gets only
-#   $(x_t, t)$, which is why it is trained to predict the noise from $x_t$ alone.
+# - The noise in $x_t$ has variance $\sum_s \beta_s$, the sum of the betas added so far.
+#   why: Each step also scales the noise already there by $\sqrt{\alpha_s}$, so earlier noise shrinks: the variance
+#   is $1-\bar\alpha_t$. On the linear schedule the betas sum to about 10 by t = 1000, while the variance is 1.
 #
 # lab:interview
 # The forward process corrupts clean data with Gaussian noise on a fixed schedule. Because Gaussian

@@ -39,9 +39,9 @@ form and every error in the samples comes from the sampler, not from a network. 
 # - Sampling cost is the number of steps.
 #   why: Cost is the number of denoiser calls. First-order samplers make one per step (line 113), Heun makes two, and
 #   classifier-free guidance doubles either (lab 05).
-# - Deterministic means exact.
-#   why: At 1000 steps DDIM's exact std is 0.4985, still under the true 0.5: removing the noise does not remove
-#   the discretisation error.
+# - A deterministic sampler ($\eta = 0$) gives the same sample every time.
+#   why: Only the path is fixed. $x_T$ is still drawn at random, so each seed gives its own sample; with
+#   $\eta = 0$ a sample is a fixed function of its $x_T$ (the `exact std` column measures that function).
 #
 # lab:interview
 # Sampling walks a list of timesteps from pure noise to data. Each entry costs a first-order

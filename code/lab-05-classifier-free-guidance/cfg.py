@@ -39,9 +39,9 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # - The unconditional prediction needs a second model.
 #   why: It is the same network with the label replaced by a null token (here `None` on line 106), which it
 #   learned because labels were dropped at random during training.
-# - A larger guidance scale costs more compute.
-#   why: The NFE column reads 200 for every s: the scale is one multiply-add on line 108, and the price is the
-#   second call, paid at any s other than 0 or 1.
+# - A negative prompt is a separate mechanism from classifier-free guidance.
+#   why: It is the same formula with the prediction for the negative text in place of $\epsilon_u$: the guided step
+#   (line 108) moves $s$ times the difference away from it, at the same two calls per step.
 #
 # lab:interview
 # Classifier-free guidance runs one network twice per step, with the label and with it dropped, and forms

@@ -16,26 +16,26 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 #   see: output "ZeRO-3     1.9 GB"
 # - How many all-gathers and reduce-scatters does one FSDP step run per layer, and what traffic
 #   ratio to DDP follows?
-#   answer: Two all-gathers (forward, line 112, and backward, line 118) and one reduce-scatter
-#   (line 125): 3 x (N-1)/N per parameter against 2 x (N-1)/N for an all-reduce, a ratio of 1.50.
+#   answer: Two all-gathers (forward, line 116, and backward, line 122) and one reduce-scatter
+#   (line 129): 3 x (N-1)/N per parameter against 2 x (N-1)/N for an all-reduce, a ratio of 1.50.
 #   see: output "per-rank traffic"
 # - Each rank runs Adam on a (2, 8) slice only. Why does the result still match DDP to 1e-12?
-#   answer: Adam is elementwise (lines 89-91): an element's update depends only on the same element
+#   answer: Adam is elementwise (lines 93-95): an element's update depends only on the same element
 #   of p, g, m and v, so updating four slices separately is the same arithmetic as updating the
 #   whole (8, 8) tensor.
 #   see: output "max |w_fsdp - w_ddp| < 1e-12: True"
-# - What shape does `w` have on line 112, and how much of it does a rank store between layers?
+# - What shape does `w` have on line 116, and how much of it does a rank store between layers?
 #   answer: (8, 8), the full weight rebuilt from four (2, 8) shards; between layers a rank keeps
 #   only its own (2, 8) shard, a quarter.
-#   see: line 112
+#   see: line 116
 #
 # lab:traps
 # - "ZeRO-3 = tensor parallelism."
-#   why: Each rank all-gathers the full weight (line 112) and computes the full layer on its own
+#   why: Each rank all-gathers the full weight (line 116) and computes the full layer on its own
 #   micro-batch; tensor parallelism keeps weights split during the matmul and exchanges
 #   activations instead.
 # - "ZeRO shards activations."
-#   why: ZeRO-DP, the stages 1-3 of lines 82-85, partitions model state only; under pure data
+#   why: ZeRO-DP, the stages 1-3 of lines 86-89, partitions model state only; under pure data
 #   parallelism each rank keeps the activations of its own micro-batch (lab 12), which often
 #   dominate. ZeRO-R (paper section 6.1) partitions activation checkpoints across model-parallel
 #   ranks, which split each layer between them and would otherwise each hold a copy, and can
@@ -51,7 +51,11 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 # reduce-scatters the gradients; Adam is elementwise, so the result equals DDP.
 #
 # The trade-off is communication: $3\Psi$ per step for $\Psi$ parameters instead of $2\Psi$ (1.5x),
-# overlapped with compute by gathering the next layer while the current one runs.
+# overlapped with compute by gathering the next layer while the current one runs. With few tokens
+# per GPU a layer's compute is shorter than its gathers, and FSDP becomes communication-bound.
+# Under gradient accumulation ZeRO-3 gathers every layer again for each micro-batch, unless it keeps
+# them gathered at a memory cost. HSDP shards inside a node and replicates across nodes, so the
+# all-gathers stay on NVLink and only a gradient all-reduce crosses the network.
 #
 # lab:intuition
 # - A library that lends out books: each rank owns a shelf (its shard) and the full book exists on
@@ -133,19 +137,21 @@ def fsdp_step(shards, states, batches, t, comm):
 # (5) The weight was freed after forward, so backward gathers it again: the second all-gather.
 # (6) Each rank updates its own shard with its own slice of m and v: optimizer state is 1/N per rank.
 #
-# lab:explain 81-91 The memory formulas and an elementwise optimizer
+# lab:explain 85-95 The memory formulas and an elementwise optimizer
 # With $\Psi$ parameters and K bytes of optimizer state each, DDP needs $(2+2+K)\Psi$ bytes per
 # GPU; each stage divides one more term by N. `adam` touches every element independently, which
 # is what lets a rank update its shard without seeing the rest of the tensor.
 #
-# lab:explain 99-115 Gather, compute, free
+# lab:explain 103-119 Gather, compute, free
 # Layer by layer, the full weight is rebuilt, applied to every rank's own micro-batch, and dropped.
 # The inner loop over ranks stands for N devices working at the same time on different data.
 #
-# lab:explain 116-126 Backward: gather again, reduce-scatter, update the shard
+# lab:explain 120-130 Backward: gather again, reduce-scatter, update the shard
 # Backward needs each weight once more, so it is gathered a second time. The gradient is then
 # reduce-scattered and each rank runs Adam on one quarter of every tensor; `comm` ends at
-# $3(N-1)/N$ elements per parameter, against $2(N-1)/N$ for DDP's all-reduce.
+# $3(N-1)/N$ elements per parameter, against $2(N-1)/N$ for DDP's all-reduce. The backward is
+# written by hand: `1 - acts[r][i + 1] ** 2` is the derivative of tanh, $1 - \tanh^2$, read from
+# the saved output instead of recomputing it.
 
 
 def grads_full(ws, x, y):

@@ -16,9 +16,9 @@
 #   units (a column block); `B_i` keeps the matching 64 rows and all 64 outputs (a row block).
 #   see: output "A shard (64, 64), B shard (64, 64)"
 # - How many all-reduces does one MLP need per training step, and on which lines?
-#   answer: Two: line 100 sums the partial outputs in forward (Megatron's `g`), line 107 sums the
-#   partial input gradients in backward (Megatron's `f`); the weight gradients of line 106 stay local.
-#   see: lines 100-107
+#   answer: Two: line 100 sums the partial outputs in forward (Megatron's `g`), line 108 sums the
+#   partial input gradients in backward (Megatron's `f`); the weight gradients of line 107 stay local.
+#   see: lines 100-108
 # - How far off is the output when `A` is split by rows instead, and why is that not rounding?
 #   answer: 191.4 on outputs up to 309.5: each rank applies GELU to a partial pre-activation, and
 #   GELU of a sum is not the sum of GELUs.
@@ -35,7 +35,7 @@
 #   why: Every rank multiplies all 4 tokens (`X` is (4, 64) on every rank, line 98); only the
 #   weights are split, as the printed shard shapes show.
 # - Any way of cutting the two matrices works as long as the pieces are summed at the end.
-#   why: The nonlinearity decides. A row split of `A` hands GELU a partial sum (lines 111-114) and
+#   why: The nonlinearity decides. A row split of `A` hands GELU a partial sum (lines 112-115) and
 #   is off by 191.4; making it correct would need an extra all-reduce before GELU.
 # - The all-reduce can run in the background, so TP across nodes costs little.
 #   why: The next layer needs the summed output of line 100 before it can start, so every
@@ -101,7 +101,8 @@ def tp_forward(X, A_shards, B_shards):
 
 
 def tp_backward(dY, X, pre, A_shards, B_shards):
-    """dY arrives replicated (the backward of an all-reduce is the identity)."""
+    """dY arrives replicated: Megatron's g is an all-reduce forward and the identity backward (the
+    backward of an all-reduce-sum on its own is another all-reduce-sum)."""
     dpre = [(dY @ B_i.T) * gelu_grad(p) for B_i, p in zip(B_shards, pre)]
     dA = [X.T @ d for d in dpre]  # (5)
     dX = all_reduce([d @ A_i.T for d, A_i in zip(dpre, A_shards)])  # (6)
@@ -126,12 +127,12 @@ def wrong_split(X, A, B):
 # nonlinearity is exact locally. The row block of `B` turns those units into a full-shape partial
 # output, and summing the partials over ranks is the only communication of the forward pass.
 #
-# lab:explain 103-108 Backward: the mirror image
+# lab:explain 103-109 Backward: the mirror image
 # The output gradient is identical on every rank, so nothing is exchanged to start. Weight
 # gradients are local shards; the gradient of `X` sums contributions from every rank's hidden
 # units, so it needs one all-reduce.
 #
-# lab:explain 111-114 The split that does not work
+# lab:explain 112-115 The split that does not work
 # Cutting `A` along its input rows leaves each rank with a partial pre-activation. A correct
 # scheme would have to all-reduce before GELU; skipping that sync gives the error printed below.
 
@@ -154,7 +155,7 @@ def all_gather(shards):
 #   activations shrink by the TP degree $t$ at no extra traffic.
 # (4) All-gather sends the other half; together they equal one all-reduce in result and bytes.
 #
-# lab:explain 139-148 The all-reduce, taken apart
+# lab:explain 140-149 The all-reduce, taken apart
 # Sequence parallelism replaces the forward all-reduce with a reduce-scatter over tokens, runs
 # LayerNorm and dropout on (tokens / $t$, h) shards, then all-gathers before the next
 # column-parallel matmul. Backward swaps the two. Same bytes, less activation memory.

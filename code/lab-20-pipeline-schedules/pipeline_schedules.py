@@ -24,8 +24,8 @@
 #   of half a stage, 5.5 micro-batches, which is $p + (p-1)/v$.
 #   see: output "interleaved     2  28.50      0.1579        0.1875         5.50"
 # - Messages cost nothing in this simulator. What would a warm-up of $(p-d-1) + (v-1)p$ give at $v$ = 2?
-#   answer: The same 28.50 units with a peak of (3 + 4 + 1)/2 = 4, exactly $p$. Megatron's doubled
-#   term costs memory here; its extra forwards only help when messages take time, which is not modelled.
+#   answer: The same 28.50 units with a peak of (3 + 4 + 1)/2 = 4, exactly $p$. The shorter warm-up is enough only in a simulator like this one, where messages are free and no stage's send is tied to its neighbour's receive;
+#   on real hardware, where a send and its receive happen together and take time, Megatron uses the longer warm-up, whose price in memory this simulator shows.
 #   see: line 114
 #
 # lab:traps

@@ -4,7 +4,7 @@
 # lab:mental-model
 # - A mixture-of-experts (MoE) layer holds $E$ experts, each a full MLP; a router sends each token
 #   to the $k$ experts it scores highest (top-$k$). Here $k = 1$, as in the Switch Transformer.
-# - Each expert has a fixed buffer of $C = \lfloor \text{CF} \cdot T / E \rfloor$ slots for $T$ tokens and capacity factor CF; overflow is dropped.
+# - In a capacity-based layer (Switch, GShard, this lab) each expert has a fixed buffer of $C = \lfloor \text{CF} \cdot kT / E \rfloor$ slots for $T$ tokens, top-$k$ and capacity factor CF, and overflow is dropped; dropless layers keep every token.
 # - Dropped tokens skip the expert and pass through the residual connection unchanged.
 # - The auxiliary loss $E \sum_i f_i P_i$ ($f_i$: share of tokens sent to expert $i$, $P_i$: its mean
 #   router probability) is 1 under uniform routing. The usual imbalance, where busy experts also
@@ -43,16 +43,16 @@
 # - A balance loss of 1 means balanced routing, and imbalance can only raise it.
 #   why: 1 is what uniform routing gives, not a minimum: the lopsided router reads 0.826 with 640
 #   tokens dropped. At CF 1.0 even one token over $T/E$ overflows while the loss barely moves.
-# - These drop counts show how a real router behaves.
-#   why: `D` and `SKEW` were tuned by hand so the drops come out as 213 / 122 / 0. Learned routers
-#   skew differently per layer and during training; read the counts as a demo of the mechanism.
+# - An MoE layer has to drop the tokens that overflow an expert.
+#   why: Only capacity-based layers do. Dropless MoE (MegaBlocks) runs every assignment with block-sparse
+#   kernels, and DeepSeek-V3 drops no token, keeping the load even with a bias on the router scores.
 #
 # lab:interview
 # A top-1 router turns each of 1024 tokens into one expert index; capacity turns the per-expert
 # counts into a fixed (experts, capacity, hidden) buffer that an all-to-all ships to the ranks
 # holding each expert.
 #
-# Overflow is dropped: with this hand-tuned router, 213 tokens at capacity factor 1.0, 122 at 1.25
+# In this capacity-based layer overflow is dropped: with this hand-tuned router, 213 tokens at capacity factor 1.0, 122 at 1.25
 # and 0 at 2.0. A larger factor drops less but pads every buffer, costing memory, bytes and FLOPs.
 #
 # The Switch balance loss $E \sum_i f_i P_i$ is 1 under uniform routing and pushes the router

@@ -43,9 +43,9 @@
 # - With ZeRO-1 each GPU holds $16\Psi/(t\,p\,d)$ bytes of state.
 #   why: That is ZeRO-3. ZeRO-1 shards only the 12 bytes of optimizer state over DP; the 4 bytes
 #   of bf16 weights and gradients divide only by TP x PP (line 94), 47.4 GB at TP = 8, DP = 8.
-# - A layout marked ok will fit on the real GPUs.
-#   why: The count is an estimate: GPT-style 34 bytes per token and hidden unit (Llama's gated
-#   MLP stores more), no embedding or logit activations, no fragmentation. Measure first.
+# - Doubling DP halves the memory each GPU needs.
+#   why: Under ZeRO-1 only the 12 bytes of optimizer state per parameter divide by DP; the 4 bytes of bf16
+#   weights and gradients divide by TP x PP only, and the activations per micro-batch do not shrink at all.
 #
 # lab:interview
 # The state to place is 69B parameters at 16 bytes each, plus activations per layer. TP splits

@@ -7,7 +7,7 @@ time floor of one decode step at 3.35 TB/s.
 # lab:goal See how the bytes read per generated token, weights plus KV cache, set decode latency and the batch that fits.
 #
 # lab:mental-model
-# - Prefill runs the whole prompt through each weight matrix at once: every weight byte read serves one multiply-add per prompt token, so prompts of more than a few hundred tokens make it compute-bound.
+# - Prefill runs the whole prompt through each weight matrix at once: every weight read (2 bytes in bf16) serves one multiply-add per prompt token, so prompts of more than a few hundred tokens make it compute-bound.
 # - Decode produces one token per sequence per step and must reread the weights and that sequence's KV cache from HBM, the GPU's main memory.
 # - Multi-head attention (MHA) gives every query head its own key/value (K/V) head; grouped-query attention (GQA) lets a group of `n_heads / n_kv` query heads share one, so the model has only `n_kv` K/V heads.
 # - The KV cache holds the key and value vectors (never the queries) of every layer, K/V head and past token: it grows with context length and with batch, and GQA divides it by `n_heads / n_kv`.
@@ -49,8 +49,8 @@ time floor of one decode step at 3.35 TB/s.
 # it takes at least $15.0\,\text{GB} / 3.35\,\text{TB/s} = 4.48$ ms.
 #
 # Batching shares the weight reads, not the cache: the cache caps the batch (59 sequences of 8k
-# in 80 GB) and attention never turns compute-bound. GQA, paging and cache quantization all cut
-# those bytes.
+# in 80 GB) and attention never turns compute-bound. GQA and cache quantization cut those bytes;
+# paging does not, it frees the memory contiguous buffers reserve and never use, so more fit.
 #
 # lab:intuition
 # - Decode is a reading job: each step rereads the model from HBM, so time per token is about bytes / bandwidth, 15 GB / 3.35 TB/s = 4.5 ms, whatever the arithmetic.
@@ -198,6 +198,8 @@ def main():
     assert kv_bytes_per_token(c) == 128 * KIB and 8192 * kv_bytes_per_token(c) == GIB
     assert sequences_that_fit(c, 8192) == 59 and sequences_that_fit(c, 8192, HBM_REPORTED) == 64
     assert abs(decode_step_seconds(c, 1, 0) - 4.48e-3) < 0.005e-3  # 15.0 GB at 3.35 TB/s
+    one_more = (decode_step_seconds(c, 2, 8192) - decode_step_seconds(c, 1, 8192)) * HBM_BW
+    assert abs(one_more - (8192 * kv_bytes_per_token(c) + 2 * c["h"])) < 1, "each sequence reads its own cache"
     assert attention_intensity(c) == 4 and attention_intensity(MODELS["Llama-2-13B"]) == 1
 
 

@@ -29,8 +29,8 @@
 #   why: It only changes where K and V live: `gather` (line 132) returns exactly the tokens written, in order, and the kernel computes the same attention from them.
 # - vLLM is 24x faster than other engines because of paging.
 #   why: The paper measures 2-4x the throughput of FasterTransformer and Orca at the same latency; 24x was the vLLM blog's comparison with Hugging Face Transformers.
-# - A shared block can be written like a private one.
-#   why: Its other owners would see the writer's tokens. Lines 119-123 first copy a block whose reference count is above 1 and drop one reference to the original.
+# - Paging makes each token's KV cache smaller.
+#   why: A token stores the same K and V bytes in a block as in a contiguous buffer. Paging removes memory reserved but never used (50.6% of the contiguous reservation here), so more sequences fit.
 # - Paging removes all waste.
 #   why: The last block of each sequence can be partly empty: 14 slots here, at most 15 per sequence, and more with bigger blocks.
 #

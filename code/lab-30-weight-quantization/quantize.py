@@ -36,8 +36,8 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 #   why: Only the weight bytes shrink (15.0 to 3.9 GB here); the 8.6 GB KV cache and the activations do not, so the step floor improves 1.89x, and a compute-bound prefill gains little.
 # - The bit width alone sets the error.
 #   why: int8 with one scale per tensor (0.090) is 10x worse than int8 per channel (0.0088) and close to int4 with groups of 128 (0.118).
-# - These errors are facts about real models.
-#   why: The outliers are constructed: 8 random rows scaled by 15.5, a gain picked so per-tensor int8 lands near 0.1. Real checkpoints have their own outlier pattern, so measure on the actual weights.
+# - A weight-only int4 kernel first expands the weights to a bf16 copy, then runs the bf16 matmul.
+#   why: That pass would write and reread a bf16 copy, twice the bytes saved. Real kernels (AWQ's, Marlin) load the packed int4 tiles and dequantize them in registers inside the GEMM, so only 4.125 bits per weight cross HBM.
 # - int4 costs exactly 4 bits per weight.
 #   why: An fp16 scale per group of 128 adds 16 / 128 = 0.125 bits, so the weights cost 4.125 bits each.
 #
@@ -49,8 +49,8 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 # With 8 constructed outlier rows in a 1024 x 4096 matrix, per-tensor int8 loses 9.0%, per-row
 # int8 0.88% and int4 with groups of 128 about 12%.
 #
-# Kernels dequantize before the matmul, so FLOPs do not change; only the bytes read per decode
-# step shrink. With an 8.6 GB KV cache, int4 weights make the step about 1.9x faster, not 4x.
+# Kernels dequantize on chip, inside the matmul, so FLOPs do not change; only the bytes read per
+# decode step shrink. With an 8.6 GB KV cache, int4 weights make the step about 1.9x faster, not 4x.
 #
 # lab:intuition
 # - A scale is a ruler with 255 marks (int8) or 15 (int4) stretched to the largest weight of its block: one giant in the block spaces the marks so widely that ordinary weights share 20 of them.

@@ -122,8 +122,9 @@ def load_project(root: Path, docs_dir: Path | None = None,
     problems.extend(curriculum_problems(registry, starters, docs_dir))
     for lab_id, starter in list(starters.items()):
         lab = registry.lab(lab_id)
-        starters[lab_id], found = _with_values(lab, starter, figure_tables.get(lab_id, {}))
-        problems.extend(found)
+        if lab_id in figure_tables:  # else its recording has a problem of its own, already reported
+            starters[lab_id], found = _with_values(lab, starter, figure_tables[lab_id])
+            problems.extend(found)
         if lab_id in outputs and lab_id in figure_tables:
             problems.extend(_prose_number_problems(lab, starter, outputs[lab_id], figure_tables[lab_id]))
     problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, docs_dir))
