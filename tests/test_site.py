@@ -157,6 +157,22 @@ def test_interview_prep_gathers_every_lab_and_practice_has_every_question(site):
     assert all(q["question"].endswith("?") and q["answer"] for q in questions)
 
 
+def test_practice_shows_the_code_or_output_a_question_is_about(site):
+    """Practice shows no excerpt, so a question settled by starter lines carries them, numbered as
+    in the starter, and one settled by a printed line carries that line for the answer."""
+    questions = {q["id"]: q for q in json.loads((site / "interview" / "questions.json").read_text(encoding="utf-8"))}
+    for lab in PROJECT.registry.labs:
+        starter = PROJECT.starters[lab.id]
+        for index, checkpoint in enumerate(starter.checkpoints, 1):
+            question, evidence = questions[f"{lab.id}#{index}"], checkpoint.evidence
+            if evidence.in_output:
+                assert question["output"] == evidence.output_text
+                assert evidence.output_text in PROJECT.outputs[lab.id]
+            else:
+                assert question["code"]["first"] == evidence.start
+                assert question["code"]["lines"] == list(starter.lines[evidence.start - 1:evidence.end])
+
+
 def test_home_page_starts_people(site):
     page = soup(site, "/")
     start = text_of(section(page, "start-here"))

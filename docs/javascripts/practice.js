@@ -92,8 +92,16 @@
       lab.appendChild(link);
       card.appendChild(lab);
       card.appendChild(element("p", "il-practice-question", question.question));
+      if (question.code) card.appendChild(codeBlock(question.code));
       var reveal = button("Show the answer", "md-button--primary");
       var answer = element("div", "il-practice-answer", "<p>" + question.answer + "</p>");
+      if (question.output) {
+        var printed = element("p", "il-practice-output", "The program prints: ");
+        var line = element("code");
+        line.textContent = question.output;
+        printed.appendChild(line);
+        answer.appendChild(printed);
+      }
       answer.hidden = true;
       var grade = element("div", "il-practice-grade");
       grade.hidden = true;
@@ -125,6 +133,22 @@
     }
 
     ask();
+  }
+
+  // The starter lines a question is about, numbered as in the starter, since practice shows no excerpt.
+  function codeBlock(code) {
+    var pre = element("pre", "il-practice-code");
+    var width = String(code.first + code.lines.length - 1).length;
+    // The lines' common indentation is dropped: on a phone it would push the code out of sight.
+    var indent = Math.min.apply(null, code.lines.filter(function (text) { return text.trim(); })
+      .map(function (text) { return text.length - text.replace(/^\s+/, "").length; }));
+    pre.textContent = code.lines.map(function (text, index) {
+      var number = String(code.first + index);
+      return " ".repeat(width - number.length) + number + "  " + text.slice(indent);
+    }).join("\n");
+    pre.setAttribute("aria-label", "Starter lines " + code.first + " to " + (code.first + code.lines.length - 1));
+    pre.tabIndex = 0;
+    return pre;
   }
 
   function init() {

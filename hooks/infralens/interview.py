@@ -13,7 +13,7 @@ from .mathml import Formulas, render_math
 from .model import Registry
 from .paths import INTERVIEW, PRACTICE, PRACTICE_QUESTIONS, lab_uri, relative
 from .render import front_matter
-from .starter import Starter
+from .starter import Checkpoint, Starter
 
 
 def render_interview(env: jinja2.Environment, registry: Registry, starters: dict[str, Starter]) -> str:
@@ -48,13 +48,25 @@ class InlineHtml:
 
 def practice_questions(registry: Registry, starters: dict[str, Starter], formulas: Formulas | None = None) -> str:
     """Every checkpoint as JSON for the practice page; links are relative to the JSON file.
-    `formulas`: those the build converted already."""
+    `formulas`: those the build converted already. A question settled by starter lines carries
+    them (`code`), since practice shows no excerpt; one settled by a printed line carries it
+    (`output`), shown with the answer, since it would give the answer away."""
     inline_html = InlineHtml(formulas)
     questions = [
         {"id": f"{lab.id}#{index}", "lab": lab.id, "label": f"{lab.label}: {lab.title}",
          "href": relative(lab_uri(lab), PRACTICE_QUESTIONS).removesuffix("index.md") + "#what-to-notice",
-         "question": inline_html(checkpoint.question), "answer": inline_html(checkpoint.answer)}
+         "question": inline_html(checkpoint.question), "answer": inline_html(checkpoint.answer),
+         **_evidence(starters[lab.id], checkpoint)}
         for lab in registry.ordered_labs if lab.id in starters
         for index, checkpoint in enumerate(starters[lab.id].checkpoints, 1)
     ]
     return json.dumps(questions, ensure_ascii=False)
+
+
+def _evidence(starter: Starter, checkpoint: Checkpoint) -> dict[str, object]:
+    evidence = checkpoint.evidence
+    if evidence.in_output:
+        return {"output": evidence.output_text}
+    if evidence.start:
+        return {"code": {"first": evidence.start, "lines": list(starter.lines[evidence.start - 1:evidence.end])}}
+    return {}
