@@ -128,7 +128,7 @@ def gpt_flops_per_token(L, h, s, v):
 # (2) Wall-clock time follows from the sustained rate: GPUs x peak x MFU.
 # (3) The same formula gives MFU (model FLOPs per token) or HFU (hardware FLOPs per token).
 # (4) Matmul weights: $12h^2$ per layer plus the $v \times h$ output layer (biases and norms are too small to matter).
-# (5) Model FLOPs as PaLM and Korthikanti et al. count them: $6N$ plus the attention scores.
+# (5) Model FLOPs as PaLM and Korthikanti et al. count them: $6N$ plus the attention scores, $12sh$ per layer and token, derived in the attention excerpt below (where it is written $12TD$, as in the Scaling Book).
 # (6) Hardware FLOPs with full recompute: every layer's forward once more ($2 \cdot 12Lh^2 + 4Lsh$); the output layer is not rerun.
 #
 # lab:explain 112-124 From FLOPs to days and utilization
