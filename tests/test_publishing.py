@@ -97,6 +97,7 @@ def test_scaffold_creates_a_lab_that_runs_and_builds_once_its_guidance_is_replac
     for path in written:  # the author writes the lab
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("Replace with", "Written as").replace("Replace this", "This"), encoding="utf-8")
+    assert infralens(["--root", str(project), "outputs", lab.id]) == 0, "as the scaffold's last line says"
     assert infralens(["--root", str(project), "check"]) == 0, capsys.readouterr().err
     assert infralens(["--root", str(project), "mutate", lab.id]) == 0, "the scaffold's planted bug is caught"
     result = build(project, tmp_path / "site")
