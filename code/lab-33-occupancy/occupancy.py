@@ -32,7 +32,7 @@ to keep HBM busy.
 #
 # lab:interview
 # An SM hides memory latency by switching among resident warps, and the resident blocks are capped by whichever budget runs out first: registers, warps, blocks or shared memory.
-# On an H100 SXM that is $\min(\lfloor 65536 / \text{regs per block} \rfloor, \lfloor 64 / \text{warps per block} \rfloor, 32, \lfloor 228\,\text{KB} / (\text{smem per block} + 1\,\text{KB}) \rfloor)$ blocks, so 256-thread blocks at 32 registers a thread reach 100% and at 128 registers 25%.
+# On an H100 SXM the blocks are the smallest of four quotients: 65,536 registers over a block's registers, 64 warps over its warps, the 32-block cap, and 228 KB over its shared memory plus 1 KB; so 256-thread blocks at 32 registers a thread reach 100% and at 128 registers 25%.
 # What latency hiding needs is bytes in flight, Little's law $B \cdot L$: at 3.35 TB/s and 600 ns that is 2.01 MB, 15.2 KB per SM, or 30 warps each loading 16 bytes a thread.
 # Wide loads and independent loads per thread supply the same bytes with fewer warps, which is why the fastest kernels often run at low occupancy.
 #
