@@ -396,6 +396,28 @@ def test_nothing_is_hidden_sideways_at_1366_or_375_px(visit):
     assert problems == {}, problems
 
 
+
+# The lab whose recorded output has the longest line: where wrapping would scramble columns first.
+WIDEST_OUTPUT = max(REGISTRY.labs, key=lambda lab: max(map(len, PROJECT.outputs[lab.id].splitlines()))).id
+
+
+def test_program_output_keeps_its_columns_on_a_phone(visit):
+    """At 375 px every output line stays one row (so columns stay under their headers) and the
+    block scrolls sideways, by touch or by keyboard; the page itself does not."""
+    page = visit(search=False, viewport=PHONE).look_at(f"/labs/{WIDEST_OUTPUT}/")
+    block = page.locator("#output pre > code")
+    block.scroll_into_view_if_needed()
+    rows, lines, scrolls, width = block.evaluate("""code => {
+      const height = parseFloat(getComputedStyle(code).lineHeight);
+      const inner = code.getBoundingClientRect().height - parseFloat(getComputedStyle(code).paddingTop)
+                    - parseFloat(getComputedStyle(code).paddingBottom);
+      return [Math.round(inner / height), code.textContent.replace(/\\n$/, '').split('\\n').length,
+              code.scrollWidth > code.clientWidth, document.documentElement.scrollWidth];
+    }""")
+    assert rows == lines, f"{rows} rows for {lines} lines: output lines wrap"
+    assert scrolls and width <= PHONE["width"]
+    assert block.evaluate("code => code.tabIndex") == 0, "a keyboard can scroll it"
+
 def test_no_empty_banner(visit):
     page = visit(viewport=DESKTOP).open(PAGES["home"])
     assert page.locator(".md-banner").count() == 0
