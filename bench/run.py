@@ -37,7 +37,7 @@ sys.path.append(str(ROOT))  # for bench.author_edits
 
 from infralens.cache import NoCache  # noqa: E402
 from infralens.figure_html import rows_of  # noqa: E402
-from infralens.paths import figure_data_path, output_path  # noqa: E402
+from infralens.paths import figure_data_path, output_path, planted_bugs_path, recorded_lines_path  # noqa: E402
 from infralens.project import load_project  # noqa: E402
 from infralens.registry import load_registry, read_registry  # noqa: E402
 
@@ -106,18 +106,24 @@ def synthetic_project(destination: Path, count: int) -> Path:
         lab_id = new_id(number, source.id)
         starter = f"code/{lab_id}/{Path(source.starter).name}"
         (destination / starter).parent.mkdir(parents=True)
-        for path in (source.starter, output_path(source.starter), figure_data_path(source.starter)):
-            if (ROOT / path).is_file():  # name.py, name.output.txt, name.figures.json
+        for path in (source.starter, output_path(source.starter), figure_data_path(source.starter),
+                     planted_bugs_path(source.starter), recorded_lines_path(source.starter)):
+            if (ROOT / path).is_file():  # name.py, .output.txt, .figures.json, .bugs.yaml, .lines.json
                 suffix = path.removeprefix(source.starter.removesuffix(".py"))
                 shutil.copy2(ROOT / path, destination / (starter.removesuffix(".py") + suffix))
+        # Each lab's interview must be its own (a rule of the check): mark the copy's first line.
+        copy = destination / starter
+        heading = "# lab:interview\n# "
+        marked = copy.read_text(encoding="utf-8").replace(heading, f"{heading}(copy {number}) ", 1)
+        copy.write_text(marked, encoding="utf-8")
         prerequisites = [new_id(block + position[p] + 1, p) for p in source.prerequisites
                          if block + position[p] < count]
         entries.append({
             "id": lab_id, "number": number, "title": f"{source.title} ({number})", "chapter": source.chapter,
             "handbook": source.handbook_page + (f"#{source.handbook_anchor}" if source.handbook_anchor else ""),
             "starter": starter, "prerequisites": prerequisites, "tags": list(source.tags),
-            "reading": [{"title": r.title, "url": r.url, "kind": r.kind, **({"note": r.note} if r.note else {})}
-                        for r in source.reading],
+            "reading": [{"title": r.title, "url": r.url, "kind": r.kind, **({"note": r.note} if r.note else {}),
+                         **({"numbers": list(r.numbers)} if r.numbers else {})} for r in source.reading],
         })
     data = {
         "chapters": [{"id": c.id, "number": c.number, "title": c.title, "handbook": c.handbook}
