@@ -397,6 +397,35 @@ def test_nothing_is_hidden_sideways_at_1366_or_375_px(visit):
 
 
 
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
+def test_a_jump_to_lines_is_a_history_entry_and_the_way_back_returns_there(visit, viewport):
+    """A checkpoint's "Show line" link jumps to the code; Back, or the button it offers, returns
+    to the question; the address it leaves highlights the same lines after a reload."""
+    page = visit(search=False, viewport=viewport).open(PAGES["lab"])
+    question = page.locator("article details.question").first
+    question.locator("summary").click()
+    link = question.locator("a.il-lines").first
+    link.scroll_into_view_if_needed()
+    top = lambda: link.evaluate("a => a.getBoundingClientRect().top")  # noqa: E731
+    before, entries = top(), page.evaluate("history.length")
+    link.click()
+    page.wait_for_function("location.hash.startsWith('#__codelineno-')")
+    assert page.evaluate("history.length") == entries + 1, "the jump is a history entry"
+    assert abs(top() - before) > 200, "the lines were out of view"
+    highlighted = page.locator(".il-highlighted").count()
+    assert highlighted >= 1
+    way_back = page.locator(".il-way-back")
+    assert way_back.is_visible() and way_back.evaluate("b => b.getBoundingClientRect().height") >= 24
+    way_back.click()
+    page.wait_for_function("!location.hash.startsWith('#__codelineno-')")
+    page.wait_for_function(f"a => Math.abs(a.getBoundingClientRect().top - {before}) < 5", arg=link.element_handle())
+    page.go_forward()
+    page.wait_for_function("location.hash.startsWith('#__codelineno-')")
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('.il-highlighted').length > 0")
+    assert page.locator(".il-highlighted").count() == highlighted, "the address restores the same lines"
+
 # The lab whose recorded output has the longest line: where wrapping would scramble columns first.
 WIDEST_OUTPUT = max(REGISTRY.labs, key=lambda lab: max(map(len, PROJECT.outputs[lab.id].splitlines()))).id
 

@@ -64,8 +64,8 @@ def planted_cases(count: int = 6) -> list[tuple[str, int, str, str]]:
                 if "e" in number.text.lower() or "\\" in number.text or text.count(number.text) != 1:
                     continue
                 wrong = f"{number.value * 1.37:.{number.places}f}"
-                found.append((lab.starter, line, number.text.replace(",", ""), wrong))
-    return random.Random(0).sample([case for case in found if case[2] == case[2].strip()], count)
+                found.append((lab.starter, line, number.text, wrong))
+    return random.Random(0).sample(found, count)
 
 
 @pytest.mark.slow

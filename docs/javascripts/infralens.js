@@ -41,18 +41,94 @@
     window.scrollBy({ top: upper - top - offset, behavior: "instant" });
   }
 
-  /* The address shows what the reader is looking at; replaceState adds no history entry and
-   * keeps Material's state (its scroll position) intact. */
-  function showInAddress(id) {
-    history.replaceState(history.state, "", "#" + id);
+  /* A jump inside the page is a history entry, so Back returns to where the reader was. The
+   * entry left behind keeps the scroll position from before the jump, in the {x, y} form
+   * Material keeps in history.state; a "back to where you were" button offers the same. */
+  function showInAddress(id, before) {
+    if (location.hash === "#" + id) {
+      return;
+    }
+    history.replaceState(before, "");
+    history.pushState({ x: window.scrollX, y: window.scrollY }, "", "#" + id);
+    offerWayBack();
   }
+
+  function offerWayBack() {
+    var button = document.querySelector(".il-way-back");
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "il-way-back md-button";
+      button.textContent = "\u21a9 Back to where you were";
+      button.addEventListener("click", function () {
+        history.back();
+      });
+      document.body.appendChild(button);
+    }
+    button.hidden = false;
+  }
+
+  /* Where the reader is: the scroll position, and the link they followed with its place in the
+   * window, which Back restores even if the page's height changed meanwhile. */
+  var jumpedFrom = null;
+
+  function here() {
+    var state = { x: window.scrollX, y: window.scrollY };
+    if (jumpedFrom) { /* the link itself is kept here; the history entry holds its number */
+      state.from = origins.push(jumpedFrom) - 1;
+      state.top = jumpedFrom.getBoundingClientRect().top;
+    }
+    return state;
+  }
+
+  var origins = [];
+
+  /* Back and Forward within the page: return to the entry's position and show what its address
+   * names (the highlighted lines or the open note), as a reload or a shared link does. Captured
+   * before Material's instant navigation, which would otherwise load this same page afresh
+   * (closing the checkpoint the reader came from); a step to another page is left to it. */
+  var shownPath = location.pathname;
+  window.infralensPopstate = function (event) { /* called by the listener overrides/main.html adds first */
+    if (location.pathname !== shownPath) {
+      return;
+    }
+    event.stopImmediatePropagation();
+    var state = event.state;
+    if (state && typeof state.y === "number") {
+      var from = typeof state.from === "number" && origins[state.from];
+      from = from && from.isConnected ? from : null;
+      /* Put the link back where it was in the window; again once the sections drawn on the way
+       * (their height was only estimated) and Material's own restore have settled. */
+      var restore = function () {
+        if (from) {
+          window.scrollBy(0, from.getBoundingClientRect().top - state.top);
+        } else {
+          window.scrollTo(state.x || 0, state.y);
+        }
+      };
+      window.requestAnimationFrame(restore);
+      window.setTimeout(restore, 150);
+      window.setTimeout(restore, 400);
+      if (from) {
+        from.focus({ preventScroll: true });
+      }
+    }
+    showAddressed(false);
+    var button = document.querySelector(".il-way-back");
+    if (button) {
+      button.hidden = !location.hash;
+    }
+  };
 
   /* Line-by-line explanation and notes: scroll to the named lines of an excerpt and highlight
    * them until other lines are picked. */
   function showLines(link) {
-    var block = link.getAttribute("data-il-block");
-    var start = parseInt(link.getAttribute("data-il-start"), 10);
-    var end = parseInt(link.getAttribute("data-il-end"), 10);
+    return highlightLines(link.getAttribute("data-il-block"), parseInt(link.getAttribute("data-il-start"), 10),
+                          parseInt(link.getAttribute("data-il-end"), 10), true);
+  }
+
+  function highlightLines(block, start, end, jump) {
+    var before = here();
     var lines = [];
     for (var number = start; number <= end; number++) {
       var line = document.getElementById("__span-" + block + "-" + number);
@@ -69,15 +145,25 @@
     lines.forEach(function (each) {
       each.classList.add("il-highlighted");
     });
-    bringIntoView(lines[0], lines[lines.length - 1]);
-    showInAddress("__codelineno-" + block + "-" + start);
+    if (jump) {
+      bringIntoView(lines[0], lines[lines.length - 1]);
+      showInAddress("__codelineno-" + block + "-" + start, before);
+      try {
+        sessionStorage.setItem("infralens:range:" + location.pathname + "__codelineno-" + block + "-" + start,
+                               String(end));
+      } catch (error) { /* private mode: the first line alone is restored */ }
+    }
     return true;
   }
 
   /* A marker opens its note: in view, highlighted, focused (so keyboard reading goes on there). */
   function showNote(marker) {
     /* `hash`, not the attribute: instant navigation rewrites hrefs to full addresses. */
-    var note = document.getElementById(decodeURIComponent(marker.hash.slice(1)));
+    return openNote(document.getElementById(decodeURIComponent(marker.hash.slice(1))), true);
+  }
+
+  function openNote(note, jump) {
+    var before = here();
     if (!note) {
       return false;
     }
@@ -85,10 +171,37 @@
       each.classList.remove("il-note--active");
     });
     note.classList.add("il-note--active");
-    bringIntoView(note, note);
-    note.focus({ preventScroll: true });
-    showInAddress(note.id);
+    if (jump) {
+      bringIntoView(note, note);
+      note.focus({ preventScroll: true });
+      showInAddress(note.id, before);
+    }
     return true;
+  }
+
+  /* What the address names, shown again on load, reload, Back or a shared link: highlighted
+   * lines (`#__codelineno-<block>-<line>`, with the range remembered in the session) or an open
+   * note. `scroll`: bring it into view, as a fresh load of the address does. */
+  function showAddressed(scroll) {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var lines = /^__codelineno-(.+)-(\d+)$/.exec(id);
+    if (lines) {
+      var start = parseInt(lines[2], 10);
+      var end = parseInt(sessionStorage.getItem("infralens:range:" + location.pathname + id) || start, 10);
+      highlightLines(lines[1], start, end, false);
+      var first = document.getElementById("__span-" + lines[1] + "-" + start);
+      if (scroll && first) {
+        bringIntoView(first, document.getElementById("__span-" + lines[1] + "-" + end) || first);
+      }
+    } else {
+      document.querySelectorAll(".il-highlighted").forEach(function (each) {
+        each.classList.remove("il-highlighted");
+      });
+      var note = id && document.getElementById(id);
+      if (note && note.matches(".il-notes > li")) {
+        openNote(note, false);
+      }
+    }
   }
 
   /* Capture phase on the document: runs before Material's instant navigation, which would
@@ -103,6 +216,7 @@
       return;
     }
     var handled = false;
+    jumpedFrom = link;
     if (link.matches("a.il-note__line")) {
       handled = showLines(link);
       /* Back from a note: keyboard reading goes on at the marker on that line. */
@@ -117,6 +231,7 @@
     } else if (link.matches("a.il-marker")) {
       handled = showNote(link);
     }
+    jumpedFrom = null;
     if (handled) {
       event.preventDefault();
       event.stopPropagation();
@@ -256,6 +371,14 @@
   }
 
   function init() {
+    shownPath = location.pathname;
+    var button = document.querySelector(".il-way-back");
+    if (button) {
+      button.hidden = true; /* a page reached by instant navigation starts without a jump to undo */
+    }
+    if (location.hash) {
+      showAddressed(true);
+    }
     attachNotes();
     attachToggles();
     renderProgress();
