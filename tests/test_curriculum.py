@@ -17,13 +17,6 @@ def test_the_curriculum_has_no_problems():
     assert [str(problem) for problem in PROJECT.problems] == []
 
 
-def test_lab_numbers_are_the_ones_pages_show():
-    """Each lab's label is its own number, so a learner can find "Lab 12" by its number."""
-    labels = [lab.label for lab in PROJECT.registry.ordered_labs]
-    assert labels == [f"Lab {lab.number:02d}" for lab in PROJECT.registry.ordered_labs]
-    assert len(set(labels)) == len(labels)
-
-
 def test_the_authoring_page_lists_every_rule(site):
     """Each rule of the check is on the authoring page, word for word."""
     heading = soup(site, "/authoring/").find(id="rules-a-lab-must-meet")
