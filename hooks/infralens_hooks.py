@@ -221,8 +221,12 @@ class LabHooks:
                       for lab_id, starter in starters.items())
         pages.add(paths.INTERVIEW, shown, interview.render_interview, env, registry, starters)
         pages.add(paths.PRACTICE, (), interview.render_practice, env)
-        questions = functools.partial(self._practice_questions, shown)  # made only if a rebuild writes it
-        pages.add_file(paths.PRACTICE_QUESTIONS, (repr(registry), *shown), questions)
+        # Practice also shows the lines or output each question is about, and links to lab pages.
+        practiced = (repr(registry), config.use_directory_urls, *shown,
+                     *(interview.question_evidence(starter, checkpoint)
+                       for starter in starters.values() for checkpoint in starter.checkpoints))
+        questions = functools.partial(self._practice_questions, practiced, config.use_directory_urls)
+        pages.add_file(paths.PRACTICE_QUESTIONS, practiced, questions)  # made only if a rebuild writes it
         pages.finish()
         self._start_drawing(files)
         return files
@@ -272,12 +276,13 @@ class LabHooks:
         variants = posixpath.relpath(paths.figure_variants_uri(lab, reference.figure), here or ".")
         return placed_figure(figure_html, variants)
 
-    def _practice_questions(self, shown: tuple[object, ...]) -> str:
+    def _practice_questions(self, practiced: tuple[object, ...], directory_urls: bool) -> str:
         build = self.build
-        key = "questions\0" + digest(repr(build.project.registry), *shown)
+        key = "questions\0" + digest(*practiced)
         questions = build.cache.get(key)
         if questions is None:
-            questions = interview.practice_questions(build.project.registry, build.project.starters, build.formulas)
+            questions = interview.practice_questions(build.project.registry, build.project.starters, build.formulas,
+                                                     directory_urls=directory_urls)
             build.cache.put(key, questions)
         return questions
 

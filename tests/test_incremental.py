@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import mkdocs_env
@@ -39,6 +40,10 @@ def search_entries(site: Path) -> list[tuple[str, str]]:
     return sorted((doc["location"], doc["text"]) for doc in docs)
 
 
+def practice_questions(site: Path) -> list[dict[str, Any]]:
+    return json.loads((site / "interview" / "questions.json").read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize("edit", [
     f"edit|{STARTER}|alphas = 1.0 - betas|alphas = 1.0 - betas  # rebuilt incrementally",
     "edit|labs.yaml|    title: Forward Noise Process|    title: Forward Noise, Renamed",
@@ -47,7 +52,10 @@ def search_entries(site: Path) -> list[tuple[str, str]]:
     "edit|code/lab-02-schedules-and-snr/schedules.py|# title: The cosine schedule keeps|# title: Retitled: the cosine "
     "schedule keeps",
     "edit|labs.yaml|    title: Schedules|    title: Retitled Schedules",
-], ids=["starter", "registry", "handbook page", "figure placed in the handbook", "retitled lab"])
+    # A line a practice question shows: the questions file is rebuilt with it.
+    f"edit|{STARTER}|rng.standard_normal(x0.shape))\n|rng.standard_normal(x0.shape))  # in closed form\n",
+], ids=["starter", "registry", "handbook page", "figure placed in the handbook", "retitled lab",
+        "line a practice question shows"])
 def test_a_dirty_rebuild_equals_a_clean_build(project_copy: Path, tmp_path: Path, edit: str):
     dirty_site = tmp_path / "dirty"
     run_builds(project_copy, dirty_site, "build", edit, "build")
@@ -58,6 +66,11 @@ def test_a_dirty_rebuild_equals_a_clean_build(project_copy: Path, tmp_path: Path
     different = [name for name in clean_pages if dirty_pages[name] != clean_pages[name]]
     assert different == []
     assert search_entries(dirty_site) == search_entries(clean_site)
+    assert practice_questions(dirty_site) == practice_questions(clean_site)
+    starter = (project_copy / STARTER).read_text(encoding="utf-8").splitlines()
+    shown = [q["code"] for q in practice_questions(clean_site) if q["lab"] == LAB and "code" in q]
+    assert shown and all(code["lines"] == starter[code["first"] - 1:code["first"] - 1 + len(code["lines"])]
+                         for code in shown), "practice shows the starter's lines as they are now"
 
 
 def test_search_keeps_every_lab_after_rebuilds(project_copy: Path, tmp_path: Path):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urljoin
 
 import markdown
+import pytest
 from conftest import ROOT
+from infralens.interview import practice_questions
 from infralens.markdown_text import code_span, fence_for, inline
 from infralens.navigation import NAV_LABS_PER_CHAPTER, expand_nav
+from infralens.paths import PRACTICE_QUESTIONS, lab_uri
+from infralens.project import load_project
 from infralens.registry import load_registry
+from mkdocs.structure.files import File
 
 
 def to_html(text: str) -> str:
@@ -77,3 +84,14 @@ def test_search_partial_override_only_names_the_dialog():
 
     assert 'role="dialog" aria-label=' in ours
     assert without_comments(ours).replace(' aria-label="{{ lang.t(\'search\') }}"', "", 1) == without_comments(stock)
+
+
+@pytest.mark.parametrize("directory_urls", [True, False], ids=["directory URLs", "file URLs"])
+def test_practice_links_lead_to_the_url_mkdocs_gives_each_lab_page(directory_urls: bool):
+    """Nothing converts links inside the practice data, so they must match MkDocs' own URLs."""
+    project = load_project(ROOT)
+    questions = json.loads(practice_questions(project.registry, project.starters, directory_urls=directory_urls))
+    data_url = "https://example.org/site/" + PRACTICE_QUESTIONS
+    for question in questions:
+        lab_page = File(lab_uri(project.registry.lab(question["lab"])), "docs", "site", directory_urls)
+        assert urljoin(data_url, question["href"]) == f"https://example.org/site/{lab_page.url}#what-to-notice"

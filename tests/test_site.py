@@ -155,6 +155,9 @@ def test_interview_prep_gathers_every_lab_and_practice_has_every_question(site):
     questions = json.loads((site / "interview" / "questions.json").read_text(encoding="utf-8"))
     assert len(questions) == sum(len(s.checkpoints) for s in PROJECT.starters.values())
     assert all(q["question"].endswith("?") and q["answer"] for q in questions)
+    for question in questions:  # the practice page links each question to its lab's checkpoints
+        assert resolve(site, "/interview/questions.json", question["href"]) == (f"/labs/{question['lab']}/",
+                                                                               "what-to-notice")
 
 
 def test_practice_shows_the_code_or_output_a_question_is_about(site):

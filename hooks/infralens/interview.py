@@ -11,7 +11,7 @@ import markdown
 from .markdown_text import Markdown, inline
 from .mathml import Formulas, render_math
 from .model import Registry
-from .paths import INTERVIEW, PRACTICE, PRACTICE_QUESTIONS, lab_uri, relative
+from .paths import INTERVIEW, PRACTICE, PRACTICE_QUESTIONS, lab_uri, relative, url_relative
 from .render import front_matter
 from .starter import Checkpoint, Starter
 
@@ -46,24 +46,27 @@ class InlineHtml:
         return html.removeprefix("<p>").removesuffix("</p>")
 
 
-def practice_questions(registry: Registry, starters: dict[str, Starter], formulas: Formulas | None = None) -> str:
-    """Every checkpoint as JSON for the practice page; links are relative to the JSON file.
+def practice_questions(registry: Registry, starters: dict[str, Starter], formulas: Formulas | None = None,
+                       *, directory_urls: bool = True) -> str:
+    """Every checkpoint as JSON for the practice page; links are relative to the JSON file, to
+    the lab pages' URLs under MkDocs' `use_directory_urls` (`directory_urls`).
     `formulas`: those the build converted already. A question settled by starter lines carries
     them (`code`), since practice shows no excerpt; one settled by a printed line carries it
     (`output`), shown with the answer, since it would give the answer away."""
     inline_html = InlineHtml(formulas)
     questions = [
         {"id": f"{lab.id}#{index}", "lab": lab.id, "label": f"{lab.label}: {lab.title}",
-         "href": relative(lab_uri(lab), PRACTICE_QUESTIONS).removesuffix("index.md") + "#what-to-notice",
+         "href": url_relative(lab_uri(lab), PRACTICE_QUESTIONS, directory_urls) + "#what-to-notice",
          "question": inline_html(checkpoint.question), "answer": inline_html(checkpoint.answer),
-         **_evidence(starters[lab.id], checkpoint)}
+         **question_evidence(starters[lab.id], checkpoint)}
         for lab in registry.ordered_labs if lab.id in starters
         for index, checkpoint in enumerate(starters[lab.id].checkpoints, 1)
     ]
     return json.dumps(questions, ensure_ascii=False)
 
 
-def _evidence(starter: Starter, checkpoint: Checkpoint) -> dict[str, object]:
+def question_evidence(starter: Starter, checkpoint: Checkpoint) -> dict[str, object]:
+    """What practice shows beside a question: the starter lines or the printed line it is about."""
     evidence = checkpoint.evidence
     if evidence.in_output:
         return {"output": evidence.output_text}

@@ -72,6 +72,24 @@ def relative(target: str, source: str) -> str:
     return posixpath.relpath(target, posixpath.dirname(source) or ".")
 
 
+def page_url(uri: str, directory_urls: bool) -> str:
+    """The site URL MkDocs gives the page at `uri` (docs-relative), with or without `use_directory_urls`."""
+    stem = uri.removesuffix(".md")
+    if not directory_urls:
+        return stem + ".html"
+    if stem == "index" or stem.endswith("/index"):
+        return stem.removesuffix("index")
+    return stem + "/"
+
+
+def url_relative(target: str, source: str, directory_urls: bool) -> str:
+    """A link, in a file served at `source` (not a page: data a page fetches), to the page `target`:
+    the URL MkDocs gives that page, since nothing converts links inside data files."""
+    url = page_url(target, directory_urls)
+    link = posixpath.relpath(url or ".", posixpath.dirname(source) or ".")
+    return link + "/" if url.endswith("/") or not url else link
+
+
 def line_anchor(block_id: str, line: int) -> str:
     """The id pymdownx.highlight gives a numbered line of the code block `block_id`."""
     return f"__codelineno-{block_id}-{line}"
