@@ -292,13 +292,13 @@ class LabHooks:
             markdown = place_figures(markdown, lambda reference: self._placed(reference, page))
         if RULES_REFERENCE in markdown:
             markdown = place_rules(markdown)
-        if uri == "index.md":
+        if uri == paths.HOME:  # the headings are in paths.GENERATED_SECTIONS, which the check requires
             registry, minutes, summaries = project.registry, project.minutes, project.chapter_summaries
             return insert_after_headings(markdown, {
                 "start-here": render.render_start_here(env, registry, minutes, project.section_titles, uri),
                 "chapters": render.render_chapter_cards(env, registry, minutes, summaries, uri),
                 "your-progress": render.render_progress(env, registry, uri)})
-        if uri == "handbook/index.md":
+        if uri == paths.HANDBOOK_INDEX:
             chapters = render.render_chapter_cards(env, project.registry, project.minutes,
                                                    project.chapter_summaries, uri)
             return insert_after_headings(markdown, {"chapters": chapters})

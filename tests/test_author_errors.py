@@ -226,6 +226,8 @@ PAGE_CASES = [
                          + "\nA broken formula: $x^$.\n")(p),
          "the formula `x^` cannot be rendered", "docs/handbook/diffusion.md", "fix the LaTeX", lab=None,
          line=line_of("docs/handbook/diffusion.md", "$x^$")),
+    Case("home page heading renamed", replace("docs/index.md", "## Start here", "## Where to begin"),
+         "no heading with the anchor `start-here`", "docs/index.md", "`{#start-here}`", lab=None),
     Case("scaffold text left in a new lab",
          lambda p: infralens(["--root", str(p), *SCAFFOLD]),
          "still has the scaffold's guidance text", f"code/{SCAFFOLDED}/scaffold_check_lab.py",

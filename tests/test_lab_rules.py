@@ -16,12 +16,14 @@ from infralens.lab_rules import (
     moved_references,
     recorded_lines,
     registry_problems,
+    site_page_problems,
     starter_problems,
 )
 from infralens.model import Lab, Reading, Registry
 from infralens.paths import planted_bugs_path
 from infralens.planted_bugs import read_planted_bugs, run_planted_bug
 from infralens.starter import parse_starter
+from markdown.extensions.toc import slugify
 
 EXAMPLE = authoring_example("python")
 BUGS = authoring_example("yaml", after="its planted bug")
@@ -245,3 +247,17 @@ def test_the_starters_extra_is_what_the_site_install_of_make_serve_installs():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     site_install = makefile[makefile.index("$(VENV)/.site-installed:"):].split("\n\n")[0]
     assert "'.[starters]'" in site_install
+
+
+def test_a_generated_section_is_found_by_its_heading_or_an_explicit_anchor(tmp_path: Path):
+    """The site inserts its lists under headings of the home page; renaming one is reported, and
+    keeping the anchor on the new heading, as the fix says, satisfies the rule."""
+    docs = tmp_path / "docs"
+    (docs / "handbook").mkdir(parents=True)
+    home = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    (docs / "handbook" / "index.md").write_text((ROOT / "docs/handbook/index.md").read_text(encoding="utf-8"))
+    (docs / "index.md").write_text(home.replace("## Your progress", "## Progress"), encoding="utf-8")
+    assert [p.message for p in site_page_problems(docs, slugify)] == [
+        "the page has no heading with the anchor `your-progress`, under which the site inserts a generated list."]
+    (docs / "index.md").write_text(home.replace("## Your progress", "## Progress {#your-progress}"), encoding="utf-8")
+    assert site_page_problems(docs, slugify) == []

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problem
-from .handbook import figure_references
+from .handbook import figure_references, headings
 from .model import Lab, Registry
+from .paths import GENERATED_SECTIONS
 from .registry import REGISTRY_FILE
 from .starter import LineReference, Starter
 
@@ -74,6 +75,10 @@ RULES = (
                              "(`handbook/<page>.md#<heading-anchor>`): each lab is taught by its own section."),
     Rule("chapter-page", f"Each chapter's handbook page has at least {MIN_CHAPTER_WORDS} words of prose and shows "
                          "one of its labs' figures (`[[figure <lab-id>/<figure>]]` on a line of its own)."),
+    Rule("site-pages", "The home page keeps its headings `Start here`, `Chapters` and `Your progress`, and the "
+                       "handbook's index its `Chapters`: the site lists where to start, the chapters and the "
+                       "learner's progress under them (a renamed heading must keep its anchor, e.g. "
+                       "`## Where to begin {#start-here}`)."),
 )
 
 
@@ -253,6 +258,22 @@ def curriculum_problems(registry: Registry, starters: dict[str, Starter], docs_d
         if page.is_file():
             problems.extend(_chapter_page_problems(f"{docs_dir.name}/{chapter.handbook}", chapter.id,
                                                    page.read_text(encoding="utf-8")))
+    return problems
+
+
+def site_page_problems(docs_dir: Path, slugify: Callable[[str, str], str]) -> list[Problem]:
+    """Headings the site inserts generated lists under, missing from their page."""
+    problems: list[Problem] = []
+    for uri, anchors in GENERATED_SECTIONS.items():
+        page = docs_dir / uri
+        if not page.is_file():
+            continue  # MkDocs itself reports a missing page the navigation names
+        found = {heading.anchor for heading in headings(page.read_text(encoding="utf-8"), slugify)}
+        problems.extend(Problem(f"{docs_dir.name}/{uri}", f"the page has no heading with the anchor `{anchor}`, "
+                                "under which the site inserts a generated list.",
+                                rule_fix(f"restore the heading, or give the new one the anchor: `{{#{anchor}}}`",
+                                         "site-pages"))
+                        for anchor in anchors if anchor not in found)
     return problems
 
 

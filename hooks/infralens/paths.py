@@ -21,6 +21,10 @@ LEARNING_PATH = "labs/path.md"
 INTERVIEW = "interview/index.md"
 PRACTICE = "interview/practice.md"
 PRACTICE_QUESTIONS = "interview/questions.json"  # beside the practice page, which fetches it
+HOME = "index.md"
+HANDBOOK_INDEX = "handbook/index.md"
+# The anchors of the headings under which the site inserts its generated lists, by page.
+GENERATED_SECTIONS = {HOME: ("start-here", "chapters", "your-progress"), HANDBOOK_INDEX: ("chapters",)}
 OUTPUT_BLOCK = "output"  # the id of the recorded output's code block on a lab page
 
 

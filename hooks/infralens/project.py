@@ -27,6 +27,7 @@ from .lab_rules import (
     moved_references,
     placeholder_lines,
     registry_problems,
+    site_page_problems,
     starter_problems,
 )
 from .mathml import Formulas, bad_formulas, formula_problems
@@ -120,6 +121,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
             if recorded and not figure_problems:
                 figure_tables[lab.id] = recorded["figures"]
     problems.extend(curriculum_problems(registry, starters, docs_dir))
+    problems.extend(site_page_problems(docs_dir, slugify))
     for lab_id, starter in list(starters.items()):
         lab = registry.lab(lab_id)
         if lab_id in figure_tables:  # else its recording has a problem of its own, already reported
