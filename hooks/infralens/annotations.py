@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from .paths import OUTPUT_BLOCK, line_anchor
+
 # What pymdownx.highlight writes for an excerpt, up to the end of its code; then its notes.
 _EXCERPT = re.compile(
     r'<div id="(?P<block>excerpt-[A-Za-z0-9_-]+)" class="(?:[^"]* )?highlight(?: [^"]*)?">'
@@ -35,10 +37,6 @@ _EMPTY_LINE_LINK = re.compile(r'(<a id="__codelineno-[^"]+" name="__codelineno-[
 
 def note_id(block: str, number: int) -> str:
     return f"{block}-note-{number}"
-
-
-def line_anchor(block: str, line: int) -> str:
-    return f"__codelineno-{block}-{line}"
 
 
 def annotate_page(html: str) -> str:
@@ -109,7 +107,7 @@ def notes_html(block: str, notes: str, lines: dict[int, int]) -> str:
     return f'<ol class="il-notes">{items}'
 
 
-_OUTPUT_BLOCK = re.compile(r'<div id="output" class="')
+_OUTPUT_BLOCK = re.compile(f'<div id="{OUTPUT_BLOCK}" class="')
 
 
 def keep_output_out_of_search(html: str) -> str:
@@ -117,4 +115,4 @@ def keep_output_out_of_search(html: str) -> str:
     of the index's text, matched searches for a number with pages about something else, and gave
     lunr many one-off terms to index in every reader's browser on every page load. (The excerpts'
     code stays: search finds a lab by a word only its excerpt has.)"""
-    return _OUTPUT_BLOCK.sub('<div data-search-exclude id="output" class="', html, count=1)
+    return _OUTPUT_BLOCK.sub(f'<div data-search-exclude id="{OUTPUT_BLOCK}" class="', html, count=1)

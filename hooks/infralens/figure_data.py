@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, suggest
-from .figure_spec import FigureSpec, round_to, same_when_shown
+from .figure_spec import FigureSpec, Table, round_to, same_when_shown
 from .model import Lab
 from .paths import figure_data_path
 from .starter import Starter
 
-Table = dict[str, list[Any]]
 FUNCTION = "figures"
 # numpy scalars and arrays become plain numbers and lists (`tolist`); any other object is passed on
 # by its type's name, for the parent to report with its figure and column.

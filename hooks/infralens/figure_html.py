@@ -12,11 +12,9 @@ from typing import Any
 import jinja2
 
 from .drawing import accessible_svg, colour_key, exploration_specs, vega_lite
-from .figure_spec import FigureSpec, round_to
+from .figure_spec import FigureSpec, Table, round_to
 from .model import Lab
 from .paths import TEMPLATES
-
-Table = dict[str, list[Any]]
 
 
 @dataclass(frozen=True)

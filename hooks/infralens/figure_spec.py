@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import Problems, suggest
 
@@ -22,6 +23,7 @@ _KEY_VALUE = re.compile(r"^(?P<key>[a-z][a-z0-9-]*):\s*(?P<value>.*)$")
 _ENCODING = re.compile(r'^(?P<column>[A-Za-z_][A-Za-z0-9_]*)(?:\s+"(?P<label>[^"]*)")?(?:\s+(?P<format>\S+))?$')
 # The subset of Python's format mini-language that a figure's numbers use: .3f .2e .4g .0% ,d d
 FORMAT = re.compile(r"^(?P<comma>,)?(?:\.(?P<digits>\d+))?(?P<type>[efg%d])$")
+Table = dict[str, list[Any]]  # a figure's data: column name -> values, one per row
 
 
 @dataclass(frozen=True)

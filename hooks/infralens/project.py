@@ -20,7 +20,8 @@ from markdown.extensions.toc import slugify as default_slugify
 
 from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
-from .figure_data import Table, check_recording, read_recording
+from .figure_data import check_recording, read_recording
+from .figure_spec import Table
 from .handbook import FigureReference, figure_references, first_sentence, headings, outside_fences
 from .lab_rules import (
     curriculum_problems,

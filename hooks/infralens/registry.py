@@ -17,12 +17,11 @@ from . import schema_messages
 from .cache import DiskCache, NoCache
 from .errors import AuthorError, Position, Problem, Problems
 from .model import Chapter, Lab, Reading, Registry
-from .rules import check_duplicates, check_rules
+from .rules import Positions, check_duplicates, check_rules
 from .yaml_positions import Path_, parse_yaml
 
 REGISTRY_FILE = "labs.yaml"
 SCHEMA_FILE = "labs.schema.json"
-Positions = dict[Path_, Position]
 
 
 def load_registry(root: Path, docs_dir: Path | None = None) -> Registry:
