@@ -14,6 +14,7 @@ from infralens.lab_rules import (
     RULES,
     curriculum_problems,
     moved_references,
+    prose_words,
     recorded_lines,
     registry_problems,
     site_page_problems,
@@ -261,3 +262,10 @@ def test_a_generated_section_is_found_by_its_heading_or_an_explicit_anchor(tmp_p
         "the page has no heading with the anchor `your-progress`, under which the site inserts a generated list."]
     (docs / "index.md").write_text(home.replace("## Your progress", "## Progress {#your-progress}"), encoding="utf-8")
     assert site_page_problems(docs, slugify) == []
+
+
+def test_chapter_words_count_prose_not_code_or_formulas():
+    """Words in any code fence (backticks or tildes, as Markdown allows) or formula are not prose."""
+    page = "# Title\n\nTwo words.\n\n~~~python\nx = total_bytes / seconds\n~~~\n\n````\n```\nnot prose\n```\n````\n" \
+           "\n$$a = b$$ and $c$ end.\n"
+    assert prose_words(page) == len(["Title", "Two", "words", "and", "end"])

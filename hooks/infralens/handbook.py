@@ -26,16 +26,7 @@ def headings(markdown: str, slugify: Callable[[str, str], str] = default_slugify
     """ATX headings outside code fences, with the ids the `toc` extension will give them."""
     found: list[Heading] = []
     used: set[str] = set()
-    fence: str | None = None
-    for index, line in enumerate(markdown.split("\n")):
-        opening = _FENCE.match(line)
-        if fence:
-            if opening and opening.group(1).startswith(fence):
-                fence = None
-            continue
-        if opening:
-            fence = opening.group(1)
-            continue
+    for number, line in outside_fences(markdown):
         match = _HEADING.match(line)
         if not match:
             continue
@@ -46,7 +37,7 @@ def headings(markdown: str, slugify: Callable[[str, str], str] = default_slugify
         else:
             anchor = unique(slugify(_plain(title), "-"), used)
         used.add(anchor)
-        found.append(Heading(index, len(match["level"]), title.strip(), anchor))
+        found.append(Heading(number - 1, len(match["level"]), title.strip(), anchor))
     return found
 
 

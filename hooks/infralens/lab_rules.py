@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problem
-from .handbook import figure_references, headings
+from .handbook import figure_references, headings, outside_fences
 from .model import Lab, Registry
 from .paths import GENERATED_SECTIONS
 from .registry import REGISTRY_FILE
@@ -294,7 +294,8 @@ def _chapter_page_problems(name: str, chapter: str, text: str) -> list[Problem]:
 
 
 def prose_words(markdown: str) -> int:
-    prose = re.sub(r"\$\$.*?\$\$|\$[^$\n]+\$|```.*?```", " ", markdown, flags=re.S)
+    text = "\n".join(line for _, line in outside_fences(markdown))
+    prose = re.sub(r"\$\$.*?\$\$|\$[^$\n]+\$", " ", text, flags=re.S)
     return len(re.findall(r"[A-Za-z][A-Za-z'-]*", prose))
 
 
