@@ -10,6 +10,7 @@ import pathlib
 import pickle
 import re
 import textwrap
+from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -24,7 +25,6 @@ from infralens.drawing import (
     colour_key,
     draw_svgs,
     exploration_specs,
-    render_svgs,
     vega_lite,
 )
 from infralens.errors import AuthorError, Problems
@@ -33,6 +33,12 @@ from infralens.figure_html import rows_of
 from infralens.figure_spec import Encoding, FigureSpec, parse_figure, round_to, same_when_shown
 from infralens.model import Lab
 from infralens.starter import parse_starter
+
+
+def render_svgs(specs: list[dict[str, Any]], cache: DiskCache | None = None) -> list[str]:
+    """Drawings of `specs`, made in this process (the build draws them the same way, ahead of time)."""
+    return PendingSvgs(specs, cache).result()
+
 
 DECLARATION = """\
 kind: line

@@ -417,11 +417,6 @@ def _exploration(spec: dict[str, Any]) -> str | None:
     return spec.get("usermeta", {}).get("exploration")
 
 
-def render_svgs(specs: list[dict[str, Any]], cache: DiskCache | None = None) -> list[str]:
-    """SVG drawings of Vega-Lite specs; only specs not in the cache are drawn."""
-    return PendingSvgs(specs, cache).result()
-
-
 def accessible_svg(svg: str, id_prefix: str, title: str, description: str) -> str:
     """Give an SVG a title and description for screen readers, and ids unique on the page."""
     svg = _ID.sub(lambda m: f' id="{id_prefix}-{m[1]}"', svg)
