@@ -85,7 +85,7 @@ UNCOVERED = """(element, centreOnly) => {
 }"""
 
 # Contrast of every piece of text inside `root` against the background it is drawn on.
-LOWEST_CONTRAST = """root => {
+COLOURS = """
   const rgba = text => { const m = text.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
   const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
     .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
@@ -98,15 +98,16 @@ LOWEST_CONTRAST = """root => {
     }
     return layers.reverse().reduce((below, top) => over(top, below), [255, 255, 255]);
   };
+  const contrast = (x, y) => { const [a, b] = [lum(x), lum(y)].sort((p, q) => q - p); return (a + 0.05) / (b + 0.05); };
+"""
+LOWEST_CONTRAST = """root => {""" + COLOURS + """
   let lowest = [99, ''];
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const element = node.parentElement;
     if (!node.textContent.trim() || !element.getClientRects().length) continue;
     const bg = background(element);
-    const fg = over(rgba(getComputedStyle(element).color), bg);
-    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-    const ratio = (a + 0.05) / (b + 0.05);
+    const ratio = contrast(over(rgba(getComputedStyle(element).color), bg), bg);
     if (ratio < lowest[0]) lowest = [ratio, node.textContent.trim().slice(0, 30)];
   }
   return lowest;
@@ -310,6 +311,41 @@ def test_show_lines_highlight_stays_and_keeps_contrast(visit, scheme):
     assert first.evaluate(UNCOVERED) == "", "the first highlighted line is in view"
     ratio, text = page.locator(f"#{block}").evaluate(LOWEST_CONTRAST)
     assert ratio >= 4.5, f"'{text}' in the highlighted excerpt has contrast {ratio:.2f}"
+
+
+# Each visible marker of the article: its pill against the code around it, its number against the
+# pill, and the square around its centre in which a tap still reaches it.
+MARKER_LOOKS = """() => {""" + COLOURS + """
+  return [...document.querySelectorAll('article a.il-marker')].filter(m => m.getClientRects().length).map(marker => {
+    const code = background(marker.parentElement);
+    const pill = over(rgba(getComputedStyle(marker).backgroundColor), code);
+    const text = over(rgba(getComputedStyle(marker).color), pill);
+    const r = marker.getBoundingClientRect();
+    const [x, y] = [(r.left + r.right) / 2, (r.top + r.bottom) / 2];
+    const reaches = d => [[x - d, y - d], [x + d, y - d], [x - d, y + d], [x + d, y + d], [x - d, y], [x + d, y],
+                          [x, y - d], [x, y + d]].every(([px, py]) => marker.contains(document.elementFromPoint(px, py)));
+    let half = 0;
+    while (half < 30 && reaches(half + 1)) half += 1;
+    return {note: marker.hash, pill: contrast(pill, code), text: contrast(text, pill), tap: 2 * half};
+  });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
+def test_markers_stand_out_from_the_code_and_are_big_enough_to_tap(visit, scheme, viewport):
+    """WCAG's non-text contrast (3:1) for the pill, text contrast (4.5:1) for its number, and a
+    target of at least 24 x 24 CSS px (2.5.8), measured by where a tap lands."""
+    page = visit(search=False, viewport=viewport, color_scheme=scheme).look_at(PAGES["lab"])
+    looks = []
+    for index in range(page.locator("article a.il-marker").count()):
+        page.locator("article a.il-marker").nth(index).evaluate("m => m.scrollIntoView({block: 'center'})")
+        looks.append(page.evaluate(MARKER_LOOKS)[index])
+    assert looks
+    for look in looks:
+        assert look["pill"] >= 3, f"marker {look['note']} is {look['pill']:.2f}:1 against the code"
+        assert look["text"] >= 4.5, f"marker {look['note']}'s number is {look['text']:.2f}:1 against its pill"
+        assert look["tap"] >= 24, f"a tap reaches marker {look['note']} only within {look['tap']} px"
 
 
 def test_note_links_back_to_its_line_on_a_phone(visit):
