@@ -11,7 +11,7 @@ import io
 import math
 import re
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from .errors import AuthorError, Problems, suggest
@@ -431,11 +431,14 @@ def prose_lines(lines: tuple[str, ...], comments: Comments) -> tuple[tuple[int, 
     """Every comment, whole-line or trailing, less excerpt bounds, explanation ranges, `see:`
     fields (line numbers and quoted output) and a figure's settings other than its title and
     caption: the text whose numbers a learner takes as values."""
-    found = []
-    for number in sorted(comments.whole_lines | comments.trailing.keys()):
-        text = comments.trailing.get(number) or lines[number - 1]
-        found.append((number, _NOT_PROSE.sub("", text)))
+    found = ((number, _NOT_PROSE.sub("", text)) for number, text in _comment_texts(lines, comments))
     return tuple((number, text) for number, text in found if text.strip())
+
+
+def _comment_texts(lines: tuple[str, ...], comments: Comments) -> Iterator[tuple[int, str]]:
+    """Each comment with its line number: a whole line, or the trailing part of a code line."""
+    for number in sorted(comments.whole_lines | comments.trailing.keys()):
+        yield number, comments.trailing.get(number) or lines[number - 1]
 
 
 def line_references(lines: tuple[str, ...], comments: Comments, blocks: list[_Block]) -> tuple[LineReference, ...]:
@@ -444,10 +447,9 @@ def line_references(lines: tuple[str, ...], comments: Comments, blocks: list[_Bl
     The ranges of `# lab:explain` headers are checked where they are parsed."""
     found = []
     explain_headers = {block.line for block in blocks if block.kind == "explain"}
-    for number in sorted(comments.whole_lines | comments.trailing.keys()):
+    for number, text in _comment_texts(lines, comments):
         if number in explain_headers:
             continue
-        text = comments.trailing.get(number) or lines[number - 1]
         for match in _LINE_REFERENCE.finditer(text):
             for span in _SPAN_PARTS.finditer(match["spans"]):
                 start = int(span["start"])
