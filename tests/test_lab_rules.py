@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT, authoring_example, copy_project
 from infralens.cli import main as infralens
 from infralens.figure_data import FigureRunError, run_figures, unplottable
+from infralens.handbook import DocsPages
 from infralens.lab_rules import (
     RULES,
     curriculum_problems,
@@ -123,7 +124,8 @@ def test_interviews_and_chapter_pages_are_checked_across_the_curriculum(tmp_path
     (tmp_path / "handbook" / "hardware.md").write_text("# Hardware\n\nToo short.\n", encoding="utf-8")
     from infralens.model import Chapter
     registry = Registry((Chapter("hardware", 2, "Hardware", "handbook/hardware.md"),), (twin, LAB))
-    problems = [str(p) for p in curriculum_problems(registry, {LAB.id: starter, twin.id: starter}, tmp_path)]
+    starters = {LAB.id: starter, twin.id: starter}
+    problems = [str(p) for p in curriculum_problems(registry, starters, DocsPages.read(tmp_path))]
     assert any(f"(lab {LAB.id}): the interview text is the same as lab `lab-98-twin`'s" in p for p in problems)
     assert any(p.startswith(f"{tmp_path.name}/handbook/hardware.md: the page of chapter `hardware` has 3 words")
                for p in problems)
@@ -258,10 +260,10 @@ def test_a_generated_section_is_found_by_its_heading_or_an_explicit_anchor(tmp_p
     home = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     (docs / "handbook" / "index.md").write_text((ROOT / "docs/handbook/index.md").read_text(encoding="utf-8"))
     (docs / "index.md").write_text(home.replace("## Your progress", "## Progress"), encoding="utf-8")
-    assert [p.message for p in site_page_problems(docs, slugify)] == [
+    assert [p.message for p in site_page_problems(DocsPages.read(docs), slugify)] == [
         "the page has no heading with the anchor `your-progress`, under which the site inserts a generated list."]
     (docs / "index.md").write_text(home.replace("## Your progress", "## Progress {#your-progress}"), encoding="utf-8")
-    assert site_page_problems(docs, slugify) == []
+    assert site_page_problems(DocsPages.read(docs), slugify) == []
 
 
 def test_chapter_words_count_prose_not_code_or_formulas():

@@ -1,10 +1,11 @@
-"""Handbook pages: find heading anchors and place "Labs for this section" under them."""
+"""Handbook pages: read them once, find heading anchors and place "Labs for this section" under them."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from markdown.extensions.toc import slugify as default_slugify
 from markdown.extensions.toc import unique
@@ -12,6 +13,23 @@ from markdown.extensions.toc import unique
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _HEADING = re.compile(r"^(?P<level>#{1,6})\s+(?P<title>.*?)\s*#*\s*$")
 _ATTR_ID = re.compile(r"\s*\{[^}]*#(?P<id>[A-Za-z0-9_-]+)[^}]*\}\s*$")
+
+
+@dataclass(frozen=True)
+class DocsPages:
+    """The Markdown pages an author wrote, read once per build for every check that needs them."""
+
+    folder: str = "docs"  # the docs folder's name, as problems name its files
+    texts: dict[str, str] = field(default_factory=dict)  # docs-relative path -> text
+
+    @classmethod
+    def read(cls, docs_dir: Path) -> DocsPages:
+        return cls(docs_dir.name, {page.relative_to(docs_dir).as_posix(): page.read_text(encoding="utf-8")
+                                   for page in sorted(docs_dir.rglob("*.md"))})
+
+    def name(self, uri: str) -> str:
+        """The page as a problem names it: `docs/handbook/networks.md`."""
+        return f"{self.folder}/{uri}"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,9 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import Problem
-from .handbook import figure_references, headings, outside_fences
+from .handbook import DocsPages, figure_references, headings, outside_fences
 from .model import Lab, Registry
 from .paths import GENERATED_SECTIONS
 from .registry import REGISTRY_FILE
@@ -238,7 +237,7 @@ def registry_problems(lab: Lab) -> list[Problem]:
     return problems
 
 
-def curriculum_problems(registry: Registry, starters: dict[str, Starter], docs_dir: Path) -> list[Problem]:
+def curriculum_problems(registry: Registry, starters: dict[str, Starter], pages: DocsPages) -> list[Problem]:
     """Rules across labs and chapters."""
     problems = []
     seen_text: dict[str, str] = {}
@@ -254,22 +253,19 @@ def curriculum_problems(registry: Registry, starters: dict[str, Starter], docs_d
                                         rule_fix("write this lab's own explanation", "interview"), lab=lab.id))
             seen.setdefault(key, lab.id)
     for chapter in registry.chapters:
-        page = docs_dir / chapter.handbook
-        if page.is_file():
-            problems.extend(_chapter_page_problems(f"{docs_dir.name}/{chapter.handbook}", chapter.id,
-                                                   page.read_text(encoding="utf-8")))
+        if (page := pages.texts.get(chapter.handbook)) is not None:
+            problems.extend(_chapter_page_problems(pages.name(chapter.handbook), chapter.id, page))
     return problems
 
 
-def site_page_problems(docs_dir: Path, slugify: Callable[[str, str], str]) -> list[Problem]:
+def site_page_problems(pages: DocsPages, slugify: Callable[[str, str], str]) -> list[Problem]:
     """Headings the site inserts generated lists under, missing from their page."""
     problems: list[Problem] = []
     for uri, anchors in GENERATED_SECTIONS.items():
-        page = docs_dir / uri
-        if not page.is_file():
+        if (text := pages.texts.get(uri)) is None:
             continue  # MkDocs itself reports a missing page the navigation names
-        found = {heading.anchor for heading in headings(page.read_text(encoding="utf-8"), slugify)}
-        problems.extend(Problem(f"{docs_dir.name}/{uri}", f"the page has no heading with the anchor `{anchor}`, "
+        found = {heading.anchor for heading in headings(text, slugify)}
+        problems.extend(Problem(pages.name(uri), f"the page has no heading with the anchor `{anchor}`, "
                                 "under which the site inserts a generated list.",
                                 rule_fix(f"restore the heading, or give the new one the anchor: `{{#{anchor}}}`",
                                          "site-pages"))

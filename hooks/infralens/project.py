@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,7 +21,7 @@ from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
 from .figure_data import check_recording, read_recording
 from .figure_spec import Table
-from .handbook import FigureReference, figure_references, first_sentence, headings, outside_fences
+from .handbook import DocsPages, FigureReference, figure_references, first_sentence, headings, outside_fences
 from .lab_rules import (
     curriculum_problems,
     moved_references,
@@ -55,6 +54,7 @@ class Project:
     # docs-relative page -> the lab figures it places by reference
     figure_references: dict[str, list[FigureReference]] = field(default_factory=dict)
     docs_dir: Path = Path("docs")
+    pages: DocsPages = field(default_factory=DocsPages)  # the author's pages, as this build read them
 
     @cached_property
     def minutes(self) -> dict[str, int]:
@@ -64,9 +64,8 @@ class Project:
     @cached_property
     def chapter_summaries(self) -> dict[str, str]:
         """Each chapter's summary: the first sentence of its handbook page, as Markdown."""
-        pages = {chapter.id: self.docs_dir / chapter.handbook for chapter in self.registry.chapters}
-        return {chapter_id: first_sentence(page.read_text(encoding="utf-8")) if page.is_file() else ""
-                for chapter_id, page in pages.items()}
+        return {chapter.id: first_sentence(self.pages.texts.get(chapter.handbook, ""))
+                for chapter in self.registry.chapters}
 
     @cached_property
     def labs_by_page(self) -> dict[str, list[Lab]]:
@@ -95,6 +94,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
     except AuthorError as error:
         return Project(root, EMPTY_REGISTRY, {}, {}, tuple(error.problems))
     problems.extend(_scaffold_text_in_registry(registry))
+    pages = DocsPages.read(docs_dir)
     starters: dict[str, Starter] = {}
     outputs: dict[str, str] = {}
     figure_tables: dict[str, dict[str, Table]] = {}
@@ -121,8 +121,8 @@ def load_project(root: Path, docs_dir: Path | None = None,
             problems.extend(figure_problems)
             if recorded and not figure_problems:
                 figure_tables[lab.id] = recorded["figures"]
-    problems.extend(curriculum_problems(registry, starters, docs_dir))
-    problems.extend(site_page_problems(docs_dir, slugify))
+    problems.extend(curriculum_problems(registry, starters, pages))
+    problems.extend(site_page_problems(pages, slugify))
     for lab_id, starter in list(starters.items()):
         lab = registry.lab(lab_id)
         if lab_id in figure_tables:  # else its recording has a problem of its own, already reported
@@ -130,13 +130,13 @@ def load_project(root: Path, docs_dir: Path | None = None,
             problems.extend(found)
         if lab_id in outputs and lab_id in figure_tables:
             problems.extend(_prose_number_problems(lab, starter, outputs[lab_id], figure_tables[lab_id]))
-    problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, docs_dir))
+    problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, pages))
     references: dict[str, list[FigureReference]] = {}
-    problems.extend(_page_problems(docs_dir, cache, formulas, registry, starters, references))
-    section_titles, missing = _handbook_sections(registry, docs_dir, slugify)
+    problems.extend(_page_problems(pages, cache, formulas, registry, starters, references))
+    section_titles, missing = _handbook_sections(registry, pages, slugify)
     problems.extend(missing)
     return Project(root, registry, starters, outputs, tuple(problems), section_titles, figure_tables, references,
-                   docs_dir)
+                   docs_dir, pages)
 
 
 def _parse_cached(data: bytes, lab: Lab, cache: DiskCache,
@@ -201,16 +201,14 @@ def _lab_values(labs: Iterable[Lab], starters: dict[str, Starter], outputs: dict
 
 
 def _handbook_number_problems(registry: Registry, starters: dict[str, Starter], outputs: dict[str, str],
-                              tables: dict[str, dict[str, Table]], docs_dir: Path) -> list[Problem]:
+                              tables: dict[str, dict[str, Table]], pages: DocsPages) -> list[Problem]:
     """Numbers on a chapter's handbook page that none of the chapter's labs gives."""
     problems = []
     for chapter in registry.chapters:
-        page = docs_dir / chapter.handbook
-        if not page.is_file():
+        if (text := pages.texts.get(chapter.handbook)) is None:
             continue
         values = _lab_values(registry.labs_in(chapter.id), starters, outputs, tables)
-        lines = outside_fences(page.read_text(encoding="utf-8"))
-        problems.extend(number_problems(None, f"{docs_dir.name}/{chapter.handbook}", lines, values))
+        problems.extend(number_problems(None, pages.name(chapter.handbook), outside_fences(text), values))
     return problems
 
 
@@ -247,22 +245,21 @@ def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,
     return found
 
 
-def _page_problems(docs_dir: Path, cache: DiskCache, formulas: Formulas, registry: Registry,
+def _page_problems(pages: DocsPages, cache: DiskCache, formulas: Formulas, registry: Registry,
                    starters: dict[str, Starter], references: dict[str, list[FigureReference]]) -> list[Problem]:
     """Problems of the pages authors write: formulas that cannot be rendered, figure references
     to a lab or figure that does not exist. Collects the figure references of each page."""
     problems: list[Problem] = []
-    for page in sorted(docs_dir.rglob("*.md")):
-        text = page.read_text(encoding="utf-8")
+    for uri, text in pages.texts.items():
         key = "formulas\0" + hashlib.sha256(text.encode("utf-8")).hexdigest()
         bad = cache.get(key)
         if bad is None:
             bad = bad_formulas(text, formulas)
             cache.put(key, bad)
-        name = posixpath.join(docs_dir.name, page.relative_to(docs_dir).as_posix())
+        name = pages.name(uri)
         problems.extend(formula_problems(bad, name, text.split("\n")))
         if found := figure_references(text):
-            references[page.relative_to(docs_dir).as_posix()] = found
+            references[uri] = found
             problems.extend(_unknown_figures(name, found, registry, starters))
     return problems
 
@@ -328,19 +325,18 @@ def _stale_output_evidence(lab: Lab, starter: Starter, output: str) -> list[Prob
             if c.evidence.in_output and output_line(output, c.evidence.output_text) is None]
 
 
-def _handbook_sections(registry: Registry, docs_dir: Path, slugify) -> tuple[dict[str, str], list[Problem]]:
+def _handbook_sections(registry: Registry, pages: DocsPages, slugify) -> tuple[dict[str, str], list[Problem]]:
     """Each lab's handbook section title (its heading, or the page's first), and the labs
     whose anchor names no heading on the page."""
     titles: dict[str, str] = {}
     problems = []
-    pages: dict[str, dict[str, str]] = {}
+    anchors: dict[str, dict[str, str]] = {}
     for lab in registry.labs:
-        if not (docs_dir / lab.handbook_page).is_file():
+        if (text := pages.texts.get(lab.handbook_page)) is None:
             continue  # already reported by the registry check
-        if lab.handbook_page not in pages:
-            text = (docs_dir / lab.handbook_page).read_text(encoding="utf-8")
-            pages[lab.handbook_page] = {h.anchor: h.title for h in headings(text, slugify)}
-        sections = pages[lab.handbook_page]
+        if lab.handbook_page not in anchors:
+            anchors[lab.handbook_page] = {h.anchor: h.title for h in headings(text, slugify)}
+        sections = anchors[lab.handbook_page]
         if not lab.handbook_anchor:
             titles[lab.id] = next(iter(sections.values()), lab.handbook_page)
         elif lab.handbook_anchor in sections:
@@ -350,6 +346,6 @@ def _handbook_sections(registry: Registry, docs_dir: Path, slugify) -> tuple[dic
             fix = (f"did you mean `#{close}`?" if close else
                    f"use one of its anchors ({', '.join(sorted(sections)) or 'none'}), "
                    "or add the heading to the page.")
-            problems.append(Problem(REGISTRY_FILE, f"{docs_dir.name}/{lab.handbook_page} has no heading "
+            problems.append(Problem(REGISTRY_FILE, f"{pages.name(lab.handbook_page)} has no heading "
                                     f"`#{lab.handbook_anchor}`.", fix, line=lab.line, lab=lab.id))
     return titles, problems
