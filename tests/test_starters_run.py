@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import ROOT
-from infralens.cli import run_starter
 from infralens.figure_data import differences, read_recording, run_figures
 from infralens.paths import output_path
 from infralens.planted_bugs import read_planted_bugs, run_planted_bug
 from infralens.project import load_project
+from infralens.running import run_starter
 from pages import section, soup
 
 PROJECT = load_project(ROOT)

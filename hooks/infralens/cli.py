@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,16 +20,9 @@ from .paths import output_path, planted_bugs_path, recorded_lines_path
 from .planted_bugs import read_planted_bugs, run_planted_bug
 from .project import load_project, read_recorded_lines
 from .registry import load_registry
+from .running import run_starter
 from .scaffold import create_lab
 from .starter import parse_starter
-
-RUN_TIMEOUT_SECONDS = 60
-
-
-def run_starter(root: Path, starter: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a starter the way the lab page tells learners to: `python <starter>` from the root."""
-    return subprocess.run([sys.executable, starter], cwd=root, capture_output=True, check=False, text=True,
-                          timeout=RUN_TIMEOUT_SECONDS, encoding="utf-8", env=env)
 
 
 class _ConfigLoader(yaml.SafeLoader):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,9 @@ from .errors import Problem, Problems
 from .lab_rules import placeholder_lines, rule_fix
 from .model import Lab
 from .paths import planted_bugs_path
+from .running import RUN_TIMEOUT_SECONDS, run_starter
 from .yaml_positions import parse_yaml
 
-RUN_TIMEOUT_SECONDS = 60
 FIELDS = ("bug", "replace", "with")
 EXAMPLE = ('- bug: the closed form uses alpha_bar instead of its square root\n'
            '  replace: "np.sqrt(a) * x0"\n  with: "a * x0"')
@@ -94,8 +93,7 @@ def run_planted_bug(root: Path, lab: Lab, bug: PlantedBug) -> Outcome:
         shutil.copytree((root / lab.starter).parent, folder)
         (Path(scratch) / lab.starter).write_text(bug.apply(source), encoding="utf-8")
         try:
-            result = subprocess.run([sys.executable, lab.starter], cwd=scratch, capture_output=True, check=False,
-                                    text=True, timeout=RUN_TIMEOUT_SECONDS, encoding="utf-8")
+            result = run_starter(Path(scratch), lab.starter)
         except subprocess.TimeoutExpired:
             return Outcome(bug, False, f"it ran for over {RUN_TIMEOUT_SECONDS} s instead of failing an assert")
     if result.returncode == 0:
