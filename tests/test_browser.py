@@ -8,6 +8,7 @@ at a point, not what the DOM merely contains.
 
 from __future__ import annotations
 
+import base64
 import functools
 import itertools
 import json
@@ -663,16 +664,130 @@ def test_each_figure_is_visible_inside_its_column(visit, viewport, scheme):
         figures = page.locator("figure.il-figure")
         assert figures.count(), f"{path} shows a figure"
         for index in range(figures.count()):
-            drawing = figures.nth(index).locator(".il-figure-drawing svg")
+            # The drawing's box stays in the column; a drawing wider than a phone scrolls inside it.
+            drawing = figures.nth(index).locator(".il-figure-drawing")
             drawing.scroll_into_view_if_needed()
-            box = drawing.evaluate("""svg => { const r = svg.getBoundingClientRect();
-                const column = svg.closest('article').getBoundingClientRect();
-                return [r.width, r.height, r.left - column.left, column.right - r.right, innerWidth - r.right]; }""")
-            width, height, from_left, to_right, to_window = box
+            box = drawing.evaluate("""box => { const r = box.getBoundingClientRect();
+                const column = box.closest('article').getBoundingClientRect();
+                const svg = box.querySelector('svg').getBoundingClientRect();
+                return [r.width, svg.height, r.left - column.left, column.right - r.right, innerWidth - r.right,
+                        svg.width - r.width, box.tabIndex]; }""")
+            width, height, from_left, to_right, to_window, hidden, tab_index = box
             assert width > 200 and height > 60, (path, index, box)
             assert from_left >= -1 and to_right >= -1 and to_window >= 0, (path, index, box)
+            if hidden > 1:
+                assert tab_index == 0, "a drawing that scrolls sideways can be scrolled from the keyboard"
         wider = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert wider <= 0, f"{path} scrolls sideways by {wider}px"
+
+
+# Each drawing's smallest text, as drawn (CSS px), its width and the column's, and each series
+# mark's colour against the page behind it.
+FIGURE_LOOKS = """() => {""" + COLOURS + """
+  return [...document.querySelectorAll('article .il-figure-drawing svg')].map(svg => {
+    const box = svg.getBoundingClientRect();
+    const scale = box.width / svg.viewBox.baseVal.width;
+    const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() && t.getClientRects().length);
+    const smallest = Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale));
+    const page = background(svg.closest('.il-figure'));
+    let lowest = [99, ''];
+    for (const mark of svg.querySelectorAll('[role=graphics-symbol]')) {
+      const style = getComputedStyle(mark);
+      // A heatmap's cells ('rect mark') are coloured along a scale and labelled: they are not series.
+      if (['text mark', 'rect mark'].includes(mark.getAttribute('aria-roledescription'))) continue;
+      for (const paint of [style.fill, style.stroke]) {
+        if (!paint.startsWith('rgb') || rgba(paint)[3] === 0) continue;
+        const ratio = contrast(over(rgba(paint), page), page);
+        if (ratio < lowest[0]) lowest = [ratio, mark.getAttribute('aria-label')];
+      }
+    }
+    return {figure: svg.closest('figure').id, smallest, width: box.width,
+            column: svg.closest('article').getBoundingClientRect().width, lowest};
+  });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
+def test_figures_are_readable_at_the_width_they_are_shown(visit, viewport, scheme):
+    """No chart text under 11 CSS px; on a wide screen a figure uses most of the column; every
+    series is at least 3:1 against the page (WCAG's non-text contrast)."""
+    tab = visit(search=False, viewport=viewport, color_scheme=scheme)
+    for path in FIGURE_PAGES:
+        page = tab.look_at(path)
+        looks = page.evaluate(FIGURE_LOOKS)
+        assert looks, f"{path} shows a figure"
+        for look in looks:
+            where = f"{path}#{look['figure']}"
+            assert look["smallest"] >= 11, f"{where}: text drawn at {look['smallest']:.1f} px"
+            if viewport is DESKTOP:
+                assert look["width"] >= 0.75 * look["column"], f"{where} fills {look['width']:.0f} of {look['column']:.0f} px"
+            ratio, mark = look["lowest"]
+            assert ratio >= 3, f"{where}: '{mark}' is {ratio:.2f}:1 against the page"
+
+
+# How many pixels of a screenshot have (nearly) the given colour, decoded in the page.
+PIXELS_OF_COLOUR = """async ([shot, colour]) => {
+  const image = await new Promise(done => { const i = new Image(); i.onload = () => done(i);
+                                            i.src = 'data:image/png;base64,' + shot; });
+  const canvas = document.createElement('canvas');
+  [canvas.width, canvas.height] = [image.width, image.height];
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  const data = context.getImageData(0, 0, image.width, image.height).data;
+  const [r, g, b] = colour.match(/[\\d.]+/g).map(Number);
+  let count = 0;
+  for (let i = 0; i < data.length; i += 4)
+    if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) <= 30) count += 1;
+  return count;
+}"""
+LINE_FIGURES = [(lab.id, figure.name) for lab in REGISTRY.ordered_labs for figure in PROJECT.starters[lab.id].figures
+                if figure.kind in ("line", "point") and "color" in figure.encodings]
+
+
+# Hide the marks of the named series (a mark's label lists "column: value" pairs), show the rest.
+HIDE_SERIES = """(svg, [label, hidden]) => {
+  let count = 0;
+  for (const mark of svg.querySelectorAll('[role=graphics-symbol]')) {
+    const pairs = (mark.getAttribute('aria-label') || '').split('; ');
+    const hide = hidden.some(value => pairs.includes(`${label}: ${value}`));
+    mark.style.visibility = hide ? 'hidden' : '';
+    count += hide;
+  }
+  return count;
+}"""
+
+
+@pytest.mark.parametrize(("lab", "figure"), LINE_FIGURES)
+def test_every_series_of_a_line_figure_shows(visit, lab, figure):
+    """A series drawn under another (a measurement on the formula it checks) still shows: at least
+    a quarter of the pixels it paints in its colour when drawn alone keep that colour among the others."""
+    spec = next(each for each in PROJECT.starters[lab].figures if each.name == figure)
+    label = spec.encodings["color"].label
+    page = visit(search=False, viewport=DESKTOP).look_at(f"/labs/{lab}/")
+    svg = page.locator(f"#figure-{figure} .il-figure-drawing svg")
+    # At the smallest scale a page shows a drawing (a phone's), whole: on a phone it scrolls.
+    svg.evaluate("svg => { svg.style.minWidth = '0'; svg.style.width = 0.85 * svg.viewBox.baseVal.width + 'px'; }")
+    svg.scroll_into_view_if_needed()
+    key = page.locator(f"#figure-{figure} .il-figure-key-item")
+    # The colour each series is drawn in, as the page paints it (the light scheme's own shades).
+    keyed = {item.text_content().strip(): item.locator("line, rect").evaluate(
+        "mark => { const style = getComputedStyle(mark); return mark.tagName === 'line' ? style.stroke : style.fill; }")
+        for item in key.all()}
+    # An exploration's key lists every series; the drawing shown holds those of one value.
+    series = [value for value in keyed if svg.evaluate(HIDE_SERIES, [label, [value]])]
+    assert len(series) >= min(2, len(keyed)), f"the drawing's marks are labelled '{label}: ' one of {list(keyed)}"
+
+    def shot(hidden: list[str]) -> str:
+        svg.evaluate(HIDE_SERIES, [label, hidden])
+        return base64.b64encode(svg.screenshot()).decode()
+
+    everything = shot([])
+    for value in series:
+        colour = keyed[value]
+        seen = page.evaluate(PIXELS_OF_COLOUR, [everything, colour])
+        alone = page.evaluate(PIXELS_OF_COLOUR, [shot([other for other in series if other != value]), colour])
+        assert alone > 0 and seen >= 0.25 * alone, f"{lab}/{figure}: '{value}' shows {seen} of its {alone} pixels"
 
 
 @pytest.mark.parametrize("lab", EXPLORATION_LABS)

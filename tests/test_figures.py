@@ -29,8 +29,9 @@ from infralens.drawing import (
 )
 from infralens.errors import AuthorError, Problems
 from infralens.figure_data import check_recording, differences, recording
-from infralens.figure_html import rows_of
+from infralens.figure_html import html_environment, plan_lab_figures, rows_of
 from infralens.figure_spec import Encoding, FigureSpec, parse_figure, round_to, same_when_shown
+from infralens.mathml import render_math
 from infralens.model import Lab
 from infralens.starter import parse_starter
 
@@ -53,6 +54,13 @@ default: 4
 y-scale: log
 """
 LAB = Lab("lab-x", 1, "X", "ch", "handbook/x.md", "", "code/x/x.py", (), (), (), 1)
+
+
+def figure_html_of(figure: FigureSpec, rows: list[dict[str, Any]]) -> str:
+    """The figure's HTML as a page shows it (its caption, control and key), before its drawing."""
+    table = {column: [row[column] for row in rows] for column in rows[0]}
+    (plan,) = plan_lab_figures(html_environment(), LAB, (figure,), {figure.name: table})
+    return plan.html
 
 
 def declared(text: str = DECLARATION, name: str = "bubble") -> tuple[FigureSpec | None, list[str]]:
@@ -205,7 +213,8 @@ def test_categories_get_a_key_on_the_page_in_the_colours_the_drawing_uses():
     rows = rows_of({"m": [1, 2, 1, 2], "idle": [0.5, 0.3, 0.4, 0.2], "schedule": ["GPipe", "GPipe", "1F1B", "1F1B"],
                     "p": [4, 4, 4, 4]})
     key = colour_key(figure, rows)
-    assert key == [("GPipe", PALETTE[0]), ("1F1B", PALETTE[1])], "in the starter's order, the palette's first colours"
+    assert [(entry.label, entry.colour) for entry in key] == [("GPipe", PALETTE[0]), ("1F1B", PALETTE[1])], \
+        "in the starter's order, the palette's first colours"
     (svg,) = render_svgs([vega_lite(figure, rows, rows)])
     assert "role-legend" not in svg, "the page's key replaces the drawing's legend"
     drawn = set(re.findall(r'(?:fill|stroke)="(#[0-9a-f]{6})"', svg))
@@ -358,3 +367,46 @@ def test_the_drawing_process_answers_each_line_with_svgs_or_the_error():
     good, bad = (json.loads(line) for line in replies.getvalue().splitlines())
     assert good["svgs"] == render_svgs([spec]) and good["seconds"] > 0
     assert bad["error"].startswith("JSONDecodeError")
+
+
+def test_each_line_series_has_its_own_width_dashes_and_points_and_the_key_shows_them():
+    """Where two lines coincide, the first drawn (widest, solid) shows round the later ones."""
+    figure, problems = declared()
+    assert figure is not None and not problems and figure.kind == "line"
+    rows = rows_of({"m": [1, 2] * 3, "idle": [0.5, 0.3] * 3, "schedule": ["a", "a", "b", "b", "c", "c"],
+                    "p": [4] * 6})
+    key = colour_key(figure, rows)
+    widths = [entry.line_width for entry in key]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3, widths
+    assert key[0].dashes == "1,0" and len({entry.dashes for entry in key}) == 3
+    (svg,) = render_svgs([vega_lite(figure, rows, rows)])
+    lines = re.findall(r'aria-roledescription="line mark"[^>]*stroke="(#\w+)" stroke-width="([\d.]+)"'
+                       r'(?: stroke-dasharray="([\d,]+)")?', svg)
+    assert {(colour, float(width)) for colour, width, _ in lines} == {(e.colour, e.line_width) for e in key}
+    shapes = {re.sub(r"[\d.-]+", "", d) for d in re.findall(r'aria-roledescription="point"[^>]* d="([^"]+)"', svg)}
+    assert len(shapes) == 3, "each series' points have their own shape"
+    page = figure_html_of(figure, rows)
+    assert page.count('class="il-figure-swatch il-figure-swatch-line"') == 3
+    assert 'stroke-dasharray="8,4"' in page, "the key draws each line as the figure does"
+
+
+def test_a_series_of_one_point_is_drawn_last_and_larger():
+    figure, problems = declared()
+    assert figure is not None and not problems
+    rows = rows_of({"m": [1, 2, 3, 2], "idle": [0.5, 0.3, 0.2, 0.3], "schedule": ["curve", "marker", "curve", "curve"],
+                    "p": [4] * 4})
+    (svg,) = render_svgs([vega_lite(figure, rows, rows)])
+    points = re.findall(r'aria-label="[^"]*: (curve|marker)"[^>]*aria-roledescription="point"[^>]* d="M([\d.-]+)', svg)
+    assert points[-1][0] == "marker", "drawn on top"
+    sizes = {name: abs(float(x)) for name, x in points}
+    assert sizes["marker"] >= 1.8 * sizes["curve"], sizes
+
+
+def test_a_formula_in_a_caption_is_rendered_as_math():
+    figure, problems = declared(DECLARATION.replace("caption: ", "caption: where $\\bar\\alpha_t < 0.5$ & "))
+    assert figure is not None and not problems
+    page = figure_html_of(figure, rows_of({"m": [1], "idle": [0.5], "schedule": ["a"], "p": [4]}))
+    caption = page[page.index("<figcaption>"):page.index("</figcaption>")]
+    assert '<span class="arithmatex">\\(\\bar\\alpha_t &lt; 0.5\\)</span> &amp; ' in caption
+    html, bad = render_math(caption)
+    assert not bad and "<math" in html and "$" not in html

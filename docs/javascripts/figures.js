@@ -47,9 +47,31 @@
     control.addEventListener("focus", load, { once: true });
   }
 
+  /* A drawing wider than the column (a phone's) scrolls sideways in its box: the box then takes
+   * the keyboard's focus, so that arrow keys scroll it too. The stylesheet shrinks a drawing to
+   * no less than 0.85 of its width. */
+  function scrollable() {
+    document.querySelectorAll("figure.il-figure .il-figure-drawing").forEach(function (box) {
+      var svg = box.querySelector("svg");
+      var wide = svg && 0.85 * parseFloat(svg.getAttribute("width")) > box.closest("figure").clientWidth + 1;
+      if (wide) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "group");
+        box.setAttribute("aria-label", "Drawing, wider than the screen: scroll sideways");
+      } else {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+
   function init() {
     document.querySelectorAll("figure.il-figure[data-il-variants]").forEach(attach);
+    scrollable();
   }
+
+  window.addEventListener("resize", scrollable);
 
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(init);

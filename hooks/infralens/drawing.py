@@ -18,9 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from .cache import DiskCache, NoCache
 from .figure_spec import FigureSpec
@@ -28,8 +29,10 @@ from .svg_frames import compose_frames
 
 # Okabe and Ito's palette, distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999"]
-WIDTH = 480  # scaled down to fit a phone, where its 13 px text reads at about 9 px
-HEIGHT = 220
+# Drawn for a desktop column; the page lets a figure grow to fill the column and, on a phone,
+# shrink only so far that its 13 px text still reads at 11 px, scrolling sideways beyond that.
+WIDTH = 560
+HEIGHT = 240
 ROW_HEIGHT = 26
 _THEME = {
     "background": None,
@@ -45,9 +48,18 @@ _THEME = {
     "range": {"category": PALETTE},
     "text": {"fill": "currentColor"},
 }
+# Series of a line or point figure differ in more than colour: where two lines coincide (a
+# measurement on top of the formula it checks), the first drawn is the widest and solid, each
+# later one narrower with its own dashes and point shape, so every series shows through.
+DASHES = [[1, 0], [8, 4], [2, 3], [12, 3, 3, 3], [5, 2], [1, 4], [8, 2, 2, 2, 2, 2], [3, 6]]
+SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "triangle-right", "wedge"]
+WIDEST_LINE, NARROWEST_LINE = 5.0, 2.0
+POINT_SIZE = 60  # square px of a point; a marker (a series of one point) is four times that
+LABEL_FONT_SIZE = 13  # as the axes: at the smallest scale a phone shows, 11 px
 MARKS: dict[str, dict[str, Any]] = {
-    "line": {"type": "line", "point": {"filled": True, "size": 45}},
-    "point": {"type": "point", "filled": True, "size": 60},
+    # Opaque points: Vega's default (0.7) washed a colour out below 3:1 against the page.
+    "line": {"type": "line", "point": {"filled": True, "size": 45, "opacity": 1}},
+    "point": {"type": "point", "filled": True, "size": 70, "opacity": 1},
     "area": {"type": "area", "opacity": 0.8},
     "bar": {"type": "bar"},
     "heatmap": {"type": "rect"},
@@ -69,6 +81,8 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
         spec["type"] = "nominal" if textual else "ordinal"
         if textual or every_row or channel == "color":
             spec["scale"]["domain"] = list(dict.fromkeys(values))  # in the order the starter gave
+        if channel == "x" and _fits_level(spec.get("scale", {}).get("domain") or list(dict.fromkeys(values))):
+            spec["axis"] = {"labelAngle": 0}  # read across, not turned on end, when there is room
     else:
         spec["type"] = "quantitative"
         spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": _d3(encoding.format)}
@@ -80,6 +94,11 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
     if not spec["scale"]:
         del spec["scale"]
     return spec
+
+
+def _fits_level(labels: list[Any]) -> bool:
+    """Whether category labels fit side by side under the x axis (13 px text: about 7.5 px a character)."""
+    return all(len(str(label)) * 7.5 + 12 < WIDTH / len(labels) for label in labels)
 
 
 def _extent(figure: FigureSpec, channel: str, rows: list[dict[str, Any]]) -> list[float]:
@@ -159,11 +178,16 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
         "config": _THEME,
         "data": {"values": rows},
     }
-    layer = {"mark": mark, "encoding": encoding}
+    layers = _series_layers(kind, encoding, _markers(figure, every_row or rows))
+    layers = layers or [{"mark": mark, "encoding": encoding}]
+    if len(layers) > 1 or "shape" in layers[0]["encoding"]:
+        # Points are drawn in the order of their rows: series by series, so that later ones are on top.
+        column, domain = encoding["color"]["field"], encoding["color"]["scale"]["domain"]
+        spec["data"]["values"] = sorted(rows, key=lambda row: domain.index(row[column]))
     if "label" in figure.encodings:
         label = figure.encodings["label"].column
         text_x = {"field": "il_middle", "type": "quantitative"} if kind == "timeline" else encoding["x"]
-        text: dict[str, Any] = {"mark": {"type": "text", "fontSize": 11},
+        text: dict[str, Any] = {"mark": {"type": "text", "fontSize": LABEL_FONT_SIZE},
                                 "encoding": {"x": text_x, "y": encoding["y"], "text": {"field": label}}}
         if kind in ("timeline", "heatmap") and "color" in encoding:
             text["encoding"]["color"] = _label_colour(encoding["color"], every_row or rows)
@@ -173,10 +197,60 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
         if kind == "timeline":
             x, x2 = figure.encodings["x"].column, figure.encodings["x2"].column
             text["transform"] = [{"calculate": f"(datum['{x}'] + datum['{x2}']) / 2", "as": "il_middle"}]
-        spec["layer"] = [layer, text]
+        layers.append(text)
+    if len(layers) > 1:
+        spec["layer"] = layers
     else:
-        spec.update(layer)
+        spec.update(layers[0])
     return spec
+
+
+def series_style(kind: str, index: int, count: int) -> tuple[float, list[int]]:
+    """The line width and dashes of a figure's `index`-th series of `count` (one width for non-lines)."""
+    if kind != "line":
+        return 0.0, [1, 0]
+    step = (WIDEST_LINE - NARROWEST_LINE) / max(1, count - 1)
+    return round(WIDEST_LINE - index * step if count > 1 else 3.0, 2), DASHES[index % len(DASHES)]
+
+
+def _markers(figure: FigureSpec, rows: list[dict[str, Any]]) -> set[Any]:
+    """The series that are a single point in every drawing of a figure (a marker on a curve)."""
+    if "color" not in figure.encodings:
+        return set()
+    column, control = figure.encodings["color"].column, figure.control.column if figure.control else None
+    points = Counter((row[column], row[control] if control else None) for row in rows)
+    return {series for series, _ in points} - {series for (series, _), count in points.items() if count > 1}
+
+
+def _series_layers(kind: str, encoding: dict[str, Any], markers: set[Any]) -> list[dict[str, Any]]:
+    """The layers of a line or point figure whose series are named categories, each series set
+    apart beyond its colour: lines by width and dashes, points by shape (and a marker, a series of
+    one point, by its size). None for other figures."""
+    color = encoding.get("color", {})
+    domain = color.get("scale", {}).get("domain") if color.get("legend", {}) is None else None
+    if kind not in ("line", "point") or not domain:
+        return []
+
+    def by_series(values: list[Any]) -> dict[str, Any]:
+        return {"field": color["field"], "type": "nominal", "title": color["title"], "legend": None,
+                "scale": {"type": "ordinal", "domain": domain, "range": values}}  # each value as given
+
+    count = len(domain)
+    points = {**encoding, "shape": by_series([SHAPES[index % len(SHAPES)] for index in range(count)])}
+    point_layers: list[dict[str, Any]] = [
+        {"mark": {"type": "point", "filled": True, "opacity": 1, "size": POINT_SIZE}, "encoding": points}]
+    if markers:  # drawn last, and larger
+        marker = f"indexof({json.dumps(sorted(markers))}, datum[{json.dumps(color['field'])}])"
+        point_layers = [
+            {**point_layers[0], "transform": [{"filter": f"{marker} < 0"}]},
+            {"mark": {"type": "point", "filled": True, "opacity": 1, "size": 4 * POINT_SIZE}, "encoding": points,
+             "transform": [{"filter": f"{marker} >= 0"}]}]
+    if kind == "point":
+        return point_layers
+    styles = [series_style(kind, index, count) for index in range(count)]
+    lines = {**encoding, "strokeWidth": by_series([width for width, _ in styles]),
+             "strokeDash": by_series([dashes for _, dashes in styles])}
+    return [{"mark": {"type": "line"}, "encoding": lines}, *point_layers]
 
 
 def exploration_specs(figure: FigureSpec, every_row: list[dict[str, Any]],
@@ -188,8 +262,17 @@ def exploration_specs(figure: FigureSpec, every_row: list[dict[str, Any]],
     return [{**vega_lite(figure, rows, every_row), "usermeta": {"exploration": table}} for rows in rows_per_value]
 
 
-def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Each category's label and colour, for a figure coloured by named categories: a key the
+class KeyEntry(NamedTuple):
+    """One series in a figure's key: its label, colour and, for a line, its width and dashes."""
+
+    label: str
+    colour: str
+    line_width: float = 0.0
+    dashes: str = ""
+
+
+def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[KeyEntry]:
+    """Each category's label and look, for a figure coloured by named categories: a key the
     page shows as text above the drawing. Vega's own legend was 40% of the CPU time of drawing
     a figure, and its text shrank with the drawing on a phone. Categories are coloured in the
     order the starter gave them, which is the order Vega takes the palette in."""
@@ -198,7 +281,13 @@ def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[tuple[str
     values = [row[figure.encodings["color"].column] for row in rows]
     if not any(isinstance(value, str) for value in values):
         return []  # numbers are coloured along a scale, which Vega's legend draws
-    return [(str(value), PALETTE[index % len(PALETTE)]) for index, value in enumerate(dict.fromkeys(values))]
+    series = list(dict.fromkeys(values))
+    entries = []
+    for index, value in enumerate(series):
+        width, dashes = series_style(figure.kind, index, len(series))
+        entries.append(KeyEntry(str(value), PALETTE[index % len(PALETTE)], width,
+                                ",".join(map(str, dashes)) if width else ""))
+    return entries
 
 
 def _svg_key(spec: dict[str, Any]) -> str:

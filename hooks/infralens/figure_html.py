@@ -13,6 +13,7 @@ import jinja2
 
 from .drawing import accessible_svg, colour_key, exploration_specs, vega_lite
 from .figure_spec import FigureSpec, Table, round_to
+from .mathml import math_spans
 from .model import Lab
 from .paths import TEMPLATES
 
@@ -46,8 +47,10 @@ def fill_figure_bodies(html: str, body_of: Callable[[str, str], str]) -> str:
 
 def html_environment() -> jinja2.Environment:
     """Templates of HTML fragments: everything is escaped unless marked safe."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
+                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["with_math"] = math_spans  # escaped HTML: the template marks it safe
+    return env
 
 
 def rows_of(table: Table) -> list[dict[str, Any]]:
@@ -125,6 +128,9 @@ def finish_lab_figures(env: jinja2.Environment, lab: Lab, plans: list[FigurePlan
     return drawings
 
 
+_SVG_WIDTH = re.compile(r'\swidth="([\d.]+)"')
+
+
 def _summary(figure: FigureSpec, value: Any) -> str:
     what = {"line": "Line chart", "point": "Scatter chart", "area": "Area chart", "bar": "Bar chart",
             "heatmap": "Grid", "timeline": "Timeline"}[figure.kind]
@@ -155,10 +161,16 @@ def _figure_html(env: jinja2.Environment, lab: Lab, figure: FigureSpec, rows: li
     return html.strip()
 
 
+def drawn_width(svg: str) -> float:
+    """The width, in CSS px, an SVG is drawn at: the page scales the drawing around it."""
+    match = _SVG_WIDTH.search(svg, 0, svg.index(">"))
+    return float(match[1]) if match else 0.0
+
+
 def _drawing(env: jinja2.Environment, lab: Lab, plan: FigurePlan, per_value: list[tuple[str, str]]) -> Drawing:
     control = _control(lab, plan.figure, plan.values)
     svg, table = per_value[control["index"] if control else 0]
-    body = env.get_template("figure_body.html.j2").render(svg=svg, table=table)
+    body = env.get_template("figure_body.html.j2").render(svg=svg, table=table, width=drawn_width(svg))
     variants = None
     if control:
         variants = json.dumps({"values": control["choices"],

@@ -19,6 +19,15 @@ _CODE = re.compile(r"^(\s*)(`{3,}|~{3,}).*?^\1\2|`+[^`\n]*`+", re.S | re.M)
 _SOURCE_MATH = re.compile(r"\$\$(?P<block>.+?)\$\$|(?<![\\$\w])\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$(?![$\w])", re.S)
 
 
+def math_spans(text: str) -> str:
+    """Plain text as HTML, its `$...$` formulas marked as arithmatex marks them in Markdown, so
+    that `render_math` converts them on the page: for text that reaches a page as HTML, such as
+    a figure's caption."""
+    escaped = html.escape(text, quote=False)
+    return _SOURCE_MATH.sub(lambda match: f'<span class="arithmatex">\\({match["inline"]}\\)</span>'
+                            if match["inline"] is not None else match.group(0), escaped)
+
+
 @dataclass(frozen=True)
 class BadFormula:
     latex: str
