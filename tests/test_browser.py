@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, build, warning_lines
+from infralens.explorations import sentences
 from infralens.project import load_project
 
 CHROMIUM = Path(os.environ.get("INFRALENS_CHROMIUM", "/usr/bin/chromium"))
@@ -820,6 +821,12 @@ def test_moving_an_exploration_changes_the_figure_and_its_numbers(visit, lab):
         after = (figure.locator(".il-figure-drawing").inner_html(), figure.locator(".il-figure-table").inner_html())
         assert after[0] != before[0], "the drawing changes"
         assert after[1] != before[1], "the numbers change"
+        name = figure.get_attribute("id").removeprefix("figure-")
+        spec = next(each for each in PROJECT.starters[lab].figures if each.name == name)
+        said = sentences(spec, PROJECT.figure_tables[lab][name])[0]
+        says = figure.locator(".il-figure-says")
+        assert says.is_visible() and says.inner_text() == said[target], "the answer beside the control follows it"
+        assert said[target] != said[current] or len(set(said)) == 1
         assert figure.locator(".il-figure-drawing svg[role=img] title").count() == 1
 
 

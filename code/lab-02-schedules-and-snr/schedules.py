@@ -63,7 +63,7 @@ and so a different signal-to-noise ratio at every step.
 # color: part "part of x_t"
 # control: t "step t" d
 # default: 500
-#
+# says: At t = {{t}}, x_t keeps {{amplitude|schedule=linear, part=signal sqrt(alpha_bar_t)}} of x0's amplitude under the linear schedule, {{amplitude|schedule=cosine, part=signal sqrt(alpha_bar_t)}} under cosine and {{amplitude|schedule=scaled-linear, part=signal sqrt(alpha_bar_t)}} under scaled-linear.
 # lab:figure log-snr
 # kind: line
 # title: The cosine schedule keeps more signal than noise for half its steps, the linear one for a quarter

@@ -78,7 +78,7 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # color: series "density of"
 # control: s "guidance scale s" d
 # default: 3
-
+# says: At s = {{s}} the guided samples peak at x = {{x|series=guided samples, density=max, x=min}}, with density {{density|series=guided samples, density=max}}.
 import numpy as np
 
 T, STEPS, N = 1000, 100, 40_000

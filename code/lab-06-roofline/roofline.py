@@ -75,6 +75,7 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # color: series "series"
 # control: batch "batch B" d
 # default: 64
+# says: At B = {{batch}} the matmul does {{ai|series!="roof: min(peak, AI x bandwidth)"}} FLOP per byte and attains {{tflops|series!="roof: min(peak, AI x bandwidth)"}} TFLOPS.
 # x-scale: log
 # y-scale: log
 # lab:figure clocks
@@ -86,7 +87,6 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # x: batch "batch B" d
 # y: us "lower bound on time (us)" .1f
 # color: clock "clock"
-
 import numpy as np
 
 PEAK_BF16 = 989e12  # H100 SXM dense bf16 Tensor Core FLOP/s (1979e12 is with 2:4 sparsity)

@@ -73,7 +73,7 @@ activations cost bytes per token and layer. Lists every tensor a layer saves for
 # color: grows "grows with"
 # control: s "sequence length s" ,d
 # default: 2048
-
+# says: At s = {{s}} a softmax output takes {{mb|tensor=softmax output}} MB, the fc2 input {{mb|tensor=fc2 input}} MB.
 import numpy as np
 
 # lab:begin budget

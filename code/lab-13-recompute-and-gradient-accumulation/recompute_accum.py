@@ -66,6 +66,7 @@ the same gradients as the plain step; the script checks that and prices recomput
 # color: choice "recompute"
 # control: s "sequence length s" ,d
 # default: 2048
+# says: At s = {{s}} selective recompute keeps {{gb|choice=selective}} of {{gb|choice=none}} GB for {{flops|choice=selective}} times the FLOPs; full recompute keeps {{gb|choice=full}} GB for {{flops|choice=full}} times.
 # lab:figure accumulation
 # kind: line
 # title: Accumulation divides what backward keeps by k, and recompute divides it by 5 on top
@@ -77,7 +78,6 @@ the same gradients as the plain step; the script checks that and prices recomput
 # color: mode "mode"
 # x-scale: log
 # y-scale: log
-
 import numpy as np
 
 flops = {"n": 0}

@@ -79,7 +79,7 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 # label: source "from rank (Σ: sum of all)"
 # control: collective "collective"
 # default: all_to_all
-
+# says: After {{collective}} the 4 ranks hold {{rows:slot}} chunks in all, of which {{rows:slot|source=Σ}} are sums over every rank.
 import numpy as np
 
 N, S = 4, 8  # 4 ranks, 8 elements per rank buffer

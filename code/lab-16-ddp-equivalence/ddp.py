@@ -81,7 +81,7 @@ replica takes the same step. The result is compared with one process training on
 # color: tensor "gradient tensor"
 # control: cap "bucket_cap_mb" d
 # default: 25
-
+# says: With bucket_cap_mb = {{cap}}, backward launches {{count:bucket}} all-reduces; the first carries {{sum:mib|bucket=0}} MiB.
 import numpy as np
 
 N, B, D = 4, 64, 16  # ranks, global batch, features

@@ -76,7 +76,7 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 # color: part "model state"
 # control: gpus "data-parallel GPUs N" d
 # default: 64
-
+# says: At N = {{gpus}} each GPU holds {{sum:gb|stage=DDP}} GB under DDP, {{sum:gb|stage=ZeRO-1}} under ZeRO-1, {{sum:gb|stage=ZeRO-2}} under ZeRO-2 and {{sum:gb|stage=ZeRO-3}} under ZeRO-3.
 import numpy as np
 
 N, LAYERS, WIDTH, BATCH, PSI, NG = 4, 3, 8, 32, 7.5e9, 64

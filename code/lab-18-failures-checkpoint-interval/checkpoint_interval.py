@@ -71,9 +71,9 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 # color: cost "cost"
 # control: gpus "GPUs in the job" ,d
 # default: 16384
+# says: With {{gpus}} GPUs the overhead is lowest, {{overhead|cost=total overhead, overhead=min}}% of the useful work, with a checkpoint every {{tau|cost=total overhead, overhead=min}} min.
 # x-scale: log
 # y-scale: log
-
 import numpy as np
 
 DAYS, INTERRUPTIONS, GPUS, DELTA = 54, 419, 16384, 60.0  # Llama 3 (2407.21783), 60 s checkpoint

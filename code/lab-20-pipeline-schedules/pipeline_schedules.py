@@ -75,7 +75,7 @@
 # label: mb "micro-batch" d
 # control: m "micro-batches m" d
 # default: 8
-#
+# says: With m = {{m}} the step ends at {{end|end=max}} units; 9 of them are the fill and drain every stage waits through.
 # lab:figure schedules
 # kind: timeline
 # title: 1F1B reorders GPipe's work without shortening it; interleaving shortens the fill and drain
@@ -89,7 +89,7 @@
 # label: mb "micro-batch" d
 # control: schedule "schedule"
 # default: 1F1B
-
+# says: The {{schedule}} schedule ends the step at {{end|end=max}} units.
 P, M, TF, TB = 4, 8, 1.0, 2.0  # stages, micro-batches, forward and backward time per stage
 
 

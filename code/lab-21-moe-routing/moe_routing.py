@@ -77,7 +77,7 @@
 # color: fate "fate"
 # control: cf "capacity factor" .2f
 # default: 1.0
-
+# says: At capacity factor {{cf}}, {{sum:tokens|fate=dropped}} tokens are dropped while {{sum:tokens|fate=empty slot}} slots travel empty.
 import numpy as np
 
 # Constructed setup: a random router plus a shared offset, with D and SKEW tuned by hand so the

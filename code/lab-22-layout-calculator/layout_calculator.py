@@ -78,7 +78,7 @@
 # label: gb "GB per GPU" .0f
 # control: gpus "GPUs" d
 # default: 64
-
+# says: With {{gpus}} GPUs, {{rows:verdict|verdict=ok}} layouts fit in memory.
 L, H, HEADS, KV, FFN, VOCAB = 80, 8192, 64, 8, 28672, 32000  # Llama-2-70B shapes
 GPUS, PER_NODE, HBM, USABLE = 64, 8, 80e9, 72e9
 SEQ, MICRO, GLOBAL = 4096, 1, 1024  # sequences per micro-batch and per optimizer step

@@ -64,7 +64,7 @@
 # color: series "state after the chunk"
 # control: chunk "keys per chunk" d
 # default: 7
-
+# says: With {{chunk}}-key chunks the running maximum rises {{rows:value|series=rescale factor exp(m_old - m_new), value!=1}} times after the first chunk; the smallest rescale factor is {{value|series=rescale factor exp(m_old - m_new), value=min}}.
 import numpy as np
 
 N, D = 1000, 16  # one query row: 1000 keys, value dimension 16

@@ -70,7 +70,7 @@
 # label: step "step"
 # control: layout "token layout"
 # default: contiguous
-
+# says: With the {{layout}} layout the last ring step ends at {{end|end=max}} scores of time.
 import numpy as np
 
 P, N, D, BF16 = 4, 256, 32, 2  # devices, tokens, head dimension, bytes per bf16 element

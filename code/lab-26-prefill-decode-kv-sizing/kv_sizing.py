@@ -68,8 +68,8 @@ time floor of one decode step at 3.35 TB/s.
 # color: memory "memory"
 # control: context "context length (tokens)" d
 # default: 8192
+# says: At {{context}} tokens {{batch|memory=largest batch that fits}} sequences fit, using {{gb|memory=largest batch that fits}} GB.
 # x-scale: log
-#
 # lab:figure fit
 # kind: line
 # title: Doubling the context halves the batch that fits; a smaller cache per token lifts the whole line

@@ -65,7 +65,7 @@
 # label: block "physical block" d
 # control: stage "stage"
 # default: sample 2 wrote 20 tokens
-#
+# says: At "{{stage}}", {{rows:state|state=shared}} table entries point at a shared block and {{rows:state|state=copy made on write}} at copies made on write.
 # lab:figure waste
 # kind: bar
 # title: Reserving 2048 slots per request leaves half the memory empty; 16-token blocks leave 14 slots

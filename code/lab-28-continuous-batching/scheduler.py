@@ -67,7 +67,7 @@ batching and continuous batching with chunked prefill, under a toy cost model pe
 # label: request "request"
 # control: policy "policy"
 # default: static
-
+# says: With {{policy}} batching the last token comes at {{done|done=max}} s.
 from collections import deque
 
 import numpy as np

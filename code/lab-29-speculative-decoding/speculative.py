@@ -64,7 +64,7 @@ result with the target distribution; then counts tokens per target pass for a ru
 # color: source "source"
 # control: alpha "acceptance rate alpha" .1f
 # default: 0.8
-#
+# says: At alpha = {{alpha}} a draft of 4 tokens gives {{tokens|source=formula, gamma=4}} tokens per target pass by the formula and {{tokens|source=simulated, gamma=4}} in the simulation.
 # lab:figure speedup
 # kind: line
 # title: The best draft length depends on how often drafts pass and how cheap the draft model is
@@ -76,7 +76,7 @@ result with the target distribution; then counts tokens per target pass for a ru
 # color: draft "draft step cost"
 # control: alpha "acceptance rate alpha" .1f
 # default: 0.8
-
+# says: At alpha = {{alpha}} a draft costing c = 0.2 peaks at gamma = {{gamma|draft="c = 0.2", speedup=max, gamma=min}} ({{speedup|draft="c = 0.2", speedup=max}}x), one costing c = 0.05 at gamma = {{gamma|draft="c = 0.05", speedup=max, gamma=min}} ({{speedup|draft="c = 0.05", speedup=max}}x).
 import numpy as np
 
 VOCAB, DRAWS = 6, 400_000

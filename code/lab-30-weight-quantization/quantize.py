@@ -80,7 +80,7 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 # color: part "bytes"
 # control: batch "batch (sequences of 4096 tokens)" d
 # default: 16
-
+# says: At batch {{batch}} a step reads {{sum:gb|format=bf16}} GB in bf16 and {{sum:gb|format=int4 group-128}} GB in int4.
 import numpy as np
 
 OUT, IN, GROUP, N_OUTLIER, OUTLIER_GAIN = 1024, 4096, 128, 8, 15.5  # outliers set by hand

@@ -129,7 +129,7 @@ def stages_that_fit(bm, bn):
 # color: fits "fits in 227 KB?"
 # control: tile "tile side T" d
 # default: 128
-
+# says: A {{tile}} x {{tile}} tile fits {{rows:fits|fits=yes}} stages in shared memory.
 
 def figures():
     """One table per figure: equal-length lists of numbers or text, keyed by column."""

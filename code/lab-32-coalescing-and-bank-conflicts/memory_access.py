@@ -97,7 +97,7 @@ def figures():
 # y: sectors "32-byte sectors per warp load" d
 # control: offset "offset of the first word (bytes)" d
 # default: 0
-#
+# says: With the first word at byte {{offset}}, a stride of 1 word touches {{sectors|stride=1}} sectors and a stride of 8 words {{sectors|stride=8}}.
 # lab:figure ways
 # kind: bar
 # title: Only different words in one bank serialize a shared-memory read

@@ -103,7 +103,7 @@ def warps_needed(latency_s, bytes_per_thread):
 # color: threads "threads per block"
 # control: smem "shared memory per block (KB)" d
 # default: 0
-
+# says: With {{smem}} KB of shared memory a block, 256-thread blocks at 64 registers a thread reach {{occupancy|threads=256 threads, regs=64}} occupancy.
 
 def figures():
     """One table per figure: equal-length lists of numbers or text, keyed by column."""

@@ -96,7 +96,7 @@ def schedule(tiles, sms=SMS):
 # color: series "time"
 # control: tile "tile (B_M x B_N)"
 # default: 128 x 128
-
+# says: With {{tile}} tiles the first wave lasts {{us|series=modelled, us=min}} us, up to M = {{size|series=modelled, us=min, size=max}}; a 3072 x 3072 output takes {{us|series=modelled, size=3072}} us.
 
 def figures():
     """One table per figure: equal-length lists of numbers or text, keyed by column."""

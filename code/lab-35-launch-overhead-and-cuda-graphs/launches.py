@@ -93,7 +93,7 @@ def play(gpu_us, launch_us, graph=False):
 # color: kind "kernel"
 # control: launch "CPU time per launch (us)" d
 # default: 10
-#
+# says: At {{launch}} us a launch the eager stream ends at {{end|mode=eager, end=max}} us, the graph at {{end|mode=graph, end=max}} us.
 # lab:figure step-time
 # kind: line
 # title: Eager decode pays for launches once they outlast the kernels; the graph does not

@@ -129,9 +129,9 @@ def figures():
 # color: algorithm "algorithm"
 # control: ranks "ranks N" d
 # default: 128
+# says: At {{ranks}} ranks a 16 KiB message takes {{us|algorithm=ring, kib=16}} us by ring and {{us|algorithm=double binary tree, kib=16}} us by double binary tree.
 # x-scale: log
 # y-scale: log
-
 
 def main():
     rng = np.random.default_rng(0)

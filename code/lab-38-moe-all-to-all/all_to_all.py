@@ -109,7 +109,7 @@ def figures():
 # color: dtype "dispatch dtype"
 # control: top_k "experts per token k" d
 # default: 8
-
+# says: With top-{{top_k}} routing a balanced dispatch takes {{ms|dtype=bf16, sigma=0}} ms in bf16; skew sigma = 1 makes it {{ms|dtype=bf16, sigma=1}} ms.
 
 def main():
     rng = np.random.default_rng(0)

@@ -121,7 +121,7 @@ def figures():
 # color: kind "work"
 # control: gather "all-gather time (ms)" d
 # default: 2
-
+# says: With {{gather}} ms all-gathers the 8 units finish at {{end|end=max}} ms.
 
 def main():
     print(f"{LAYERS} layers x {PARAMS_PER_LAYER // 1_000_000}M parameters: {GRAD_BYTES / 1e9:.1f} GB of bf16 gradients, "

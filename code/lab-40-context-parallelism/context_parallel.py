@@ -120,7 +120,7 @@ def figures():
 # color: method "method"
 # control: heads "attention"
 # default: GQA, 8 KV heads
-
+# says: With {{heads}}, at 8 GPUs Ulysses sends {{mb|method=Ulysses, gpus=8}} MB per GPU and the ring {{mb|method=ring, gpus=8}} MB.
 
 def main():
     rng = np.random.default_rng(0)

@@ -115,8 +115,8 @@ def figures():
 # y: loss "fitted loss" .4f
 # control: compute "compute C (FLOPs)"
 # default: 5.88e+23
+# says: At C = {{compute}} FLOPs the fitted loss is lowest, {{loss|loss=min}}, at {{billions|loss=min}}B parameters.
 # x-scale: log
-#
 # lab:figure batch
 # kind: line
 # title: Below the critical batch a run pays in steps, above it in examples

@@ -36,6 +36,10 @@
         if (output) {
           output.textContent = variants.values[index];
         }
+        var says = figure.querySelector(".il-figure-says");
+        if (says && variants.says && variants.says[index]) {
+          says.textContent = variants.says[index];
+        }
         figure.setAttribute("data-il-shown", String(index));
       });
     }

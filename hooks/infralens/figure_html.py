@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from .drawing import accessible_svg, colour_key, exploration_specs, vega_lite
+from .explorations import sentences
 from .figure_spec import FigureSpec, Table, round_to
 from .mathml import math_spans
 from .model import Lab
@@ -93,6 +94,7 @@ class FigurePlan:
     values: list[Any]
     specs: list[dict[str, Any]]
     html: str
+    says: list[str]  # an exploration's sentence at each value (none for other figures)
 
 
 def plan_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpec, ...],
@@ -104,7 +106,8 @@ def plan_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpe
         values = _control_values(figure, rows)
         selected = [_selected(figure, rows, value) for value in values]
         specs = exploration_specs(figure, rows, selected) if figure.control else [vega_lite(figure, selected[0])]
-        plans.append(FigurePlan(figure, rows, values, specs, _figure_html(env, lab, figure, rows, values)))
+        says = sentences(figure, tables[figure.name])[0]
+        plans.append(FigurePlan(figure, rows, values, specs, _figure_html(env, lab, figure, rows, values, says), says))
     return plans
 
 
@@ -143,20 +146,21 @@ def _summary(figure: FigureSpec, value: Any) -> str:
     return summary + ". The numbers are in the table below."
 
 
-def _control(lab: Lab, figure: FigureSpec, values: list[Any]) -> dict[str, Any] | None:
+def _control(lab: Lab, figure: FigureSpec, values: list[Any], says: list[str]) -> dict[str, Any] | None:
     if not figure.control:
         return None
     shown = [_shown(value, figure.control.format) for value in values]
     written = [str(value) for value in values]
     index = written.index(figure.default) if figure.default in written else 0
     return {"id": f"control-{lab.id}-{figure.name}", "label": figure.control.label, "choices": shown,
-            "index": index, "shown": shown[index], "numeric": not any(isinstance(v, str) for v in values)}
+            "index": index, "shown": shown[index], "numeric": not any(isinstance(v, str) for v in values),
+            "says": says[index] if says else ""}
 
 
 def _figure_html(env: jinja2.Environment, lab: Lab, figure: FigureSpec, rows: list[dict[str, Any]],
-                 values: list[Any]) -> str:
+                 values: list[Any], says: list[str]) -> str:
     html = env.get_template("figure.html.j2").render(
-        figure=figure, control=_control(lab, figure, values), key=colour_key(figure, rows),
+        figure=figure, control=_control(lab, figure, values, says), key=colour_key(figure, rows),
         body=f"<!--il-figure-body {lab.id}/{figure.name}-->", variants_href="{variants_href}")
     return html.strip()
 
@@ -168,11 +172,11 @@ def drawn_width(svg: str) -> float:
 
 
 def _drawing(env: jinja2.Environment, lab: Lab, plan: FigurePlan, per_value: list[tuple[str, str]]) -> Drawing:
-    control = _control(lab, plan.figure, plan.values)
+    control = _control(lab, plan.figure, plan.values, plan.says)
     svg, table = per_value[control["index"] if control else 0]
     body = env.get_template("figure_body.html.j2").render(svg=svg, table=table, width=drawn_width(svg))
     variants = None
     if control:
-        variants = json.dumps({"values": control["choices"],
+        variants = json.dumps({"values": control["choices"], "says": plan.says,
                                "drawings": [{"svg": svg, "table": table} for svg, table in per_value]})
     return Drawing(lab, plan.figure, plan.html, body.strip(), variants)

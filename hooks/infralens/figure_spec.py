@@ -15,7 +15,7 @@ from .errors import Problems, suggest
 
 KINDS = ("line", "point", "area", "bar", "heatmap", "timeline")
 CHANNELS = ("x", "x2", "y", "color", "label", "control")
-KEYS = ("kind", "title", "caption", *CHANNELS, "x-scale", "y-scale", "default")
+KEYS = ("kind", "title", "caption", *CHANNELS, "x-scale", "y-scale", "default", "says")
 REQUIRED_CHANNELS = {"timeline": ("x", "x2", "y"), "heatmap": ("x", "y", "color")}
 DEFAULT_FORMAT = ".4g"
 FIGURE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -43,6 +43,8 @@ class FigureSpec:
     line: int
     log_axes: tuple[str, ...] = ()
     default: str = ""  # the control's first value, as written; empty: the first value in the data
+    says: str = ""  # an exploration's sentence for the value shown, citing its data as {{column|key=value}}
+    says_line: int = 0
 
     @property
     def control(self) -> Encoding | None:
@@ -94,8 +96,9 @@ def _spec(name: str, line: int, values: dict[str, tuple[int, str]], problems: Pr
         return None
     if any(not values.get(key, (0, ""))[1] for key in ("title", "caption", "x", "y")):
         return None
+    says_line, says = values.get("says", (0, ""))
     return FigureSpec(name, kind, values["title"][1], values["caption"][1], encodings, line, log_axes,
-                      values.get("default", (0, ""))[1])
+                      values.get("default", (0, ""))[1], says, says_line)
 
 
 def _missing_fix(key: str) -> str:

@@ -54,6 +54,11 @@ RULES = (
                      "has at least one annotated line and at least one `# lab:explain` range."),
     Rule("imports", "The starter imports only numpy and Python's standard library."),
     Rule("figures", "The starter declares at least one figure (`# lab:figure`), drawn from data it computes."),
+    Rule("explorations", "Each figure with a `control:` (an exploration) has a `says:` sentence that answers what "
+                         "the control asks at each of its values, citing the values drawn as `{{column}}` or "
+                         "`{{column|key=value}}` (the rows shown at that value, in the column's format): the page "
+                         "shows it beside the control and rewrites it as the reader moves it. A figure without a "
+                         "control has no `says:`."),
     Rule("line-references", "Every `line N` or `lines N-M` written in a comment or a `see:` field points at "
                             "code: lines of the starter that are neither blank nor only a comment. When an edit "
                             "moves a referenced line, the check names the reference and the line it moved to "

@@ -19,6 +19,7 @@ from markdown.extensions.toc import slugify as default_slugify
 
 from .cache import DiskCache, project_cache
 from .errors import AuthorError, Problem, suggest
+from .explorations import exploration_problems
 from .figure_data import check_recording, read_recording
 from .figure_spec import Table
 from .handbook import DocsPages, FigureReference, figure_references, first_sentence, headings, outside_fences
@@ -128,6 +129,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
         if lab_id in figure_tables:  # else its recording has a problem of its own, already reported
             starters[lab_id], found = _with_values(lab, starter, figure_tables[lab_id])
             problems.extend(found)
+            problems.extend(exploration_problems(lab, starter.figures, figure_tables[lab_id]))
         if lab_id in outputs and lab_id in figure_tables:
             problems.extend(_prose_number_problems(lab, starter, outputs[lab_id], figure_tables[lab_id]))
     problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, pages))

@@ -40,6 +40,8 @@ _ARXIV = re.compile(r"\d{4}\.\d{4,5}")
 _ANY_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _REFERENCE = re.compile(r"\{\{\s*(?P<figure>[a-z0-9][a-z0-9-]*)\.(?P<column>[A-Za-z_][\w-]*)"
                         r"(?:\s*\|\s*(?P<where>[^}]*))?\s*\}\}")
+_CONDITION = re.compile(r'\s*(?P<key>[A-Za-z_][\w-]*)\s*(?P<op>!=|=)\s*'
+                        r'(?:"(?P<quoted>[^"]*)"|(?P<plain>[^,]*))\s*(?:,|$)')
 # A value the program prints or draws is in the unit the page shows (or a fraction shown as a
 # percentage); a value written in code or a declaration may be in base units (3.35e12 for 3.35 TB/s).
 _SHOWN_SCALES = (1.0, 100.0, 0.01)
@@ -176,20 +178,42 @@ def _lookup(match: re.Match[str], figures: dict[str, FigureSpec],
     name, column = match["figure"], match["column"]
     if name not in figures or name not in tables:
         return "", f"names no figure with recorded data (figures: {', '.join(sorted(figures)) or 'none'})."
-    table = tables[name]
+    return cell(figures[name], tables[name], column, match["where"])
+
+
+def cell(figure: FigureSpec, table: dict[str, list[Any]], column: str, where: str | None) -> tuple[str, str]:
+    """The value of `column` in the rows of `table` that `where` selects (`selected_rows`), in the
+    column's format; or what is wrong. The rows may be many if they agree on the value."""
     if column not in table:
-        return "", f"names no column of `{name}` (columns: {', '.join(sorted(table))})."
-    rows = list(range(len(table[column])))
-    for condition in filter(None, (part.strip() for part in (match["where"] or "").split(","))):
-        key, _, wanted = (piece.strip() for piece in condition.partition("="))
+        return "", f"names no column of `{figure.name}` (columns: {', '.join(sorted(table))})."
+    rows, error = selected_rows(figure, table, where)
+    if error or len({repr(table[column][row]) for row in rows}) != 1:
+        return "", error or (f"selects {len(rows)} rows of `{figure.name}`; "
+                             "add `|column=value` conditions that select one.")
+    return shown(figure, column, table[column][rows[0]]), ""
+
+
+def shown(figure: FigureSpec, column: str, value: Any) -> str:
+    """A value of a figure's column as the page shows it: in the column's format."""
+    format_ = next((e.format for e in figure.encodings.values() if e.column == column), "")
+    return format(round_to(value, format_), format_) if format_ and isinstance(value, (int, float)) else str(value)
+
+
+def selected_rows(figure: FigureSpec, table: dict[str, list[Any]], where: str | None) -> tuple[list[int], str]:
+    """The rows `where` selects: `key=value, ...`, applied in turn. `key!=value` keeps the other
+    rows, `key=min` or `key=max` those where `key` is smallest or largest, and a value with a
+    comma is quoted (`series="matmul, memory-bound"`)."""
+    rows = list(range(len(next(iter(table.values()), []))))
+    for condition in _CONDITION.finditer(where or ""):
+        key, wanted = condition["key"], condition["quoted"] if condition["quoted"] is not None else condition["plain"]
         if key not in table:
-            return "", f"selects by `{key}`, which `{name}` has no column of."
-        rows = [row for row in rows if _same(table[key][row], wanted)]
-    if len(rows) != 1:
-        return "", f"selects {len(rows)} rows of `{name}`; add `|column=value` conditions that select one."
-    format_ = next((e.format for e in figures[name].encodings.values() if e.column == column), "")
-    raw = table[column][rows[0]]
-    return (format(round_to(raw, format_), format_) if format_ and isinstance(raw, (int, float)) else str(raw)), ""
+            return [], f"selects by `{key}`, which `{figure.name}` has no column of."
+        if condition["op"] == "=" and wanted.strip() in ("min", "max") and rows:
+            extreme = (min if wanted.strip() == "min" else max)(table[key][row] for row in rows)
+            rows = [row for row in rows if table[key][row] == extreme]
+        else:
+            rows = [row for row in rows if _same(table[key][row], wanted.strip()) == (condition["op"] == "=")]
+    return rows, ""
 
 
 def _same(value: Any, wanted: str) -> bool:
