@@ -223,8 +223,8 @@ class LabHooks:
         pages.add(paths.PRACTICE, (), interview.render_practice, env)
         # Practice also shows the lines or output each question is about, and links to lab pages.
         practiced = (repr(registry), config.use_directory_urls, *shown,
-                     *(interview.question_evidence(starter, checkpoint)
-                       for starter in starters.values() for checkpoint in starter.checkpoints))
+                     *(interview.question_evidence(starter, checkpoint, project.outputs.get(lab_id, ""))
+                       for lab_id, starter in starters.items() for checkpoint in starter.checkpoints))
         questions = functools.partial(self._practice_questions, practiced, config.use_directory_urls)
         pages.add_file(paths.PRACTICE_QUESTIONS, practiced, questions)  # made only if a rebuild writes it
         pages.finish()
@@ -282,7 +282,7 @@ class LabHooks:
         questions = build.cache.get(key)
         if questions is None:
             questions = interview.practice_questions(build.project.registry, build.project.starters, build.formulas,
-                                                     directory_urls=directory_urls)
+                                                     directory_urls=directory_urls, outputs=build.project.outputs)
             build.cache.put(key, questions)
         return questions
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import ROOT, build, warning_lines
 from infralens.explorations import sentences
+from infralens.predictions import answer_of
 from infralens.project import load_project
 
 CHROMIUM = Path(os.environ.get("INFRALENS_CHROMIUM", "/usr/bin/chromium"))
@@ -860,3 +861,65 @@ def test_done_labs_are_ticked_in_the_navigation_and_on_next_links(visit):
     assert "il-lab-done" in (nav.get_attribute("class") or "")
     previous = page.locator("a.md-footer__link--prev")
     assert "il-lab-done" in (previous.get_attribute("class") or "")
+
+
+PREDICTED = next((index, checkpoint) for index, checkpoint in enumerate(PROJECT.starters[LAB].checkpoints, 1)
+                 if checkpoint.predict)
+
+
+@pytest.mark.parametrize(("viewport", "scheme"), [(DESKTOP, "light"), (PHONE, "dark")], ids=["1366-light", "375-dark"])
+def test_a_prediction_is_judged_against_the_recorded_output_then_the_answer_opens(visit, viewport, scheme):
+    _, checkpoint = PREDICTED
+    answer, _ = answer_of(checkpoint, PROJECT.outputs[LAB])
+    assert answer is not None
+    page = visit(search=False, viewport=viewport, color_scheme=scheme).open(PAGES["lab"])
+    box = page.locator(".il-predict").first
+    box.scroll_into_view_if_needed()
+    details = box.locator("xpath=preceding-sibling::details[1]")
+    assert box.is_visible() and not details.evaluate("d => d.open"), "the answer waits for the prediction"
+    assert box.locator(".il-predict-blank").inner_text() == "____"
+    assert box.locator(".il-predict-line").inner_text().replace("____", answer.shown) in PROJECT.outputs[LAB]
+    box.locator("input").fill(str(answer.value * 3))
+    box.get_by_role("button", name="Check").click()
+    verdict = box.locator(".il-predict-result").inner_text()
+    assert verdict.startswith("Not quite") and answer.shown in verdict and "200% too high" in verdict, verdict
+    assert details.evaluate("d => d.open"), "checking opens the answer"
+    assert box.locator(".il-predict-blank").inner_text() == answer.shown
+    box.locator("input").fill(f"{answer.value * (1 + answer.tolerance / 2):,}")
+    box.locator("input").press("Enter")
+    assert box.locator(".il-predict-result").inner_text().startswith("Yes")
+    ratio, text = box.evaluate(LOWEST_CONTRAST)
+    assert ratio >= 4.5, f"'{text}' in the prediction box has contrast {ratio:.2f}"
+    wider = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wider <= 0, f"the page scrolls sideways by {wider}px"
+
+
+def test_practice_asks_for_the_number_first_and_schedules_what_you_had_for_later(visit):
+    index, checkpoint = PREDICTED
+    tab = visit(search=False, viewport=PHONE, accept_downloads=True)
+    page = tab.open(f"/labs/{LAB}/")
+    page.locator("button.il-done-toggle").click()
+    # Every other question of the lab was had yesterday and comes back in two days.
+    later = {f"{LAB}#{n}": {"right": True, "asked": 1, "box": 2, "due": 4102444800000}
+             for n in range(1, len(PROJECT.starters[LAB].checkpoints) + 1) if n != index}
+    page.evaluate("results => localStorage.setItem('infralens:practice', JSON.stringify(results))", later)
+    page = tab.open("/interview/practice/")
+    card = page.locator(".il-practice-card")
+    card.wait_for(state="visible", timeout=5000)
+    predict = card.locator(".il-practice-predict")
+    assert predict.is_visible(), "the only question due asks for its number"
+    answer, _ = answer_of(checkpoint, PROJECT.outputs[LAB])
+    assert answer is not None
+    predict.locator("input").fill(answer.shown)
+    predict.get_by_role("button", name="Check").click()
+    assert predict.locator(".il-predict-result").inner_text().startswith("Yes")
+    assert card.locator(".il-practice-answer").is_visible(), "the verdict shows the answer"
+    page.get_by_role("button", name="I had it").click()
+    status = page.locator(".il-practice-status")
+    status.wait_for(state="visible", timeout=5000)
+    assert status.inner_text() == "Nothing is due: the next question comes back in 1 day.", status.inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export progress").click()
+    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert saved["done"] == [LAB]
+    assert saved["practice"][f"{LAB}#{index}"]["box"] == 1

@@ -16,6 +16,7 @@ and so a different signal-to-noise ratio at every step.
 # - Half-way through, at t = 500, what fraction of the signal's power does the linear schedule keep, and the cosine one?
 #   answer: 0.079 for linear and 0.494 for cosine: linear keeps 8% of the power, cosine about half.
 #   see: output "alpha_bar_500: linear 0.079"
+#   predict: number 1, within 20%
 # - The cosine formula on line 88 reaches $\bar\alpha = 0$ at t = T. Why does the printed cosine $\bar\alpha_T$ come out as 2.4e-9 instead?
 #   answer: Line 90 clips every beta at 0.999, so the last factor $1 - \beta_T$ is 0.001 instead of 0, and $\bar\alpha_T = \bar\alpha_{T-1} \times 0.001 \approx 2.4\times10^{-6} \times 0.001$.
 #   see: line 90
@@ -25,7 +26,6 @@ and so a different signal-to-noise ratio at every step.
 # - What is the cosine schedule's first beta, and what would it be without the offset s?
 #   answer: 4.1e-5 with s = 0.008, but 2.5e-6 with s = 0: the offset keeps $\beta_t$ near t = 0 from being too small. Nichol and Dhariwal found that such tiny amounts of noise made $\epsilon$ hard to predict accurately.
 #   see: output "cosine beta_1 with"
-#
 # lab:traps
 # - x_T is exactly pure noise, N(0, I).
 #   why: $\bar\alpha_T > 0$ for every schedule here, so x_T still holds $\sqrt{\bar\alpha_T}\,x_0$: 0.068 of x0's

@@ -19,6 +19,7 @@ becomes an error in the others, and checks that a sampler step does not care whi
 # - Before reading the output: what will `MSE_x0 / MSE_eps` be at t = 500, where $\bar\alpha_t = 0.0786$?
 #   answer: $(1-\bar\alpha_t)/\bar\alpha_t = 1/0.0853 = 11.72$, which is $1/\mathrm{SNR}$; the measured ratio matches.
 #   see: output "0.07859"
+#   predict: number 5, within 10%
 # - Why can line 88 read x0 back from $(x_t, v)$ without dividing by anything?
 #   answer: It applies the inverse rotation, whose coefficients $\cos\phi$ and $\sin\phi$ are at most 1; an error in v reaches x0 multiplied by $\sin\phi \le 1$, never magnified.
 #   see: lines 87-90
@@ -28,7 +29,6 @@ becomes an error in the others, and checks that a sampler step does not care whi
 # - How far apart are the DDIM steps computed from an eps, an x0 and a v prediction?
 #   answer: Within round-off (below 1e-12): each prediction is converted to the same (x0, eps) pair before line 95 uses it.
 #   see: output "DDIM step 500 -> 480"
-#
 # lab:traps
 # - Switching the network from eps to v prediction changes what the sampler needs.
 #   why: The update on line 95 consumes only x0 and eps, and every target converts to that pair exactly;

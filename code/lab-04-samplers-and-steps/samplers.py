@@ -19,6 +19,7 @@ form and every error in the samples comes from the sampler, not from a network. 
 # - At 10 steps, how far below the true 0.5 is the DDIM std, and what share of DDPM's cost does it pay?
 #   answer: 0.36, 28% too small, for 1% of DDPM's 1000 denoiser calls.
 #   see: output "cost of 10 DDIM steps vs DDPM"
+#   predict: number 3, within 10%
 # - With the same 10 NFE, what does crowding the steps toward the data (quadratic spacing) do to the std?
 #   answer: It rises from 0.362 to 0.416: at fixed NFE, where the steps sit is a knob too.
 #   see: output "DDIM quadratic"
@@ -28,7 +29,6 @@ form and every error in the samples comes from the sampler, not from a network. 
 # - On the same 50 steps, which is closer to the true 0.5: $\eta = 1$ or $\eta = 0$?
 #   answer: $\eta = 0$ (0.470 against 0.445). Song et al. (2020, Table 1) report the same ordering in sample quality when steps are few.
 #   see: output "eta = 1 on the same 50 steps"
-#
 # lab:traps
 # - Fewer steps are free.
 #   why: Each skipped step adds discretisation error. Even with a perfect denoiser, 10 DDIM steps shrink the std

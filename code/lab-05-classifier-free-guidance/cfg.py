@@ -19,6 +19,7 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # - At s = 0, which distribution does the sampler target, and what std do you expect?
 #   answer: The unconditional mixture of both classes: mean 0 and std $\sqrt{1 + 1} \approx 1.4$ (class variance 1 plus the variance 1 of the class means). The printed 1.40 is a little lower because 100 steps lose some variance, as in lab 04.
 #   see: output "-1    0.00    1.40"
+#   predict: number 4, within 10%
 # - What do s = 3 and s = 7 do to the mean and the std, compared with the class N(1, 1)?
 #   answer: s = 3 gives mean 2.02 and std 0.64; s = 7 gives mean 3.05 and std 0.50. The samples move past the class mean, away from class 0, and narrow: a distribution the data never had.
 #   see: output "7                   6    3.05"
@@ -28,7 +29,6 @@ so guidance can be studied without training anything. Sampler: DDIM (eta = 0), 1
 # - Which lines turn the two class predictions into the unconditional one, and with what weights?
 #   answer: Lines 95-97 weight each class by how likely it is to have produced x at this noise level, $P(c \mid x_t)$, computed stably by subtracting the largest log weight before `np.exp`.
 #   see: lines 95-97
-#
 # lab:traps
 # - Diffusers' `guidance_scale` and the paper's w are the same number.
 #   why: Ho and Salimans write $(1+w)\,\epsilon_c - w\,\epsilon_u$, so w = s - 1: the printed table shows s = 1 next to

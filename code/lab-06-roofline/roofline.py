@@ -19,6 +19,7 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 #   answer: 989e12 / 3.35e12 = 295.2 FLOP/B. 1979 assumes 2:4 sparsity (two of every four weights zero);
 #   it would put the ridge at 591 and make memory-bound kernels look compute-bound.
 #   see: output "ridge 295.2 FLOP/B"
+#   predict: number 3, within 5%
 # - At B = 64, which term of line 103 dominates the bytes, and what throughput does the roof allow?
 #   answer: The weight, D x D = 67M elements against 2BD = 1M for input and output. AI is 63.0 FLOP/B,
 #   and 63.0 x 3.35 TB/s = 211 TFLOPS, a fifth of the peak.
@@ -33,7 +34,6 @@ batch where it turns compute-bound, and compares it with an elementwise add.
 # - Why does the time double from B = 512 to 1024 while the attainable throughput stays at 989?
 #   answer: Both are compute-bound, so time is FLOPs / peak, and the FLOPs $2BD^2$ double with B.
 #   see: output "  1024         819.2"
-#
 # lab:traps
 # - "The matmul is compute-bound as soon as B exceeds the ridge."
 #   why: That holds only if the weight were the only traffic. The input and output bytes grow with B,

@@ -25,6 +25,7 @@ into time at the H100's 3.35 TB/s.
 # - How long does each version take at 3.35 TB/s?
 #   answer: 805.3 MB / 3.35e12 B/s = 240.4 us unfused and 268.5 MB / 3.35e12 B/s = 80.1 us fused.
 #   see: output "fused    :  268.5 MB moved"
+#   predict: number 2, within 10%
 # - How many FLOPs does line 118 cost per element if tanh counts as one?
 #   answer: 9: two multiplies for $x^3$, one by 0.044715, the add of x, the multiply by
 #   $\sqrt{2/\pi}$, tanh, the add of 1, $0.5 x$, and the final product.
@@ -37,7 +38,6 @@ into time at the H100's 3.35 TB/s.
 #   answer: The bias vector (8192 x 2 bytes) is read once in both versions, so it adds the same
 #   16 KiB to 805 MB and to 268 MB.
 #   see: output "bytes ratio 2.9999"
-#
 # lab:traps
 # - "Fusion speeds up the arithmetic."
 #   why: Both FLOP counters read the same total; only the stores and reloads of the two

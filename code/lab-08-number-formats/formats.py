@@ -21,6 +21,7 @@ shows where fp16 overflows and where bf16 loses precision.
 #   answer: fp16 gives inf, because 70000 is above its max of 65504. bf16 has fp32's range, but near
 #   $2^{16}$ its values are $2^{16-7} = 512$ apart, so 70000 rounds to 137 x 512 = 70144.
 #   see: output "70000 -> fp16 inf, bf16 70144.0"
+#   predict: number 2, within 1%
 # - Line 122 rounds $1 + 2^{-8}$ to bf16. Which neighbour does it pick, and why?
 #   answer: 1. The value lies exactly halfway between 1 and $1 + 2^{-7}$, and a tie goes to the
 #   neighbour whose last kept bit is 0 (round to nearest, ties to even). fp16 keeps it exactly.
@@ -35,7 +36,6 @@ shows where fp16 overflows and where bf16 loses precision.
 # - What maximum would E4M3 have if it kept the IEEE rule of line 105?
 #   answer: 240 = 1.875 x $2^7$: the top exponent would be reserved and S.1110.111 would be the largest.
 #   see: line 105
-#
 # lab:traps
 # - "bf16 is more precise than fp16."
 #   why: It is less precise: 7 mantissa bits against 10, so its epsilon is 8x larger (0.00781 against

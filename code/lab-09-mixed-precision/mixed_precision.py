@@ -20,6 +20,7 @@ terms), the fix for each, a dynamic loss scaler, and the bytes per parameter of 
 #   answer: Without: 0, since 1e-8 is below half of $2^{-24}$. With: 1.0252e-5, a subnormal, and
 #   dividing by 1024 in fp32 gives back 1.0012e-8.
 #   see: output "fp16(1e-8) = 0.0"
+#   predict: number 5, within 5%
 # - Where does the dynamic scaler settle, and why there?
 #   answer: Between $2^{19}$ and $2^{20}$. It halves on inf and doubles after 20 clean steps; the
 #   largest gradients (up to 0.1) overflow 65504 at $2^{20}$ but fit at $2^{19}$, half as large.
@@ -32,7 +33,6 @@ terms), the fix for each, a dynamic loss scaler, and the bytes per parameter of 
 #   answer: At 1.0: the spacing above 1 is $2^{-10} \approx 9.8 \times 10^{-4}$, so 1 + 1e-4 rounds
 #   back to 1 every time. The fp32 master weight reaches 1.1.
 #   see: output "1000 updates of 1e-4"
-#
 # lab:traps
 # - "Mixed precision halves training memory."
 #   why: Weights, gradients and Adam's moments (two fp32 running averages) take 16-20 B/param, no

@@ -14,6 +14,7 @@ real numpy arrays for a toy config, then applies it to GPT-2 small, GPT-2 XL and
 # - What does `closed_form` return for GPT-2 small (L = 12, h = 768, V = 50257, 1024 positions), and how much of it is $12Lh^2$?
 #   answer: 124,439,808, the count Hugging Face reports for `gpt2`; $12Lh^2$ alone ($12 \cdot 12 \cdot 768^2$ weights) is the 68.25% in the last column.
 #   see: output "GPT-2 small: 124,439,808 parameters"
+#   predict: number 2, within 1%
 # - Which shapes on lines 80-84 make up a block's $12h^2$ weights, and how do they split between attention and the MLP?
 #   answer: $(h, 3h) + (h, h) = 4h^2$ in attention and $(h, 4h) + (4h, h) = 8h^2$ in the MLP: a ratio of 1 : 2, as the 22.78% and 45.54% columns show once the biases are added.
 #   see: lines 80-84
@@ -23,7 +24,6 @@ real numpy arrays for a toy config, then applies it to GPT-2 small, GPT-2 XL and
 # - How many parameters would GPT-2 small have if its output head were a separate matrix?
 #   answer: 163,037,184: one more $V \times h$ table of 38,597,376.
 #   see: output "an untied lm_head would make it"
-#
 # lab:traps
 # - The vocabulary is a negligible part of a language model's parameters.
 #   why: In GPT-2 small the token table alone is 38.6M of 124.4M (31.0% in the output); the tables only fade once

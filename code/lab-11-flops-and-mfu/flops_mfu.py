@@ -16,13 +16,13 @@ and how the same arithmetic prices a 7B run, reproduces a published GPT-3 MFU an
 # - How many days do 7B parameters on 2T tokens take on 1000 H100s at 40% MFU, and what would dividing by 1979 TFLOP/s claim?
 #   answer: $8.4 \times 10^{22}$ FLOPs at $1000 \times 989 \times 10^{12} \times 0.4$ FLOP/s is 2.46 days; the sparse peak claims 1.23, faster than the hardware can run.
 #   see: output "2.46 days on 1000 H100"
+#   predict: number 5, within 10%
 # - With full recompute (and no sequence parallelism) the GPT-3 step takes 18.13 s instead of the 13.75 s of sequence parallelism with selective recompute: what MFU and HFU do you predict?
 #   answer: MFU scales with 1/time: 51.4% x 13.75/18.13 = 39.0%. HFU is about 4/3 of that (one extra forward), 51.9%: the GPUs stay busy, but a quarter of their work is repeated, so only MFU shows the slowdown.
 #   see: output "HFU 51.9%"
 # - At what context length do attention scores cost as much as the weights of a D = 4096 layer?
 #   answer: $T = 8D = 32768$, where $T/(8D)$ is 1.0000; the counted toy layer (D = 32) reaches 1 at T = 256.
 #   see: output "  32768"
-#
 # lab:traps
 # - MFU divides by the largest peak on the datasheet, 1979 TFLOP/s for an H100.
 #   why: That is the 2:4-sparse bf16 rate (and the dense FP8 rate); a dense bf16 run must be divided by 989. The

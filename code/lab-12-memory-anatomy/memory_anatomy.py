@@ -15,6 +15,7 @@ activations cost bytes per token and layer. Lists every tensor a layer saves for
 # - What do the saved tensors of one GPT-3 layer (s = 2048, b = 1, h = 12288, a = 96) add up to, and how much of it is in the (s, s) score tensors?
 #   answer: 2.87 GB per layer, 70% of it in the three (b, a, s, s) tensors; 275 GB for 96 layers, on top of 2.79 TB of model state.
 #   see: output "2.87 GB per layer"
+#   predict: number 3, within 10%
 # - By how much does activation memory grow when b doubles, and when s doubles?
 #   answer: b: exactly 2x. s: 3.40x, because the score term (70% of the total) grows 4x and the rest 2x: $0.3 \times 2 + 0.7 \times 4 = 3.4$.
 #   see: output "s= 4096 b=1"
@@ -24,7 +25,6 @@ activations cost bytes per token and layer. Lists every tensor a layer saves for
 # - How much does ZeRO-3 over 64 data-parallel GPUs leave on each GPU?
 #   answer: 43.7 GB of model state (2.79 TB / 64), but all 275 GB of activations: each rank runs the whole model on its own micro-batch.
 #   see: output "ZeRO-3 over 64 data-parallel GPUs"
-#
 # lab:traps
 # - ZeRO shards activations the way it shards the model state.
 #   why: ZeRO-DP stages 1-3 partition optimizer state, gradients and weights across data-parallel ranks; under pure

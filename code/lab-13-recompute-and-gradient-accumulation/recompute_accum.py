@@ -15,6 +15,7 @@ the same gradients as the plain step; the script checks that and prices recomput
 # - How many bytes does the toy keep for backward with and without recompute, and why is the ratio 5?
 #   answer: 491,520 B against 98,304 B. Per block the plain step keeps `x` (64 x 32) and `hidden` (64 rows, four times as wide), five times the input alone.
 #   see: output "kept 491,520 B -> 98,304 B"
+#   predict: number 2, within 5%
 # - What does full recompute do to GPT-3's stored activations (s = 2048, b = 1), and what does it need on top while a layer is recomputed?
 #   answer: 275 GB become 4.8 GB ($2sbh$ per layer instead of $sbh(34 + 5as/h)$), plus one layer's full set, 2.87 GB, during that layer's backward.
 #   see: output "GPT-3 recompute full"
@@ -24,7 +25,6 @@ the same gradients as the plain step; the script checks that and prices recomput
 # - Why does line 118 divide each micro-batch gradient by k?
 #   answer: Each micro-batch gradient is of its own mean loss over B/k examples; the full-batch mean is the average of the k micro-batch means. Without the 1/k the gradient is k times too large.
 #   see: line 118
-#
 # lab:traps
 # - Gradient accumulation changes the optimizer math.
 #   why: The optimizer steps once per global batch on the summed gradient, which equals the full-batch gradient to

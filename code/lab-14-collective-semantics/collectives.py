@@ -21,6 +21,7 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 #   answer: S/N = 8/4 = 2 elements: chunk 0 summed over the four ranks, [2 17], which are also the
 #   first two entries of the all-reduce result.
 #   see: output "reduce_scatter      8 ->   2"
+#   predict: number 2, within 0%
 # - Which line would you change to turn `all_to_all` into the identity, and what does the output
 #   of rank 0 become?
 #   answer: Line 112: collecting `chunks[r][src]` instead of `chunks[src][r]` keeps each rank's own
@@ -36,7 +37,6 @@ list of per-rank inputs to the list of per-rank outputs, so its meaning can be c
 #   answer: Add them, since a value used in N places gets the sum of their gradients; summing chunk
 #   j over ranks onto rank j is reduce-scatter. The two inner products printed are equal.
 #   see: output "<all_gather(x), y>"
-#
 # lab:traps
 # - "Broadcast = all-gather."
 #   why: Both end with the same data everywhere, but broadcast copies one root's whole buffer and

@@ -17,6 +17,7 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 # - How many elements does each rank send for N = 8 and S = 1024, and as a multiple of S?
 #   answer: 2 x 7 chunks of S/8 elements = 1792 elements, 1.75 S, the same on every rank.
 #   see: output "elements sent per rank"
+#   predict: number 1, within 0%
 # - After the reduce-scatter loop (lines 100-105), which chunk does rank 3 own fully summed?
 #   answer: Chunk (3 + 1) mod 8 = 4: at step k rank r sends chunk (r - k) mod N, so the chunk a rank
 #   receives last, at step N-2, is (r + 1) mod N, and it has then collected all N terms.
@@ -30,7 +31,6 @@ nccl-tests uses to turn algorithm bandwidth into bus bandwidth.
 #   answer: algbw = S/t = 25 GB/s; busbw = algbw x 2(N-1)/N = 43.75 GB/s, the one to compare with
 #   the link, because it undoes the 2(N-1)/N factor every ring all-reduce pays.
 #   see: output "1 GB all-reduce on 8 GPUs in 40 ms"
-#
 # lab:traps
 # - "All-reduce traffic grows with N."
 #   why: Each rank sends $2(N-1)$ chunks of $S/N$, that is $2(N-1)/N \cdot S < 2S$ (line 116): the

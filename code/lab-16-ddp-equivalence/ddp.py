@@ -24,6 +24,7 @@ replica takes the same step. The result is compared with one process training on
 #   answer: 0.37 in the largest component; weighting each shard gradient by its size (and dividing
 #   by B = 64) gives back the full-batch gradient to rounding error.
 #   see: output "uneven shards"
+#   predict: number 5, within 20%
 # - The 16 gradient tensors add up to 192 MiB. How many buckets does PyTorch's rule make, and why is
 #   the largest one bigger than the 25 MiB cap?
 #   answer: 7 buckets of 16, 32, 32, 32, 32, 32 and 16 MiB. A tensor joins the bucket before the
@@ -33,7 +34,6 @@ replica takes the same step. The result is compared with one process training on
 #   answer: The first bucket's limit is 1 MiB, and L3.fc2, the first gradient to be ready (16 MiB),
 #   reaches it alone; later buckets use the 25 MiB limit.
 #   see: output "bucket 0 (reduced first)"
-#
 # lab:traps
 # - "DP reduces the memory per GPU."
 #   why: Every rank keeps the full model, gradients and optimizer state (line 102 updates a full `w`

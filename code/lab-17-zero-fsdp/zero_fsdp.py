@@ -14,6 +14,7 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 #   answer: 120, 31.4, 16.6 and 1.9 GB: $16\Psi$, $4\Psi + 12\Psi/N$, $2\Psi + 14\Psi/N$ and
 #   $16\Psi/N$ with $\Psi = 7.5 \cdot 10^9$ and N = 64 (ZeRO paper, Figure 1).
 #   see: output "ZeRO-3     1.9 GB"
+#   predict: number 2, within 10%
 # - How many all-gathers and reduce-scatters does one FSDP step run per layer, and what traffic
 #   ratio to DDP follows?
 #   answer: Two all-gathers (forward, line 116, and backward, line 122) and one reduce-scatter
@@ -28,7 +29,6 @@ sharded run (dim-0 shards, all-gather before use, free after, reduce-scatter) ch
 #   answer: (8, 8), the full weight rebuilt from four (2, 8) shards; between layers a rank keeps
 #   only its own (2, 8) shard, a quarter.
 #   see: line 116
-#
 # lab:traps
 # - "ZeRO-3 = tensor parallelism."
 #   why: Each rank all-gathers the full weight (line 116) and computes the full layer on its own

@@ -18,6 +18,7 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 # - What job MTBF do Llama 3's 419 unexpected interruptions in 54 days imply?
 #   answer: 54 x 24 h / 419 = 3.09 h (11,135 s) for a job on 16,384 GPUs.
 #   see: output "job MTBF = 3.09 h"
+#   predict: number 1, within 10%
 # - With a 60 s checkpoint, what interval and overhead does Young's formula give?
 #   answer: $\sqrt{2 \cdot 60 \cdot 11{,}135}$ s = 1156 s, 19.3 min, and 10.4% overhead: 5.2%
 #   writing checkpoints plus 5.2% expected lost work, before restart time.
@@ -31,7 +32,6 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 #   again: with $\tau$ close to M (2 h vs 3.1 h) a segment often fails several times before it
 #   completes, and each failure rolls back to the same checkpoint (line 99).
 #   see: output " 120.0 min"
-#
 # lab:traps
 # - "Checkpoint as rarely as possible."
 #   why: Each failure throws away the work since the last checkpoint: at 2 h intervals the expected

@@ -15,6 +15,7 @@
 #   answer: Both blocks are (64, 64): `A_i` keeps all 64 input features and 64 of the 256 hidden
 #   units (a column block); `B_i` keeps the matching 64 rows and all 64 outputs (a row block).
 #   see: output "A shard (64, 64), B shard (64, 64)"
+#   predict: number 3, within 0%
 # - How many all-reduces does one MLP need per training step, and on which lines?
 #   answer: Two: line 100 sums the partial outputs in forward (Megatron's `g`), line 108 sums the
 #   partial input gradients in backward (Megatron's `f`); the weight gradients of line 107 stay local.
@@ -29,7 +30,6 @@
 # - Do the reduce-scatter and all-gather of sequence parallelism send more than the all-reduce they replace?
 #   answer: No: 384 + 384 = 768 bytes, the same, since each half sends $(t-1)/t$ of the tensor.
 #   see: output "RS 384 + AG 384"
-#
 # lab:traps
 # - TP shards the batch, like data parallelism.
 #   why: Every rank multiplies all 4 tokens (`X` is (4, 64) on every rank, line 98); only the

@@ -15,6 +15,7 @@
 # - How long do GPipe and 1F1B take for 24 units of work per device, and what share of that is idle?
 #   answer: Both finish at 33 units: 9 idle units, 9/33 = 3/11 of the total, or $(p-1)/m$ = 3/8 of the ideal 24.
 #   see: output "1F1B            1  33.00      0.2727        0.3750"
+#   predict: number 3, within 0%
 # - How many forwards does stage 0 run before its first backward under 1F1B, and what peak follows?
 #   answer: $p-d-1$ = 3 warm-up forwards (line 102), then the steady state opens with a 4th (line 105):
 #   $p-d$ = 4 = $p$ micro-batches in flight, against all 8 under GPipe.
@@ -27,7 +28,6 @@
 #   answer: The same 28.50 units with a peak of (3 + 4 + 1)/2 = 4, exactly $p$. The shorter warm-up is enough only in a simulator like this one, where messages are free and no stage's send is tied to its neighbour's receive;
 #   on real hardware, where a send and its receive happen together and take time, Megatron uses the longer warm-up, whose price in memory this simulator shows.
 #   see: line 114
-#
 # lab:traps
 # - $(p-1)/m$ is the fraction of the time the devices sit idle.
 #   why: It is measured against the ideal time (0.3750 in the bubble/ideal column); the idle share

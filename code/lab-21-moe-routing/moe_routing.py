@@ -21,6 +21,7 @@
 #   answer: 8 x 256 = 2048 slots for 1024 tokens: 1024 padding slots that the all-to-all still
 #   ships and the experts still multiply.
 #   see: output "CF  2.0: capacity 256, dropped   0 (0.0%), padding slots 1024"
+#   predict: number 5, within 0%
 # - Which line gives a token its slot, and which tokens lose when an expert is full?
 #   answer: Line 100: a running count down the token axis, so earlier tokens take the slots and
 #   the last ones sent to a full expert are dropped (line 101).
@@ -32,7 +33,6 @@
 # - How many parameters does a Mixtral-shaped model hold, and how many work on each token?
 #   answer: 46.7B and 12.9B: all 8 experts sit in memory, but each token runs through $k = 2$.
 #   see: output "Mixtral-like shapes: 46.7B total, 12.9B active per token"
-#
 # lab:traps
 # - Active parameters equal total parameters.
 #   why: Memory holds every expert (46.7B for Mixtral's shapes), but each token computes with

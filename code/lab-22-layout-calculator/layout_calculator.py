@@ -24,6 +24,7 @@
 #   answer: Activations: $L \cdot 34\,sbh/t$ = 91.3 GB at $t$ = 1 whatever PP is,
 #   more than the whole 72 GB budget.
 #   see: output "  1  16   4       30.2     91.3"
+#   predict: number 5, within 10%
 # - For TP = 8, PP = 4, DP = 2, how many micro-batches does a step have, and what bubble follows?
 #   answer: 1024 / (1 x 2) = 512 micro-batches per pipeline, so the bubble $(p-1)/m$ is 3/512,
 #   about 0.6% of the ideal step time.
@@ -32,7 +33,6 @@
 #   answer: 3.03 TB: every one of the 8 replicas keeps its own bf16 weights and gradients
 #   ($4\Psi$ each); only the 12 bytes of optimizer state per parameter are stored once.
 #   see: output "cluster-wide state for TP=8 PP=1 DP=8: 3.03 TB"
-#
 # lab:traps
 # - TP across nodes is fine if the memory fits.
 #   why: Every layer waits for TP's all-reduces before it can go on, so their time adds straight

@@ -20,7 +20,7 @@
 #   answer: Standard / tiled traffic tends to $4N^2 / (2N^2 d / B_r) = 2B_r/d$: 1 for $B_r = 32$
 #   and 4 for $B_r = 128$ at d = 64. The tile size SRAM allows sets the gain.
 #   see: output "16384   128"
-#
+#   predict: number 5, within 10%
 # lab:traps
 # - "FlashAttention is an approximation of attention."
 #   why: Each query row runs the exact online-softmax update of lab 23 (lines 117-122); the output

@@ -19,11 +19,11 @@
 #   answer: 14368 = 2080 + 3 x 4096. Device 3 owns the last tokens, which see every key, so it has a
 #   full block at every step while at step s only devices s to 3 have work. Balance: 8224 / 14368.
 #   see: output "critical path"
+#   predict: number 1, within 5%
 # - Which tokens does device 1 own in the zig-zag layout, and why does that even out the work?
 #   answer: Chunks 1 and 6 of 8, of 32 tokens each: an early chunk with little causal past
 #   paired with a late one with a lot. Every device then does 2048 scores per step after step 0.
 #   see: lines 128-132
-#
 # lab:traps
 # - "Context parallelism is Megatron sequence parallelism."
 #   why: Megatron SP shards only norm and dropout activations inside a tensor-parallel group and gathers

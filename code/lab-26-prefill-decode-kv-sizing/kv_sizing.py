@@ -19,6 +19,7 @@ time floor of one decode step at 3.35 TB/s.
 # - Which fills the budget as the batch grows, the weights or the cache, and how many 8k sequences of the 8B model fit?
 #   answer: The 16.1 GB of weights are stored once whatever the batch; each 8k sequence adds 1.07 GB of cache, so 80e9 bytes hold 59 sequences. The cache caps the batch.
 #   see: output "8k sequences in an 80e9-byte budget: 59"
+#   predict: number 3, within 5%
 # - What is the fastest a batch-1 decode step of the 8B model can be on an H100, and what sets it?
 #   answer: 4.48 ms: the step reads 15.0 GB of weights at 3.35 TB/s. Its 15 GFLOPs would take about 300 times less at peak, so the bytes set the time.
 #   see: output "      1        4.48"
@@ -28,7 +29,6 @@ time floor of one decode step at 3.35 TB/s.
 # - Why does the printed attention AI (arithmetic intensity: FLOPs per byte read) stay at 4 at any batch, when the linear layers' AI grows with the batch?
 #   answer: Each cached element serves only the query heads of its own sequence's group (4 for Llama-3.1-8B); a new sequence brings its own cache, so FLOPs and bytes grow together.
 #   see: line 119
-#
 # lab:traps
 # - The KV cache is sized with the number of attention heads, or with the hidden size.
 #   why: Only K/V heads are stored (line 103 uses `n_kv`): with `n_heads` the 8B model would need the printed 512 KiB per token, 4x too much. Queries are not cached at all, because each is used only at its own step.

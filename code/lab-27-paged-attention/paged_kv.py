@@ -11,6 +11,7 @@
 # - If each of the four requests reserves 2048 tokens, what fraction of the reserved memory is never written?
 #   answer: 1 - 4050 / 8192 = 50.6%: the requests hold 4050 tokens in 8192 reserved slots.
 #   see: output "8192 slots, waste 50.6%"
+#   predict: number 3, within 10%
 # - With 16-token blocks, how many allocated slots stay empty, and why can no sequence leave 16 or more empty?
 #   answer: 4064 - 4050 = 14 (4 + 0 + 2 + 8 for the four lengths). A block is taken only when the slot index wraps to 0, so only the last block is partial: at most 15 empty slots per sequence.
 #   see: lines 116-118
@@ -23,7 +24,6 @@
 # - What does the final check on the three samples verify, and which bug would it catch?
 #   answer: After all of them have written, each reads back exactly the prompt followed by its own 20 tokens. A missing copy-on-write would let the second writer overwrite the first one's tokens in the shared block.
 #   see: lines 119-123
-#
 # lab:traps
 # - PagedAttention approximates attention to save memory.
 #   why: It only changes where K and V live: `gather` (line 132) returns exactly the tokens written, in order, and the kernel computes the same attention from them.

@@ -16,6 +16,7 @@ batching and continuous batching with chunked prefill, under a toy cost model pe
 # - What fraction of the available slot time does static batching use, against continuous batching?
 #   answer: 0.54 against 0.82. A static batch holds its slots until its longest request ends, and requests that arrive meanwhile wait for the whole batch.
 #   see: output "static       0.54"
+#   predict: number 1, within 10%
 # - Does continuous batching run more requests at once than static batching?
 #   answer: No: both stop admitting at `SLOTS` = 8 running requests. Continuous batching refills a finished slot at the next iteration instead of after the whole batch.
 #   see: lines 87-90
@@ -28,7 +29,6 @@ batching and continuous batching with chunked prefill, under a toy cost model pe
 # - Why is the mean TTFT of chunked prefill (1.40 s) a little higher than that of continuous batching (1.31 s)?
 #   answer: A prompt larger than what is left of the budget is spread over several iterations, and its first token comes only with its last chunk.
 #   see: output "chunked      0.82       1.40"
-#
 # lab:traps
 # - Continuous batching means a larger batch.
 #   why: All three policies use the same 8 slots (line 88); utilization rises from 0.54 to 0.82 because a slot is refilled at the next iteration.

@@ -15,6 +15,7 @@ result with the target distribution; then counts tokens per target pass for a ru
 # - At T = 1, how far is the output of draft-then-verify from the target `p`, and how far is the draft `q` itself?
 #   answer: TV(output, p) = 0.0014, the sampling noise of 400k draws, while TV(q, p) = 0.312: the rule repairs every mistake of the draft.
 #   see: output "T = 1.0: TV(output, p) = 0.0014"
+#   predict: number 3, within 20%
 # - Which line makes the output exact, and what would the output over-represent if rejected trials drew from `p` instead?
 #   answer: Line 94: the residual `max(p - q, 0)` adds exactly the mass that accepted drafts under-supply. Drawing from `p` would add $(1 - \alpha)\,p$ on top of $\min(p, q)$ and favour the tokens where `q` exceeds `p`, the draft's favourites.
 #   see: lines 94-96
@@ -27,7 +28,6 @@ result with the target distribution; then counts tokens per target pass for a ru
 # - What does the `+ 1` on line 103 count?
 #   answer: The token every target pass contributes: the residual draw at the first rejection, or the bonus token from the extra position when all drafts are accepted.
 #   see: line 103
-#
 # lab:traps
 # - Speculative decoding approximates the big model, or only works with greedy decoding.
 #   why: With the rule on lines 92-97 the samples follow `p` exactly at any temperature: the measured TV to `p` is 0.0014 at T = 1 and 0.0013 at T = 0.5, sampling noise.

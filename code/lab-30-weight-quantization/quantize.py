@@ -18,6 +18,7 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 # - With one int8 scale for the whole tensor, how many of the 255 levels do the ordinary rows use, and why so few?
 #   answer: 20. The step is 1.355 / 127 = 0.0107, set by an outlier row; ordinary weights lie within about 10 steps of 0, so they round to the integers -9 to 10 and lose 15.4%. The outlier rows hold most of the norm, which hides this in the overall 0.090.
 #   see: output "use 20 of 255 levels"
+#   predict: number 3, within 10%
 # - What shape does `scale` have in each of the three schemes, and which one keeps the outliers from touching ordinary rows?
 #   answer: (1, 1), (1024, 1) and (1024, 32, 1). Per-row and per-group scales both isolate the outlier rows; per-row int8 then reaches 0.0088 on every row.
 #   see: lines 108-114
@@ -30,7 +31,6 @@ constructed by hand, and the matrix has 1024 rows rather than 4096 so the lab ru
 # - The int4 weights are 3.9x smaller than bf16. How much faster is the decode step here, and what does the estimate leave out?
 #   answer: 1.89x: the 8.6 GB KV cache is still read at full size. The estimate counts bytes only; the work of dequantizing is not modelled, so a real kernel gains at most this.
 #   see: output "int4 group-128     4.125"
-#
 # lab:traps
 # - int4 means 4x faster.
 #   why: Only the weight bytes shrink (15.0 to 3.9 GB here); the 8.6 GB KV cache and the activations do not, so the step floor improves 1.89x, and a compute-bound prefill gains little.

@@ -19,13 +19,13 @@ pipeline stages of A and B tiles fit in the shared memory of an H100 SXM multipr
 # - Going from 256 x 256 tiles to 128 x 128, by what factor do the GEMM's global reads grow?
 #   answer: The A and B reads double; C is written once either way, so the total goes from 8.72 to 17.31 GB, just under twice.
 #   see: output "  128     64.0"
+#   predict: number 3, within 10%
 # - Why do only 3 pipeline stages of a 256 x 256 tile fit in shared memory, when a 128 x 128 tile gets 7?
 #   answer: A stage holds a 64-column slice of A and B, (256 + 256) x 64 x 2 = 64 KiB, and 227 KiB per block holds 3 of them; the 128 x 128 tile's 32 KiB stages fit 7.
 #   see: lines 96-101
 # - The 128 x 128 tile's 64 FLOP/B is below the H100's ridge of 295. Must the GEMM be memory-bound?
 #   answer: No. Neighbouring blocks read the same slices of A and B, and the 50 MB L2 cache serves most of those repeats, so far fewer bytes come from HBM than the count. The count says how much reuse the tile gives; L2 has to supply the rest.
 #   see: output "an HBM-bound GEMM at 64 FLOP/B"
-#
 # lab:traps
 # - Bigger tiles are always better.
 #   why: Reads fall as 1/T, but a 256 x 256 tile leaves room for only 3 stages of shared memory (line 101) and its fp32 accumulators need the whole 256 KB register file; fewer, larger tiles also leave multiprocessors idle on smaller matrices.

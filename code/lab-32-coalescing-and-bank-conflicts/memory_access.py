@@ -16,13 +16,13 @@ strides of a 32 x 32 fp32 tile, with and without one column of padding.
 # - Before you run it: thread $t$ of a warp reads the 4-byte word at index $2t$. How many sectors does the load touch, and what share of their bytes is used?
 #   answer: 8 sectors: the words are spread over twice the bytes they fill, so half of each sector's bytes are fetched for nothing; 50% useful.
 #   see: output "     2         8"
+#   predict: number 2, within 0%
 # - A coalesced load that starts 4 bytes past a sector boundary: why 5 sectors instead of 4?
 #   answer: The 128 bytes now start 4 bytes into a sector, so their last 4 bytes spill into a fifth; 128 of the 160 bytes fetched are used, 80%.
 #   see: output "offset 4 bytes"
 # - A warp reads one column of a 32 x 32 fp32 tile. How many passes does it take, and what does a 33rd column of padding change?
 #   answer: 32 passes: the column's words are 32 apart, so all land in one bank. With rows 33 words long they are 33 apart and land in 32 different banks: one pass.
 #   see: lines 61-67
-#
 # lab:traps
 # - Two threads that use the same bank always conflict.
 #   why: Only different words in one bank are served one after another; threads asking for the same word are served together (the broadcast row of the output reads 1 way).

@@ -17,13 +17,13 @@ to keep HBM busy.
 # - Before you run it: a kernel uses 256-thread blocks and 64 registers a thread. What occupancy can an SM reach?
 #   answer: 50%: a warp takes 64 x 32 = 2048 registers and a block of 8 warps eight times that, so 65,536 registers hold 4 blocks, 32 of the 64 warps.
 #   see: output "   256       64        0"
+#   predict: number 6, within 0%
 # - Which budget stops 128-thread blocks with 64 registers and 48 KB of shared memory at 4 blocks?
 #   answer: Shared memory: each block needs 49 KB with its reserved kilobyte, and 228 KB hold 4; registers would allow 8 and warps 16.
 #   see: output "shared memory"
 # - At 600 ns of latency, how many warps must each SM keep loading 16 bytes a thread, and why is 4 bytes a thread not enough?
 #   answer: 30 warps: 3.35 TB/s x 600 ns is 2.01 MB in flight, 15.2 KB per SM, 512 bytes per warp-wide load. At 4 bytes a thread that is 119 warps, more than the 64 an SM holds, so each thread must issue at least two independent loads.
 #   see: lines 81-86
-#
 # lab:traps
 # - 100% occupancy means the kernel runs at peak speed.
 #   why: Occupancy only caps how many warps can hide latency; tuned GEMM and attention kernels run one large block per SM at low occupancy and hide latency with asynchronous copies and independent loads instead.

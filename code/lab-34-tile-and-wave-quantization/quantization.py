@@ -15,13 +15,13 @@ staircase this makes in the GEMM's time, including the logits GEMM of a padded v
 # - Before you run it: a 1536 x 1536 output has 19% more elements than 1408 x 1408. With 128 x 128 tiles on 132 SMs, how much longer does it take?
 #   answer: About twice as long: 144 tiles need 2 waves where 121 tiles need 1, and the second wave keeps only 12 of 132 SMs busy.
 #   see: output "  1536   1536     144      2"
+#   predict: number 4, within 0%
 # - What does padding a 50,257-word vocabulary to 50,304 change for the logits GEMM with M = 8192, in this model?
 #   answer: Almost nothing: both make 25,152 tiles and 191 waves, and the useful share rises from 99.67% to 99.76%. The speedup padding gives in practice comes from alignment, not tiles.
 #   see: output "  8192  50304"
 # - Why does N = 4097 cost the same waves as N = 4096, with M = 4096?
 #   answer: Its extra column of tiles brings the count to 1,056, exactly 8 waves of 132, the same 8 waves that 1,024 tiles already needed: the new tiles fill slots the last wave left empty.
 #   see: output "  4096   4097    1056      8"
-#
 # lab:traps
 # - Padding the vocabulary from 50,257 to 50,304 speeds the logits GEMM up by removing tile waste.
 #   why: The tile model gives both the same 25,152 tiles and 191 waves, under 0.1% apart. A row of 50,257 bf16 values is 100,514 bytes, not a multiple of 16, which rules out 16-byte vector and bulk loads; 50,304 is a multiple of 64 and keeps rows aligned.

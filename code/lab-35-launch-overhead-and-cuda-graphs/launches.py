@@ -16,13 +16,13 @@ captured CUDA graph, for Llama-3.2-1B and Llama-3.1-8B.
 # - Before you run it: Llama-3.2-1B's decode step launches 196 kernels holding 1.00 ms of GPU work. At 10 us of CPU per launch, roughly how long does the eager step take?
 #   answer: About 2.1 ms: the 196 launches take 1.96 ms, the GPU keeps up with them, and only the logits GEMM, launched near the end, runs on past the last launch. The GPU sits idle 53% of the step.
 #   see: output "Llama-3.2-1B"
+#   predict: number 7, within 10%
 # - Why does the same 10 us per launch cost Llama-3.1-8B almost nothing?
 #   answer: Its kernels hold 5.00 ms of GPU work against 3.88 ms of launches, so launching runs ahead of the GPU and its cost hides; eager takes 5.06 ms, the graph 5.01 ms.
 #   see: output "Llama-3.1-8B"
 # - Which line keeps two kernels of one stream from overlapping, and what would the step time be without it?
 #   answer: Line 69 starts a kernel no earlier than the end of the one before it; without it every kernel would start as soon as it is launched, and the step would end just after the last launch, faster than the GPU can work.
 #   see: line 69
-#
 # lab:traps
 # - CUDA graphs make kernels faster.
 #   why: The graph replays the same kernels with the same GPU times; it removes the CPU launch between them. For the 8B model, whose kernels are longer than their launches, it saves under 1%.

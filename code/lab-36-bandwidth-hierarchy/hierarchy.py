@@ -18,13 +18,13 @@ hierarchical one is also run on real arrays and checked against a plain sum.
 # - Before you run it: one ring through all 16 GPUs all-reduces 1 GB. Which link sets its time, and how long does it take?
 #   answer: A NIC: every edge carries $2 \cdot 15/16$ GB = 1.875 GB, and the two edges between nodes run at 50 GB/s, so 37.5 ms, however fast NVLink is.
 #   see: output "one ring through 16 GPUs"
+#   predict: number 2, within 5%
 # - What does the hierarchical all-reduce send across nodes per node, against the single ring, at 2 nodes and at 16?
 #   answer: 1.0 GB against 1.875 GB at 2 nodes; at 16 nodes 1.875 against 1.98 GB. The byte savings shrink, but the latency steps do not: 16 against 30, then 44 against 254.
 #   see: output "inter-node GB per node"
 # - Why does a pipelined hierarchical all-reduce take 2.50 ms when its three phases add up to 6.39?
 #   answer: Cut into chunks, the NVLink phases of one chunk run while another chunk crosses the NICs, so the step takes about its slowest phase, the 2.50 ms inter-node all-reduce.
 #   see: lines 63-66
-#
 # lab:traps
 # - NVLink is 18 times faster than the network: 900 GB/s against 50.
 #   why: 900 GB/s counts both directions of 18 links of 50 GB/s each; each way NVLink carries 450, and a NIC's 50 GB/s is one way, so the ratio is 9.

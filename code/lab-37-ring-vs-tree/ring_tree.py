@@ -16,13 +16,13 @@ tree, finds where they cross, and runs each on real arrays, counting the bytes e
 # - Before you run it: with 128 ranks, how long does a ring all-reduce of 8 KiB take, and what sets it?
 #   answer: 1,270 us, almost all latency: 254 steps of 5 us, against under a microsecond of bandwidth. A double binary tree takes 70 us.
 #   see: output "  8 KiB"
+#   predict: number 2, within 10%
 # - At 1 GiB with 128 ranks, why is the plain binary tree 7 times slower than the ring?
 #   answer: It sends the whole buffer at each of its 14 levels, 300.7 ms, where the ring sends just under 2 S per rank, 43.9 ms. Pipelining through two half-buffer trees (43.0 ms) is what gives the tree the ring's bandwidth back.
 #   see: output "  1 GiB"
 # - Above what size does the ring beat the unpipelined tree at 8, 128 and 1,024 ranks?
 #   answer: 0.47, 4.99 and 28.1 MB: the more ranks, the more latency steps the ring pays, and the larger a message must be before its bandwidth term matters.
 #   see: lines 64-67
-#
 # lab:traps
 # - Trees save bandwidth.
 #   why: They save latency: $2\log_2 N$ steps instead of $2(N-1)$. Per rank a double binary tree sends about $2S$ (line 90 counts it), slightly more than the ring's $2(N-1)/N \cdot S$.

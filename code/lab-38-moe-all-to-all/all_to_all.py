@@ -17,13 +17,13 @@ the most-loaded GPU, not the average, set the time. Routing runs on real arrays 
 # - Before you run it: how many megabytes does one GPU's dispatch send in bf16, and how long do its cross-node bytes take at 50 GB/s?
 #   answer: 4096 tokens x 8 copies x 7168 x 2 bytes = 469.8 MB, of which 7/8, 411.0 MB, crosses nodes: 8.22 ms, or 4.11 ms if dispatch is in FP8.
 #   see: output "dispatch per GPU"
+#   predict: number 2, within 5%
 # - Sending each token once per destination node instead of once per expert: how many remote nodes does a token need on average, and what does that save?
 #   answer: 4.63 of the 7 other nodes, so 272.0 MB instead of 411.0 MB leaves the GPU; the receiving node's NVLink fans the token out to its experts.
 #   see: output "once per node"
 # - The router's popularity is skewed with sigma = 1. How much longer does the all-to-all take than a balanced one with the same volume?
 #   answer: 3.72 times: the busiest GPU receives 3.72 times the mean load, and every GPU waits for it.
 #   see: output "sigma 1.00"
-#
 # lab:traps
 # - The all-to-all takes the mean load over the bandwidth.
 #   why: It ends when the last receiver has its bytes: with sigma = 0.5 the busiest GPU gets 1.70 times the mean, and the whole layer waits 1.70 times as long.

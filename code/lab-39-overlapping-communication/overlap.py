@@ -17,13 +17,13 @@ are prefetched one unit ahead, and measures the communication left exposed after
 # - Before you run it: 2.4 GB of gradients all-reduced once, after a 150 ms backward, on 64 ranks at 50 GB/s. How much time is exposed?
 #   answer: All of it, 94.55 ms: $2 \cdot 63/64 \cdot 2.4$ GB at 50 GB/s plus 50 us, and nothing runs beside it.
 #   see: output "one all-reduce after backward"
+#   predict: number 1, within 10%
 # - With 25 MB buckets, why is only about 1 ms exposed?
 #   answer: A bucket fills every 1.56 ms and its all-reduce takes 1.03 ms, so the stream keeps up with backward; only the last bucket, full when backward ends, runs after it.
 #   see: output "  25 MB"
 # - Why do 1 MB buckets expose 64.6 ms, more than 100 MB buckets?
 #   answer: Each collective pays 50 us of latency on 1 MB that takes 39 us to move, so 2,400 of them take 214.5 ms, longer than the 150 ms backward they should hide behind.
 #   see: output "   1 MB"
-#
 # lab:traps
 # - Smaller buckets always overlap better.
 #   why: Each collective pays a fixed latency: at 1 MB the all-reduces fall behind backward and 64.6 ms is exposed, against 1.03 ms at 25 MB (line 52 charges it on every bucket).

@@ -17,13 +17,13 @@ Llama-3-70B's shapes (h = 8192, 64 query and 8 KV heads of 128) at 128k tokens o
 # - Before you run it: with GQA's 8 KV heads, how many megabytes does each of 8 GPUs send for one layer at 128k tokens, by Ulysses and by ring?
 #   answer: 528.5 MB by Ulysses (Q and O are full width, $h$ = 8192) and 469.8 MB by ring (7 passes of a 16,384-token K and V block, 8 KV heads of 128 channels each).
 #   see: output "GQA, 8 KV heads"
+#   predict: number 2, within 10%
 # - Without GQA (64 KV heads), which is cheaper, and by how much?
 #   answer: Ulysses, 939.5 MB against 3,758.1 MB: with as many KV heads as query heads, passing K and V seven times costs four times Ulysses' all-to-alls.
 #   see: output "MHA, 64 KV heads"
 # - Can one ring step's transfer hide behind its compute?
 #   answer: On NVLink easily: a step computes 8.80 TFLOP (17.8 ms at half the peak) while its 67.1 MB K and V block takes 0.15 ms; even on a 50 GB/s NIC, 1.34 ms.
 #   see: output "one ring step"
-#
 # lab:traps
 # - Ulysses is always cheaper than ring attention.
 #   why: Ulysses moves queries and outputs at full width; with GQA's 8 KV heads the ring's K and V passes cost less (469.8 against 528.5 MB here), and the ring's transfers overlap compute.

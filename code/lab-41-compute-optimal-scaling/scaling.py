@@ -17,13 +17,13 @@ the gradient noise of simulated mini-batches.
 # - Before you run it: at $C = 5.88 \times 10^{23}$ FLOPs and 20 tokens per parameter, how many parameters and tokens do you get?
 #   answer: $N = \sqrt{C / 120}$ = 70 billion parameters and 1.4 trillion tokens, Chinchilla's size; the fit gives it a loss of 1.9366.
 #   see: output "20 tokens a parameter"
+#   predict: number 4, within 10%
 # - Does the fitted law itself put the optimum at 20 tokens a parameter?
 #   answer: No: its closed form gives 32.5B parameters on 3.02T tokens, 93 tokens a parameter, with a loss only 0.0067 lower than 70B/1.4T. The 20-token rule comes from the paper's other two approaches, and the loss surface is flat near the optimum.
 #   see: output "the fit's optimum"
 # - Training at a quarter of the critical batch, how many more steps and examples does a run need than the minimum of each?
 #   answer: 5 times the minimum steps but only 1.25 times the minimum examples; at 4 times the critical batch it is the other way round.
 #   see: output "B = B_crit / 4"
-#
 # lab:traps
 # - The fitted Chinchilla law says to train with 20 tokens per parameter.
 #   why: Its closed-form optimum at this compute is 93 tokens a parameter (line 61); the 20-token rule comes from the paper's iso-FLOP and envelope approaches, and the fit is nearly flat between them.

@@ -18,13 +18,13 @@ and with one expandable segment.
 # - Before you run it: a 1.5 MiB tensor is the first thing allocated. How much memory does the allocator reserve for it?
 #   answer: A 20 MiB segment: requests between 1 and 10 MiB come from the large pool's 20 MiB segments, so later medium tensors can share it.
 #   see: output "1.5 MiB"
+#   predict: number 3, within 0%
 # - The batch goes 8, 9, 7, 10 and each of 50 layers keeps batch x 3 MiB. Why does the allocator end up reserving 4,100 MiB for a peak of 1,500 MiB?
 #   answer: Each larger batch needs blocks (27 then 30 MiB, rounded to 28 and 30) bigger than every cached one, so it opens 50 new segments; the smaller batch reuses the 24 MiB blocks. 50 x (24 + 28 + 30) MiB stay reserved.
 #   see: output "default allocator"
 # - Why would skipping the merge of adjacent free blocks be a bug, even though nothing is lost?
 #   answer: A 22 MiB request splits a cached 24 MiB block into 22 and 2 MiB; without the merge the segment stays two pieces after the free, and a later 24 MiB request cannot use it, so the allocator reserves more.
 #   see: lines 79-86
-#
 # lab:traps
 # - Reserved minus allocated memory is leaked.
 #   why: It is cached: free blocks the allocator keeps for reuse and returns with `torch.cuda.empty_cache()`. The problem is only that a block too small for what comes next is never reused (fragmentation).

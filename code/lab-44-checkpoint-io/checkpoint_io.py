@@ -18,13 +18,13 @@ row shards into column shards, as a load into another parallel layout does.
 # - Before you run it: how many gigabytes does a 70B model's training state take, and how much is that per GPU on 512 GPUs?
 #   answer: 70B x 14 bytes = 980 GB, 1.91 GB per GPU: seven times the 140 GB of bf16 weights alone.
 #   see: output "training state"
+#   predict: number 3, within 5%
 # - Why does a save from 64 nodes at 2 GB/s each take 9.8 s, not 7.7?
 #   answer: 64 nodes could write 128 GB/s, but the file system takes at most 100 GB/s, and 980 GB / 100 GB/s is 9.8 s. A single writer would take 490 s.
 #   see: output "sharded save"
 # - By Young's rule, how much does saving asynchronously cut the checkpoint overhead at a 3.1-hour MTBF?
 #   answer: From 4.2% with a 7.8-minute interval (9.8 s blocking) to 0.37% with a 41 s interval (0.077 s blocking): the shorter the blocking, the more often it pays to save.
 #   see: output "asynchronous"
-#
 # lab:traps
 # - A checkpoint takes the bf16 model size over one disk's bandwidth.
 #   why: It is the whole training state, 980 GB rather than 140 GB, and it is written by every node at once, up to the file system's cap: 9.8 s, not 140 GB at 2 GB/s.

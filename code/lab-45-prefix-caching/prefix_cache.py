@@ -18,13 +18,13 @@ multi-head latent attention.
 # - Before you run it: 100 requests of 1,024 shared tokens, 2,000 tokens of one of 10 documents and 100 tokens of their own. With an unlimited cache, how many tokens must be computed?
 #   answer: 31,024: the system prompt once, each document once (20,000) and every request's own 100 tokens (10,000); 281,376 of 312,400 tokens, 90.07%, come from the cache.
 #   see: output "unlimited cache"
+#   predict: number 4, within 5%
 # - With room for only 8,000 cached tokens, why does the hit rate fall to about half?
 #   answer: Ten documents of 2,000 tokens no longer fit at once, so a document is often evicted before the next request that needs it; the system prompt, used by every request, stays.
 #   see: output "capacity  8000"
 # - How many bytes does DeepSeek-V3's MLA cache per token, and what would full multi-head attention of the same model need?
 #   answer: 576 elements x 2 bytes x 61 layers = 70,272 bytes, 68.6 KiB; its 128 heads of 192 + 128 dimensions would need 80 KiB per layer, 71 times as much.
 #   see: output "DeepSeek-V3 MLA"
-#
 # lab:traps
 # - Prefix caching needs identical prompts.
 #   why: It needs a shared prefix: every request here differs in its last 100 tokens and most in their document, yet 90.07% of the tokens are reused, because the tree matches the longest common prefix (lines 68-73).

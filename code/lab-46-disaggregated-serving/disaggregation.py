@@ -17,13 +17,13 @@ per GPU that meets both latency targets, colocated and split into prefill and de
 # - Before you run it: how long does one prefill of 1,024 tokens take at 60% of the H100's 989 TFLOPS, and a decode step at batch 1?
 #   answer: 44.9 ms: $2 \cdot 13.0$ B parameters x 1,024 tokens of FLOPs; and 8.05 ms, about the time to read 26.0 GB of weights at 3.35 TB/s, plus one sequence's cache.
 #   see: output "prefill 1024 tokens"
+#   predict: number 3, within 10%
 # - At 200 ms TTFT and 12 ms TPOT, why does one prefill GPU for three decode GPUs serve more per GPU than colocation?
 #   answer: The tight TPOT leaves colocated decode no room for prefill pauses; split, the decode GPUs keep steady steps and the prefill GPU stays busy: 3.67 against 3.01 requests a second per GPU.
 #   see: output "200 ms / 12 ms"
 # - Why does colocation win at 1 s TTFT and 40 ms TPOT?
 #   answer: With loose targets a shared GPU absorbs prefill pauses easily and uses all its time, while any fixed split leaves one side idle part of the time: 6.41 against 6.21 requests a second per GPU for the best split, two prefill GPUs for five decode GPUs.
 #   see: output "1000 ms / 40 ms"
-#
 # lab:traps
 # - Disaggregation always wins.
 #   why: It wins when TPOT is tight, because it removes prefill pauses from decode; with loose targets a colocated GPU uses its time better than a fixed split (6.41 against 6.21 at 1 s / 40 ms).

@@ -16,13 +16,13 @@ by comparing checksums that data-parallel replicas must share bit for bit.
 # - Before you run it: one rank of 16,384 hangs and the watchdog fires after 10 minutes. How many GPU-hours does the wait cost?
 #   answer: 16,384 GPUs x 10 minutes = 2,730.7 GPU-hours, before the restart and the work lost since the last checkpoint.
 #   see: output "a hang on 16,384 GPUs"
+#   predict: number 3, within 5%
 # - One of 1,024 ranks takes 1.3 times as long per step. What happens to the job's step time, and how is the rank found?
 #   answer: Every step waits for it: 1.30 s instead of 1.02 s for the slowest healthy rank, 28% slower. Its compute time sits 94 median absolute deviations above the median, far past a threshold of 10.
 #   see: output "straggler"
 # - A single bit flips in one rank's copy of a gradient after the all-reduce. Why does comparing a loss or a norm miss it, and a checksum not?
 #   answer: One flipped low mantissa bit changes one value by a few parts in ten million and leaves the gradient norm unchanged at float32 precision; the checksum of the exact bits differs on that rank and nowhere else.
 #   see: output "silent data corruption"
-#
 # lab:traps
 # - A hang shows up as a crash.
 #   why: Nothing fails: every other rank is waiting inside a collective that never completes, which is why PyTorch runs a watchdog that times out (10 minutes for NCCL by default) and can dump a flight recorder naming the rank that never joined.

@@ -1,11 +1,16 @@
-/* Practice mode: a random checkpoint question from the labs marked done in this browser, the
- * answer on request, and a record (in localStorage) of which questions the learner had right,
- * so that the others come first. Runs only on the page that has a `.il-practice` box. */
+/* Practice mode: checkpoint questions from the labs marked done in this browser, scheduled by
+ * spaced repetition. Each question sits in a box (0 to 5): "I had it" moves it up a box and asks
+ * it again after 1, 3, 7, 16 or 35 days, "Not yet" back to box 0, asked again in ten minutes.
+ * The schedule lives in localStorage and can be exported to a file and imported again. A
+ * question whose answer the program prints asks for the number first (predict.js judges it).
+ * Runs only on the page that has a `.il-practice` box. */
 (function () {
   "use strict";
 
   var DONE_KEY = "infralens:done";
   var RESULTS_KEY = "infralens:practice";
+  var DAY = 24 * 60 * 60 * 1000;
+  var INTERVALS = [10 * 60 * 1000, DAY, 3 * DAY, 7 * DAY, 16 * DAY, 35 * DAY];
 
   function read(key, fallback) {
     try {
@@ -42,16 +47,34 @@
     return node;
   }
 
-  function choose(pool, results) {
-    var open = pool.filter(function (question) {
-      return !(results[question.id] && results[question.id].right);
-    });
-    var from = open.length ? open : pool;
-    return from[Math.floor(Math.random() * from.length)];
+  /* The question to ask now: one never asked (at random), else the one due longest ago; none if
+   * every question is scheduled for later. */
+  function choose(pool, results, now) {
+    var fresh = pool.filter(function (question) { return !results[question.id]; });
+    if (fresh.length) {
+      return fresh[Math.floor(Math.random() * fresh.length)];
+    }
+    var due = pool.filter(function (question) { return (results[question.id].due || 0) <= now; });
+    due.sort(function (a, b) { return (results[a.id].due || 0) - (results[b.id].due || 0); });
+    return due[0] || null;
+  }
+
+  function schedule(entry, right, now) {
+    var box = entry.box === undefined ? (entry.right ? 1 : 0) : entry.box;
+    box = right ? Math.min(box + 1, INTERVALS.length - 1) : 0;
+    return { right: right, asked: (entry.asked || 0) + 1, box: box, due: now + INTERVALS[box] };
+  }
+
+  function later(due, now) {
+    var hours = Math.ceil((due - now) / (60 * 60 * 1000));
+    var days = Math.round(hours / 24);
+    return hours < 24 ? "in " + hours + " hour" + (hours === 1 ? "" : "s")
+      : "in " + days + " day" + (days === 1 ? "" : "s");
   }
 
   function start(box, questions, dataUrl) {
     var everything = false;
+    var forced = null;
     var results = read(RESULTS_KEY, {});
 
     function pool() {
@@ -83,7 +106,23 @@
         box.appendChild(all);
         return;
       }
-      var question = choose(from, results);
+      var now = Date.now();
+      var question = forced || choose(from, results, now);
+      forced = null;
+      if (!question) {
+        var next = Math.min.apply(null, from.map(function (each) { return results[each.id].due; }));
+        box.appendChild(element("p", "il-practice-status",
+          "Nothing is due: the next question comes back " + later(next, now) + "."));
+        var anyway = button("Practise one anyway", "md-button--primary");
+        anyway.addEventListener("click", function () {
+          forced = from[Math.floor(Math.random() * from.length)];
+          ask();
+        });
+        box.appendChild(anyway);
+        box.appendChild(element("p", "il-practice-score", score(from)));
+        box.appendChild(transfer());
+        return;
+      }
       var card = element("div", "il-practice-card");
       var lab = element("p", "il-practice-lab");
       var link = element("a");
@@ -109,30 +148,121 @@
       var not = button("Not yet");
       grade.appendChild(had);
       grade.appendChild(not);
-      reveal.addEventListener("click", function () {
+      function show() {
         answer.hidden = false;
         grade.hidden = false;
         reveal.hidden = true;
         had.focus();
-      });
+      }
+      reveal.addEventListener("click", show);
       function record(right) {
-        var entry = results[question.id] || { right: false, asked: 0 };
-        entry.asked += 1;
-        entry.right = right;
-        results[question.id] = entry;
+        results[question.id] = schedule(results[question.id] || {}, right, Date.now());
         write(RESULTS_KEY, results);
         ask();
       }
       had.addEventListener("click", function () { record(true); });
       not.addEventListener("click", function () { record(false); });
+      if (question.predict && window.InfraLensPredict) {
+        card.appendChild(prediction(question.predict, function (verdict) {
+          show();
+          (verdict.ok ? had : not).focus();
+        }));
+      }
       card.appendChild(reveal);
       card.appendChild(answer);
       card.appendChild(grade);
       box.appendChild(card);
       box.appendChild(element("p", "il-practice-score", score(from)));
+      box.appendChild(transfer());
+    }
+
+    /* Export the schedule and the labs marked done to a file, or import such a file. */
+    function transfer() {
+      var row = element("p", "il-practice-transfer");
+      var save = button("Export progress");
+      save.addEventListener("click", function () {
+        var data = JSON.stringify({ done: read(DONE_KEY, []), practice: results }, null, 1);
+        var link = element("a");
+        link.href = URL.createObjectURL(new Blob([data], { type: "application/json" }));
+        link.download = "infralens-progress.json";
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+      });
+      var load = element("label", "md-button il-practice-import", "Import progress");
+      var file = element("input");
+      file.type = "file";
+      file.accept = "application/json,.json";
+      file.addEventListener("change", function () {
+        if (!file.files.length) {
+          return;
+        }
+        file.files[0].text().then(function (text) {
+          var data = JSON.parse(text);
+          if (Array.isArray(data.done)) {
+            write(DONE_KEY, data.done);
+          }
+          if (data.practice && typeof data.practice === "object") {
+            results = data.practice;
+            write(RESULTS_KEY, results);
+          }
+          ask();
+        });
+      });
+      load.appendChild(file);
+      row.appendChild(save);
+      row.appendChild(load);
+      return row;
     }
 
     ask();
+  }
+
+  /* The output line with a blank where the answer goes, a field for the learner's number and its verdict. */
+  function prediction(answer, done) {
+    var part = element("div", "il-predict il-practice-predict");
+    part.appendChild(element("p", "il-predict-ask", "Commit to a number first: what does the program print in place of the blank?"));
+    var line = element("p", "il-predict-line");
+    var samp = element("samp");
+    var blank = element("mark", "il-predict-blank");
+    blank.textContent = "____";
+    samp.appendChild(document.createTextNode(answer.before));
+    samp.appendChild(blank);
+    samp.appendChild(document.createTextNode(answer.after));
+    line.appendChild(samp);
+    part.appendChild(line);
+    var form = element("p", "il-predict-form");
+    var label = element("label", "", "Your number ");
+    var input = element("input");
+    input.type = "text";
+    input.setAttribute("inputmode", "decimal");
+    input.autocomplete = "off";
+    label.appendChild(input);
+    var check = button("Check", "md-button--primary il-predict-check");
+    form.appendChild(label);
+    form.appendChild(document.createTextNode(" "));
+    form.appendChild(check);
+    part.appendChild(form);
+    var result = element("p", "il-predict-result");
+    result.setAttribute("aria-live", "polite");
+    part.appendChild(result);
+    function judge() {
+      var verdict = window.InfraLensPredict.judge(answer, input.value);
+      result.textContent = verdict.message;
+      if (verdict.ok !== null) {
+        blank.textContent = answer.shown;
+        check.disabled = true;
+        done(verdict);
+      }
+    }
+    check.addEventListener("click", judge);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        judge();
+      }
+    });
+    return part;
   }
 
   // The starter lines a question is about, numbered as in the starter, since practice shows no excerpt.

@@ -12,6 +12,7 @@ from .markdown_text import Markdown, inline
 from .mathml import Formulas, render_math
 from .model import Registry
 from .paths import INTERVIEW, PRACTICE, PRACTICE_QUESTIONS, lab_uri, relative, url_relative
+from .predictions import answer_of
 from .render import front_matter
 from .starter import Checkpoint, Starter
 
@@ -47,29 +48,32 @@ class InlineHtml:
 
 
 def practice_questions(registry: Registry, starters: dict[str, Starter], formulas: Formulas | None = None,
-                       *, directory_urls: bool = True) -> str:
+                       *, directory_urls: bool = True, outputs: dict[str, str] | None = None) -> str:
     """Every checkpoint as JSON for the practice page; links are relative to the JSON file, to
     the lab pages' URLs under MkDocs' `use_directory_urls` (`directory_urls`).
     `formulas`: those the build converted already. A question settled by starter lines carries
     them (`code`), since practice shows no excerpt; one settled by a printed line carries it
-    (`output`), shown with the answer, since it would give the answer away."""
+    (`output`), shown with the answer, since it would give the answer away. A prediction
+    carries its answer (`predict`), read from the recorded output (`outputs`, by lab)."""
     inline_html = InlineHtml(formulas)
     questions = [
         {"id": f"{lab.id}#{index}", "lab": lab.id, "label": f"{lab.label}: {lab.title}",
          "href": url_relative(lab_uri(lab), PRACTICE_QUESTIONS, directory_urls) + "#what-to-notice",
          "question": inline_html(checkpoint.question), "answer": inline_html(checkpoint.answer),
-         **question_evidence(starters[lab.id], checkpoint)}
+         **question_evidence(starters[lab.id], checkpoint, (outputs or {}).get(lab.id, ""))}
         for lab in registry.ordered_labs if lab.id in starters
         for index, checkpoint in enumerate(starters[lab.id].checkpoints, 1)
     ]
     return json.dumps(questions, ensure_ascii=False)
 
 
-def question_evidence(starter: Starter, checkpoint: Checkpoint) -> dict[str, object]:
-    """What practice shows beside a question: the starter lines or the printed line it is about."""
+def question_evidence(starter: Starter, checkpoint: Checkpoint, output: str = "") -> dict[str, object]:
+    """What practice shows beside a question: the starter lines or the printed line it is about,
+    and the number to predict first, if it asks for one."""
     evidence = checkpoint.evidence
     if evidence.in_output:
-        return {"output": evidence.output_text}
+        answer = answer_of(checkpoint, output)[0] if output else None
+        return {"output": evidence.output_text, **({"predict": answer.as_data()} if answer else {})}
     if evidence.start:
         return {"code": {"first": evidence.start, "lines": list(starter.lines[evidence.start - 1:evidence.end])}}
     return {}

@@ -59,6 +59,11 @@ RULES = (
                          "`{{column|key=value}}` (the rows shown at that value, in the column's format): the page "
                          "shows it beside the control and rewrites it as the reader moves it. A figure without a "
                          "control has no `says:`."),
+    Rule("predictions", "At least one checkpoint asks for a number before showing it: under a checkpoint whose "
+                        "answer the output prints (`see: output \"text\"`), `predict: number N, within T%` names the "
+                        "N-th number of that output line (counting from 1; `1,270.3`, `7.86e-02` and `50.0%` are one "
+                        "number each) and how far off a prediction may be (`within 0%`: equal as printed). The page "
+                        "takes the answer from the recorded output, so it follows the program."),
     Rule("line-references", "Every `line N` or `lines N-M` written in a comment or a `see:` field points at "
                             "code: lines of the starter that are neither blank nor only a comment. When an edit "
                             "moves a referenced line, the check names the reference and the line it moved to "

@@ -35,6 +35,7 @@ from .mathml import Formulas, bad_formulas, formula_problems
 from .model import Lab, Registry
 from .paths import figure_data_path, output_path, recorded_lines_path
 from .planted_bugs import read_planted_bugs
+from .predictions import prediction_problems
 from .prose_numbers import KnownValues, known_values, number_problems, references_in, resolve_references
 from .registry import REGISTRY_FILE, read_registry
 from .starter import Starter, decode_starter, map_prose, output_line, parse_starter
@@ -118,6 +119,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
             problems.extend(moved_references(lab, starter, recorded_references))
             if output is not None:
                 problems.extend(_stale_output_evidence(lab, starter, output))
+                problems.extend(prediction_problems(lab, starter, output))
             recorded, figure_problems = _recording_cached(root, lab, starter, data, cache)
             problems.extend(figure_problems)
             if recorded and not figure_problems:

@@ -32,6 +32,7 @@ from .paths import (
     starter_download_uri,
     starter_page_uri,
 )
+from .predictions import answer_of
 from .starter import Checkpoint, Starter, output_line
 
 READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "practical": "Practical guides"}
@@ -134,8 +135,8 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
          "href": Markdown("#" + line_anchor(excerpt_id(step.excerpt), step.start))}
         for step in starter.steps
     ]
-    checkpoints = [(checkpoint, _evidence_link(checkpoint, starter, context.output))
-                   for checkpoint in starter.checkpoints]
+    checkpoints = [(checkpoint, _evidence_link(checkpoint, starter, context.output),
+                    answer_of(checkpoint, context.output)[0]) for checkpoint in starter.checkpoints]
     return env.get_template("lab.md.j2").render(
         front_matter=front_matter(title=lab.page_title, description=starter.goal),
         lab=lab,

@@ -27,7 +27,7 @@ REQUIRED_BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", 
 PROSE_WORDS_PER_MINUTE = 150
 CODE_LINES_PER_MINUTE = 6
 MINUTES_PER_CHECKPOINT = 1.5
-ENTRY_FIELDS = {"checkpoints": ("answer", "see"), "traps": ("why",)}
+ENTRY_FIELDS = {"checkpoints": ("answer", "see", "predict"), "traps": ("why",)}
 
 _DIRECTIVE = re.compile(r"^\s*#\s?lab:(?P<name>[A-Za-z-]*)(?:\s+(?P<args>.*?))?\s*$")
 _REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -35,9 +35,10 @@ _REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _MARKER = re.compile(r"#[^\n]*?\((?P<number>\d+)\)\s*$")
 _NOTE = re.compile(r"^\((?P<number>\d+)\)\s*(?P<text>.*)$")
 _RANGE = re.compile(r"^(?P<start>\d+)(?:\s*-\s*(?P<end>\d+))?(?:\s+(?P<title>.*))?$")
-_FIELD = re.compile(r"^(?P<key>answer|see|why):\s*(?P<text>.*)$", re.IGNORECASE)
+_FIELD = re.compile(r"^(?P<key>answer|see|predict|why):\s*(?P<text>.*)$", re.IGNORECASE)
 _SEE_LINES = re.compile(r"^lines?\s+(?P<start>\d+)(?:\s*-\s*(?P<end>\d+))?$")
 _SEE_OUTPUT = re.compile(r'^output\s+"(?P<text>[^"]+)"$')
+_PREDICT = re.compile(r"^number\s+(?P<number>\d+)\s*,\s*within\s+(?P<tolerance>\d+(?:\.\d+)?)\s*%$")
 # "line 86", "Line 88:", "lines 84-87", "lines 88 and 89" written in a comment: a reference a
 # learner follows into the starter (not "output line 3", which names a printed line).
 _SPAN = r"\d+(?:\s*(?:-|–|to)\s*\d+)?"
@@ -60,6 +61,15 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """A checkpoint the learner answers with a number before seeing it: the `number`-th number of
+    the output line its `see:` names, accepted within `tolerance` (a fraction of it)."""
+
+    number: int
+    tolerance: float
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """A question the learner answers from the excerpt or the output, with its answer."""
 
@@ -67,6 +77,7 @@ class Checkpoint:
     answer: str
     evidence: Evidence
     line: int  # where the checkpoint is written, for problems found later (stale output text)
+    predict: Prediction | None = None
 
 
 @dataclass(frozen=True)
@@ -423,7 +434,7 @@ def _assemble(path: str, lines: tuple[str, ...], blocks: list[_Block],
     )
 
 
-_NOT_PROSE = re.compile(r"^\s*#\s?(?:lab:(?:begin|end)\b.*|lab:explain\s+\d+(?:\s*-\s*\d+)?|\s*see:.*"
+_NOT_PROSE = re.compile(r"^\s*#\s?(?:lab:(?:begin|end)\b.*|lab:explain\s+\d+(?:\s*-\s*\d+)?|\s*(?:see|predict):.*"
                         r"|(?:kind|x|y|x2|color|label|control|default|x-scale|y-scale):.*)")
 
 
@@ -579,8 +590,27 @@ def _checkpoints(block: _Block | None, excerpts: tuple[Excerpt, ...], problems: 
             problems.add(entry.line, f"the checkpoint `{entry.text[:60]}` has no answer.",
                            "add an indented `answer: ...` line below the question.")
         evidence = _evidence(entry, excerpts, problems)
-        checkpoints.append(Checkpoint(entry.text, entry.fields.get("answer", ""), evidence, entry.line))
+        checkpoints.append(Checkpoint(entry.text, entry.fields.get("answer", ""), evidence, entry.line,
+                                      _prediction(entry, evidence, problems)))
     return tuple(checkpoints)
+
+
+def _prediction(entry: _Entry, evidence: Evidence, problems: Problems) -> Prediction | None:
+    """`predict: number N, within T%`: the answer is the N-th number of the output line `see:` names."""
+    written = entry.fields.get("predict")
+    if written is None:
+        return None
+    match = _PREDICT.match(written)
+    if not match or int(match["number"]) < 1:
+        problems.add(entry.line, f"`predict: {written[:60]}` is not `predict: number N, within T%`.",
+                     "write which number of the output line holds the answer (counting from 1) and how far "
+                     "off a prediction may be, e.g. `predict: number 3, within 10%`.")
+        return None
+    if not evidence.in_output:
+        problems.add(entry.line, f"the checkpoint `{entry.text[:60]}` predicts a number but names no output line.",
+                     'write `see: output "text"` with a piece of the output line that prints the answer.')
+        return None
+    return Prediction(int(match["number"]), float(match["tolerance"]) / 100)
 
 
 def _evidence(entry: _Entry, excerpts: tuple[Excerpt, ...], problems: Problems) -> Evidence:
