@@ -855,6 +855,8 @@ def test_done_labs_are_ticked_in_the_navigation_and_on_next_links(visit):
     tab = visit(search=False, viewport=DESKTOP)
     page = tab.open(f"/labs/{LAB}/")
     page.locator("button.il-done-toggle").click()
+    here = page.locator(f".md-nav a.md-nav__link[href$='{LAB}/']").first
+    assert "il-lab-done" in (here.get_attribute("class") or ""), "the navigation ticks the lab at once"
     following = PROJECT.registry.ordered_labs[1]
     page = tab.open(f"/labs/{following.id}/")
     nav = page.locator(f".md-nav a.md-nav__link[href$='{LAB}/']").first
@@ -923,3 +925,25 @@ def test_practice_asks_for_the_number_first_and_schedules_what_you_had_for_later
     saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert saved["done"] == [LAB]
     assert saved["practice"][f"{LAB}#{index}"]["box"] == 1
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
+def test_the_starter_page_opens_on_code_with_the_notes_folded(visit, viewport):
+    first, last = PROJECT.starters[LAB].notes_span() or (0, 0)
+    assert last - first >= 9, "the first lab's starter opens with its notes"
+    tab = visit(search=False, viewport=viewport)
+    page = tab.look_at(f"/labs/{LAB}/starter/")
+    heights = page.evaluate(f"""() => [{first}, {last}, {last + 1}].map(n =>
+        document.getElementById('__span-starter-' + n).getBoundingClientRect().height)""")
+    assert heights[0] == 0 and heights[1] == 0 and heights[2] > 0, heights
+    fold = page.locator(".il-fold-line")
+    assert fold.is_visible() and f"lines {first}\u2013{last}" in fold.evaluate(
+        "mark => getComputedStyle(mark, '::before').content")
+    page.get_by_role("button", name=f"Show lines {first}\u2013{last}").click()
+    assert page.locator(f"#__span-starter-{first}").is_visible() and fold.count() == 0
+    assert page.locator(".il-fold-toggle").get_attribute("aria-expanded") == "true"
+    page.get_by_role("button", name=f"Fold lines {first}\u2013{last}").click()
+    assert not page.locator(f"#__span-starter-{first}").is_visible()
+    # A link to a folded line shows it.
+    page = tab.look_at(f"/labs/{LAB}/starter/#__codelineno-starter-{first + 2}")
+    assert page.locator(f"#__span-starter-{first + 2}").is_visible()

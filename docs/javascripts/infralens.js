@@ -127,7 +127,70 @@
                           parseInt(link.getAttribute("data-il-end"), 10), true);
   }
 
+  /* The starter page folds the lab's notes at the top of the file (see starter.md.j2): the
+   * lines are hidden, the first line after them says so, and a button shows them. Lines an
+   * address or a link names are never left folded. */
+  function foldedLines() {
+    var note = document.querySelector(".il-fold-note[data-il-fold]");
+    if (!note) {
+      return null;
+    }
+    var parts = note.getAttribute("data-il-fold").split(" ");
+    return { note: note, block: parts[0], start: parseInt(parts[1], 10), end: parseInt(parts[2], 10) };
+  }
+
+  function setFolded(folded) {
+    var fold = foldedLines();
+    if (!fold) {
+      return;
+    }
+    for (var number = fold.start; number <= fold.end; number++) {
+      var line = document.getElementById("__span-" + fold.block + "-" + number);
+      if (line) {
+        line.classList.toggle("il-folded", folded);
+      }
+    }
+    /* In place of the lines, an empty line whose words are drawn by the stylesheet: copying
+     * the code never takes them. */
+    var mark = document.querySelector(".il-fold-line");
+    var after = document.getElementById("__span-" + fold.block + "-" + (fold.end + 1));
+    if (folded && !mark && after) {
+      mark = document.createElement("span");
+      mark.className = "il-fold-line";
+      mark.setAttribute("data-il-folded", "\u22ef lines " + fold.start + "\u2013" + fold.end + ": the lab's notes, folded");
+      after.parentNode.insertBefore(mark, after);
+    } else if (!folded && mark) {
+      mark.remove();
+    }
+    var toggle = fold.note.querySelector(".il-fold-toggle");
+    toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+    toggle.textContent = (folded ? "Show" : "Fold") + " lines " + fold.start + "\u2013" + fold.end;
+  }
+
+  function attachFold() {
+    var fold = foldedLines();
+    if (!fold || fold.note.hasAttribute("data-il-ready")) {
+      return;
+    }
+    fold.note.setAttribute("data-il-ready", "");
+    fold.note.hidden = false;
+    var named = /^__codelineno-(.+)-(\d+)$/.exec(decodeURIComponent(location.hash.slice(1)));
+    var inside = named && named[1] === fold.block && +named[2] >= fold.start && +named[2] <= fold.end;
+    setFolded(!inside);
+    fold.note.querySelector(".il-fold-toggle").addEventListener("click", function () {
+      setFolded(this.getAttribute("aria-expanded") === "true");
+    });
+  }
+
+  function unfold(block, start, end) {
+    var fold = foldedLines();
+    if (fold && fold.block === block && start <= fold.end && end >= fold.start) {
+      setFolded(false);
+    }
+  }
+
   function highlightLines(block, start, end, jump) {
+    unfold(block, start, end);
     var before = here();
     var lines = [];
     for (var number = start; number <= end; number++) {
@@ -348,6 +411,7 @@
         }
         saveDone(done);
         renderToggle(button, done);
+        renderProgress(); /* the navigation ticks the lab at once */
       });
     });
   }
@@ -376,6 +440,7 @@
     if (button) {
       button.hidden = true; /* a page reached by instant navigation starts without a jump to undo */
     }
+    attachFold();
     if (location.hash) {
       showAddressed(true);
     }

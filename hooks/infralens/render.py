@@ -171,6 +171,7 @@ def render_starter_page(env: jinja2.Environment, lab: Lab, starter: Starter, rep
         front_matter=front_matter(title=f"{lab.label} starter: {lab.title}", search={"exclude": True}),
         lab=lab,
         code=code_block(starter.lines, 1, "starter", lab.starter),
+        notes=starter.notes_span(),
         lab_href=Markdown(relative(lab_uri(lab), source)),
         download_href=Markdown(relative(starter_download_uri(lab), source)),
         file_name=file_name,

@@ -27,6 +27,7 @@ REQUIRED_BLOCKS = ("goal", "mental-model", "checkpoints", "traps", "interview", 
 PROSE_WORDS_PER_MINUTE = 150
 CODE_LINES_PER_MINUTE = 6
 MINUTES_PER_CHECKPOINT = 1.5
+MIN_FOLDED_LINES = 10  # fewer lines of notes than this are not worth a fold
 ENTRY_FIELDS = {"checkpoints": ("answer", "see", "predict"), "traps": ("why",)}
 
 _DIRECTIVE = re.compile(r"^\s*#\s?lab:(?P<name>[A-Za-z-]*)(?:\s+(?P<args>.*?))?\s*$")
@@ -150,6 +151,16 @@ class Starter:
     code_lines: frozenset[int] = frozenset()  # lines that are neither blank nor only a comment
     references: tuple[LineReference, ...] = ()  # every line a comment or a checkpoint points at
     prose_lines: tuple[tuple[int, str], ...] = ()  # (line, text) of every comment a learner reads as prose
+
+    def notes_span(self) -> tuple[int, int] | None:
+        """The first run of `# lab:` comment lines before any code (goal, questions, figures: what
+        the lab page shows), as (first, last) line, or None when it is shorter than 10 lines.
+        The starter page folds it, so that the file opens on code."""
+        first = next((number for number, line in enumerate(self.lines, 1) if line.startswith("# lab:")), None)
+        if first is None:
+            return None
+        last = min((number for number in self.code_lines if number > first), default=len(self.lines) + 1) - 1
+        return (first, last) if last - first + 1 >= MIN_FOLDED_LINES else None
 
     def reading_minutes(self) -> int:
         """About how long the lab takes to work through, from its length, to the next 5 minutes."""
