@@ -147,3 +147,18 @@ def test_directives_and_markers_inside_strings_are_text():
     assert [trap.belief for trap in starter.traps] == ["A trap."]
     assert [a.number for a in starter.excerpts[0].annotations] == [1, 2]
     assert '# lab:traps' in starter.excerpts[0].lines
+
+
+def test_an_excerpt_lists_the_constants_it_uses_that_are_set_outside_it():
+    from infralens.starter import constants_used
+    from test_figures import STARTER
+
+    # The blank line before the excerpt becomes the constants' line, so no line moves.
+    text = STARTER.replace("\n\n# lab:begin main\nx = 1  # (1)",
+                           "\nK, N = 3, 4  # sizes\n# lab:begin main\nx = K * 2  # (1)")
+    starter = parse_starter(text, "code/x/x.py", "lab-x")
+    (excerpt,) = starter.excerpts
+    line = starter.lines.index("K, N = 3, 4  # sizes") + 1
+    assert [(c.line, c.code) for c in constants_used(starter, excerpt)] == [(line, "K, N = 3, 4")]
+    unused = parse_starter(text.replace("x = K * 2", "x = 2 * 2"), "code/x/x.py", "lab-x")
+    assert constants_used(unused, unused.excerpts[0]) == [], "an excerpt that reads no constant lists none"

@@ -33,7 +33,7 @@ from .paths import (
     starter_page_uri,
 )
 from .predictions import answer_of
-from .starter import Checkpoint, Starter, output_line
+from .starter import Checkpoint, Starter, constants_used, output_line
 
 READING_HEADINGS = {"paper": "Papers", "official": "Official documentation", "practical": "Practical guides"}
 
@@ -127,6 +127,9 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
                                f"{file_name} · lines {excerpt.start}–{excerpt.end}"),
             "starter_lines": Markdown(relative(starter_page_uri(lab), source)
                                       + "#" + line_anchor("starter", excerpt.start)),
+            "constants": [(constant, Markdown(relative(starter_page_uri(lab), source) + "#"
+                                              + line_anchor("starter", constant.line)))
+                          for constant in constants_used(starter, excerpt)],
         }
         for excerpt in starter.excerpts
     ]

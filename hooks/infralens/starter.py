@@ -6,6 +6,7 @@ The format is documented, with a complete example, on the site's authoring page
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import math
@@ -714,3 +715,48 @@ def _step(block: _Block, excerpts: tuple[Excerpt, ...], problems: Problems) -> S
                        "write the title after the range and the explanation on the comment lines below.")
         return None
     return Step(start, end, title, text, home.name)
+
+
+_CONSTANT = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_NAME = re.compile(r"\b[A-Z][A-Z0-9_]*\b")
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A module-level constant an excerpt uses but does not define: its names, line and code."""
+
+    line: int
+    code: str
+
+
+def constants_used(starter: Starter, excerpt: Excerpt) -> list[Constant]:
+    """The starter's top-level constants (ALL_CAPS names assigned at module level) that the
+    excerpt's code reads but that are assigned outside it, in the order of the file: the values
+    a reader needs beside the excerpt."""
+    try:
+        module = ast.parse("\n".join(starter.lines))
+    except SyntaxError:  # the starter's own check reports it
+        return []
+    inside = range(excerpt.start, excerpt.end + 1)
+    used = {name for number in inside if number in starter.code_lines
+            for name in _NAME.findall(_code_part(starter.lines[number - 1]))}
+    found = []
+    for node in module.body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.lineno in inside:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [each.id for target in targets for each in ast.walk(target) if isinstance(each, ast.Name)]
+        if names and all(_CONSTANT.match(name) for name in names) and used & set(names):
+            text = _code_part(starter.lines[node.lineno - 1]).rstrip()
+            found.append(Constant(node.lineno, text if node.end_lineno == node.lineno else text + " …"))
+    return found
+
+
+def _code_part(line: str) -> str:
+    """A line without its trailing comment (a `#` outside a string)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
+    except (tokenize.TokenError, IndentationError):
+        return line
+    comment = next((token for token in tokens if token.type == tokenize.COMMENT), None)
+    return line[:comment.start[1]] if comment else line
