@@ -947,3 +947,22 @@ def test_the_starter_page_opens_on_code_with_the_notes_folded(visit, viewport):
     # A link to a folded line shows it.
     page = tab.look_at(f"/labs/{LAB}/starter/#__codelineno-starter-{first + 2}")
     assert page.locator(f"#__span-starter-{first + 2}").is_visible()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pointing_at_a_note_marks_its_line_and_pointing_at_a_line_marks_its_note(visit, scheme):
+    page = visit(search=False, viewport=DESKTOP, color_scheme=scheme).look_at(PAGES["lab"])
+    note = page.locator("ol.il-notes > li").nth(1)
+    note.scroll_into_view_if_needed()
+    line_id = note.evaluate("n => document.querySelector(`a.il-marker[href$='#${n.id}']`).closest('[id^=__span-]').id")
+    line = page.locator(f"#{line_id}")
+    plain = line.evaluate("l => getComputedStyle(l).backgroundColor")
+    note.hover()
+    assert "il-paired" in (line.get_attribute("class") or "")
+    assert line.evaluate("l => getComputedStyle(l).backgroundColor") != plain, "the line is drawn marked"
+    page.mouse.move(0, 0)
+    marker = line.locator("a.il-marker")
+    marker.focus()
+    assert "il-paired" in (note.get_attribute("class") or ""), "focusing a marker marks its note"
+    others = page.locator(".il-paired").count()
+    assert others == 3, "only the note, its marker and its line"

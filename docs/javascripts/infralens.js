@@ -267,6 +267,33 @@
     }
   }
 
+  /* A note and its line belong together: pointing at (or focusing) either one marks the note,
+   * the marker and the code line, so that a note that sits a little below its line is never
+   * read against the wrong one. */
+  var paired = [];
+
+  function pairWith(element) {
+    paired.forEach(function (each) { each.classList.remove("il-paired"); });
+    paired = [];
+    var note = element instanceof Element ? element.closest(".il-notes > li") : null;
+    var marker = null;
+    if (note) {
+      /* Material's instant navigation makes every link absolute: match the end of it. */
+      marker = document.querySelector('a.il-marker[href$="#' + note.id + '"]');
+    } else {
+      marker = element instanceof Element ? element.closest("a.il-marker") : null;
+      note = marker && document.getElementById(decodeURIComponent(new URL(marker.href).hash.slice(1)));
+    }
+    if (!note || !marker) {
+      return;
+    }
+    paired = [note, marker, marker.closest('[id^="__span-"]')].filter(Boolean);
+    paired.forEach(function (each) { each.classList.add("il-paired"); });
+  }
+
+  document.addEventListener("mouseover", function (event) { pairWith(event.target); });
+  document.addEventListener("focusin", function (event) { pairWith(event.target); });
+
   /* Capture phase on the document: runs before Material's instant navigation, which would
    * otherwise fetch this same page again for a link to a spot on it, and draw a fresh copy
    * without the highlight. */
