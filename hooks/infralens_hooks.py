@@ -60,6 +60,7 @@ from mkdocs.structure.pages import Page
 if TYPE_CHECKING:  # the file watcher and the server are for `mkdocs serve` only: a build does not import them
     from mkdocs.livereload import LiveReloadServer
 
+MINUTES_REFERENCE = "[[lab minutes]]"  # on a page: the range of the labs' reading times
 PROBLEMS_KEY = "infralens_problems"  # in config.extra, for the banner in overrides/main.html
 _CODE_LINE_ID = re.compile(r'id="(__codelineno-[^"]+)"')  # no \b: a literal prefix is 25x faster
 log = logging.getLogger("mkdocs.hooks.infralens")
@@ -292,6 +293,9 @@ class LabHooks:
             markdown = place_figures(markdown, lambda reference: self._placed(reference, page))
         if RULES_REFERENCE in markdown:
             markdown = place_rules(markdown)
+        if MINUTES_REFERENCE in markdown and project.minutes:  # the same range the home page gives
+            shortest, longest = min(project.minutes.values()), max(project.minutes.values())
+            markdown = markdown.replace(MINUTES_REFERENCE, f"{shortest} to {longest}")
         if uri == paths.HOME:  # the headings are in paths.GENERATED_SECTIONS, which the check requires
             registry, minutes, summaries = project.registry, project.minutes, project.chapter_summaries
             return insert_after_headings(markdown, {

@@ -966,3 +966,25 @@ def test_pointing_at_a_note_marks_its_line_and_pointing_at_a_line_marks_its_note
     assert "il-paired" in (note.get_attribute("class") or ""), "focusing a marker marks its note"
     others = page.locator(".il-paired").count()
     assert others == 3, "only the note, its marker and its line"
+
+
+def test_every_column_of_a_figures_numbers_can_be_seen_on_a_phone(visit):
+    lab = max(FIGURE_LABS, key=lambda each: max(len(figure.encodings) for figure in PROJECT.starters[each].figures))
+    page = visit(search=False, viewport=PHONE).open(f"/labs/{lab}/")  # Material's script wraps tables in scroll boxes
+    page.locator(".il-figure-table .md-typeset__scrollwrap").first.wait_for(state="attached")
+    numbers = page.locator("details.il-figure-numbers").first
+    numbers.scroll_into_view_if_needed()
+    numbers.locator("summary").click()
+    last = numbers.locator("table tr").first.locator("th, td").last
+    # Swiped to the end of the table's own scroll box (the one the reader's finger moves).
+    last.evaluate("""cell => { cell.scrollIntoView({block: 'center'});
+        let box = cell.parentElement; while (getComputedStyle(box).overflowX !== 'auto') box = box.parentElement;
+        box.scrollLeft = box.scrollWidth; }""")
+    assert last.evaluate(UNCOVERED, True) == "", "the last column scrolls into view"
+    # A figure draws nothing outside its box (content-visibility clips it): the table's scroll box,
+    # and so the end of its last column, must lie inside it.
+    overhang = last.evaluate("""cell => { let box = cell.parentElement;
+        while (getComputedStyle(box).overflowX !== 'auto') box = box.parentElement;
+        const figure = cell.closest('figure').getBoundingClientRect();
+        return Math.max(box.getBoundingClientRect().right, cell.getBoundingClientRect().right) - figure.right; }""")
+    assert overhang <= 1, f"the table's scroll box ends {overhang:.0f}px past the figure, where it is not drawn"

@@ -257,3 +257,16 @@ def test_values_cited_from_figure_data_are_shown_as_numbers(site):
     """`{{figure.column|...}}` in a starter's prose reaches the page as the value, never as the reference."""
     for lab in PROJECT.registry.labs:
         assert "{{" not in soup(site, f"/labs/{lab.id}/").get_text(), lab.id
+
+
+def test_the_home_page_and_how_to_read_give_the_same_reading_times(site):
+    minutes = PROJECT.minutes.values()
+    said = f"A lab takes {min(minutes)} to {max(minutes)} minutes"
+    assert said in " ".join(text_of(soup(site, "/").select("article")).split())
+    assert said in " ".join(text_of(soup(site, "/how-to-read/").select("article")).split())
+
+
+def test_practice_is_the_last_page_a_learner_reaches(site):
+    practice = soup(site, "/interview/practice/")
+    assert practice.select_one("a.md-footer__link--next") is None, "no Next from practice into the authors' pages"
+    assert practice.select_one("a.md-footer__link--prev") is not None
