@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 from infralens import highlight_cache, interview, paths, render, search_cache
-from infralens.annotations import annotate_page, keep_output_out_of_search
+from infralens.annotations import annotate_page, keep_output_out_of_search, size_hints
 from infralens.cache import DiskCache, TemplateCache, project_cache
 from infralens.drawing import BackgroundDrawer, PendingSvgs
 from infralens.errors import AuthorError, Problem
@@ -324,7 +324,7 @@ class LabHooks:
         html, bad_formulas = render_math(html, self.build.cache, self.build.formulas)
         if bad_formulas:
             self._report(self._formula_problems(bad_formulas, page))
-        html = keep_output_out_of_search(annotate_page(html))  # markers link to their notes and back
+        html = size_hints(keep_output_out_of_search(annotate_page(html)))  # markers link to their notes and back
         # MkDocs collects anchor ids before code blocks are pasted in, so links to numbered code
         # lines would be reported as broken; register the line ids the finished HTML really has.
         if page.present_anchor_ids is not None and "__codelineno-" in html:

@@ -134,3 +134,15 @@ def test_the_output_is_kept_out_of_search_and_nothing_else():
             '<div class="language-bash highlight">c</div><div id="outputs" class="x">d</div>')
     kept = keep_output_out_of_search(page)
     assert kept == page.replace('<div id="output"', '<div data-search-exclude id="output"')
+
+
+def test_each_code_block_carries_its_number_of_lines_for_its_placeholder_size():
+    from infralens.annotations import size_hints
+
+    html = ('<div id="x" class="language-python highlight"><pre><code><span id="__span-x-1">a</span>'
+            '<span id="__span-x-2">b</span></code></pre></div><p>text</p>'
+            '<div class="language-bash highlight"><pre><code>make serve</code></pre></div>')
+    hinted = size_hints(html)
+    assert '<div id="x" class="language-python highlight" style="--il-lines: 2">' in hinted
+    assert '<div class="language-bash highlight" style="--il-lines: 0">' in hinted
+    assert hinted.replace(' style="--il-lines: 2"', "").replace(' style="--il-lines: 0"', "") == html

@@ -988,3 +988,17 @@ def test_every_column_of_a_figures_numbers_can_be_seen_on_a_phone(visit):
         const figure = cell.closest('figure').getBoundingClientRect();
         return Math.max(box.getBoundingClientRect().right, cell.getBoundingClientRect().right) - figure.right; }""")
     assert overhang <= 1, f"the table's scroll box ends {overhang:.0f}px past the figure, where it is not drawn"
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "375"])
+def test_a_lab_page_keeps_its_height_while_the_reader_scrolls_through_it(visit, viewport):
+    """Boxes laid out only near the window are sized beforehand from what they hold: the page's
+    height, and so the scroll bar under the reader's thumb, moves by under 5% on the way down."""
+    tab = visit(search=False, viewport=viewport)
+    for lab in dict.fromkeys([LAB, MOST_FIGURES, WIDEST_LABS[0]]):
+        page = tab.look_at(f"/labs/{lab}/")
+        before = page.evaluate("document.documentElement.scrollHeight")
+        page.evaluate("""async () => { for (let y = 0; y < document.documentElement.scrollHeight; y += 400) {
+            scrollTo(0, y); await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done))); } }""")
+        after = page.evaluate("document.documentElement.scrollHeight")
+        assert abs(after - before) <= 0.05 * after, f"{lab}: {before}px before scrolling through, {after}px after"

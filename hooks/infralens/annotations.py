@@ -116,3 +116,20 @@ def keep_output_out_of_search(html: str) -> str:
     lunr many one-off terms to index in every reader's browser on every page load. (The excerpts'
     code stays: search finds a lab by a word only its excerpt has.)"""
     return _OUTPUT_BLOCK.sub(f'<div data-search-exclude id="{OUTPUT_BLOCK}" class="', html, count=1)
+
+
+_CODE_BLOCK = re.compile(r'(<div(?: [\w-]+(?:="[^"]*")?)*? class="language-[\w-]+ highlight")(.*?</code></pre>)', re.S)
+
+
+_LINE_START = 'id="__span-'
+
+
+def size_hints(html: str) -> str:
+    """Give each code block its number of lines (`--il-lines`): the stylesheet lays out a long
+    page's code blocks only as they near the window, and sizes the rest from this meanwhile, so
+    the page's height (and the scroll bar) hardly moves as they are laid out."""
+    def hinted(match: re.Match[str]) -> str:
+        lines = match[2].count(_LINE_START)
+        return f'{match[1]} style="--il-lines: {lines}"{match[2]}'
+
+    return _CODE_BLOCK.sub(hinted, html)

@@ -107,7 +107,9 @@ def plan_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpe
         selected = [_selected(figure, rows, value) for value in values]
         specs = exploration_specs(figure, rows, selected) if figure.control else [vega_lite(figure, selected[0])]
         says = sentences(figure, tables[figure.name])[0]
-        plans.append(FigurePlan(figure, rows, values, specs, _figure_html(env, lab, figure, rows, values, says), says))
+        height = max(spec["height"] for spec in specs) + AXES_HEIGHT
+        html = _figure_html(env, lab, figure, rows, values, says, height)
+        plans.append(FigurePlan(figure, rows, values, specs, html, says))
     return plans
 
 
@@ -131,6 +133,7 @@ def finish_lab_figures(env: jinja2.Environment, lab: Lab, plans: list[FigurePlan
     return drawings
 
 
+AXES_HEIGHT = 75  # px a drawing adds to its plot's height for axes and their titles, about
 _SVG_WIDTH = re.compile(r'\swidth="([\d.]+)"')
 
 
@@ -158,9 +161,9 @@ def _control(lab: Lab, figure: FigureSpec, values: list[Any], says: list[str]) -
 
 
 def _figure_html(env: jinja2.Environment, lab: Lab, figure: FigureSpec, rows: list[dict[str, Any]],
-                 values: list[Any], says: list[str]) -> str:
+                 values: list[Any], says: list[str], height: int) -> str:
     html = env.get_template("figure.html.j2").render(
-        figure=figure, control=_control(lab, figure, values, says), key=colour_key(figure, rows),
+        figure=figure, control=_control(lab, figure, values, says), key=colour_key(figure, rows), height=height,
         body=f"<!--il-figure-body {lab.id}/{figure.name}-->", variants_href="{variants_href}")
     return html.strip()
 
