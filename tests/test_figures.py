@@ -410,3 +410,16 @@ def test_a_formula_in_a_caption_is_rendered_as_math():
     assert '<span class="arithmatex">\\(\\bar\\alpha_t &lt; 0.5\\)</span> &amp; ' in caption
     html, bad = render_math(caption)
     assert not bad and "<math" in html and "$" not in html
+
+
+def test_a_timeline_too_narrow_for_its_labels_is_drawn_wider_up_to_twice_the_width():
+    text = 'kind: timeline\ntitle: t\ncaption: c\nx: start "time"\nx2: end "end"\ny: row "row" d\nlabel: name "name"\n'
+    figure, problems = declared(text, "steps")
+    assert figure is not None and not problems
+    wide = rows_of({"start": [0.0, 10.0], "end": [10.0, 20.0], "row": [0, 0], "name": ["0a", "1a"]})
+    assert vega_lite(figure, wide)["width"] == drawing.WIDTH, "labels that fit keep the usual width"
+    tight = rows_of({"start": [0.0, 0.5, 1.0], "end": [0.5, 1.0, 33.0], "row": [0, 0, 1], "name": ["0a", "1a", ""]})
+    # '0a' needs about 19 px; a half-unit bar of a 33-unit timeline gets that at 1254 px: capped.
+    assert vega_lite(figure, tight)["width"] == 2 * drawing.WIDTH
+    roomy = rows_of({"start": [0.0, 2.0], "end": [2.0, 33.0], "row": [0, 1], "name": ["0a", ""]})
+    assert drawing.WIDTH <= vega_lite(figure, roomy)["width"] < 2 * drawing.WIDTH

@@ -79,14 +79,14 @@
 # lab:figure schedules
 # kind: timeline
 # title: 1F1B reorders GPipe's work without shortening it; interleaving shortens the fill and drain
-# caption: With p = 4 and m = 8, GPipe and 1F1B both end at 33 units, but 1F1B starts backwards early,
-#   so stage 0 holds 4 micro-batches instead of 8. Interleaving v = 2 chunks of half a stage each
-#   ends the step at 28.5 units (the ideal is 24), at the price of twice the messages.
+# caption: With p = 4 and m = 8, GPipe and 1F1B both end at 33 units, but 1F1B starts backwards early, so stage 0
+#   holds 4 micro-batches instead of 8. Interleaving v = 2 chunks of half a stage each ends at 28.5 units (the ideal
+#   is 24), for twice the messages: 3a is micro-batch 3 in a device's first chunk, 3b in its second.
 # x: start "time (units; a full-stage forward takes 1, a backward 2)"
 # x2: end "end"
 # y: stage "device d" d
 # color: pass "pass"
-# label: mb "micro-batch" d
+# label: mb "micro-batch (a, b: its first or second chunk)"
 # control: schedule "schedule"
 # default: 1F1B
 # says: The {{schedule}} schedule ends the step at {{end|end=max}} units.
@@ -195,8 +195,8 @@ def timeline(schedule, v, m):
     end = simulate(schedule, v)[3]
     M = saved
     return sorted((vs % P, stop - (TF if kind == "F" else TB) / v, stop,  # durations as in `simulate`
-                   "forward" if kind == "F" else "backward", mb) for (kind, mb, vs), stop in end.items())
-
+                   "forward" if kind == "F" else "backward", f"{mb}{'ab'[vs // P]}" if v > 1 else str(mb))
+                  for (kind, mb, vs), stop in end.items())
 
 def figures():
     """The timelines declared above: 1F1B for m = 1 ... 12, and main()'s schedules at m = 8."""

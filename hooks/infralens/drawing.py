@@ -96,6 +96,22 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
     return spec
 
 
+def _width(figure: FigureSpec, rows: list[dict[str, Any]]) -> int:
+    """A figure's plot width: WIDTH, or for a timeline whose shortest labelled bar could not hold
+    its label (13 px text, about 7.5 px a character), as wide as that needs, up to twice WIDTH.
+    A phone then scrolls the timeline sideways, at a size where its labels read."""
+    if figure.kind != "timeline" or "label" not in figure.encodings:
+        return WIDTH
+    start, end, label = (figure.encodings[channel].column for channel in ("x", "x2", "label"))
+    labelled = [row for row in rows if str(row[label]).strip()]
+    if not labelled:
+        return WIDTH
+    span = max(float(row[end]) for row in rows) - min(float(row[start]) for row in rows)
+    needed = max((len(str(row[label])) * 7.5 + 4) * span / max(float(row[end]) - float(row[start]), 1e-9)
+                 for row in labelled)
+    return int(min(2 * WIDTH, max(WIDTH, needed)))
+
+
 def _fits_level(labels: list[Any]) -> bool:
     """Whether category labels fit side by side under the x axis (13 px text: about 7.5 px a character)."""
     return all(len(str(label)) * 7.5 + 12 < WIDTH / len(labels) for label in labels)
@@ -173,7 +189,7 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
     spec: dict[str, Any] = {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "description": figure.title,
-        "width": WIDTH,
+        "width": _width(figure, every_row or rows),
         "height": max(80, min(420, rows_drawn * ROW_HEIGHT)) if rows_drawn else HEIGHT,
         "config": _THEME,
         "data": {"values": rows},
