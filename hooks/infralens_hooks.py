@@ -306,6 +306,9 @@ class LabHooks:
             chapters = render.render_chapter_cards(env, project.registry, project.minutes,
                                                    project.chapter_summaries, uri)
             return insert_after_headings(markdown, {"chapters": chapters})
+        lab = next((lab for lab in project.registry.labs if paths.lab_uri(lab) == uri), None)
+        if lab is not None and (starter_page := files.get_file_from_path(paths.starter_page_uri(lab))):
+            page.meta["starter_url"] = starter_page.url  # the "view source" button without a repository
         labs = project.labs_by_page.get(uri)
         if not labs:
             return markdown

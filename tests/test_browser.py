@@ -1002,3 +1002,14 @@ def test_a_lab_page_keeps_its_height_while_the_reader_scrolls_through_it(visit, 
             scrollTo(0, y); await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done))); } }""")
         after = page.evaluate("document.documentElement.scrollHeight")
         assert abs(after - before) <= 0.05 * after, f"{lab}: {before}px before scrolling through, {after}px after"
+
+
+def test_without_a_repository_a_lab_page_still_offers_its_source(visit):
+    """The site served here is built without INFRALENS_REPO_URL, so there is no edit button."""
+    page = visit(search=False, viewport=DESKTOP).open(PAGES["lab"])
+    assert page.locator("a.md-content__button[rel=edit]").count() == 0
+    source = page.locator("a.md-content__button[title='View the starter file']")
+    assert source.is_visible()
+    source.click()
+    page.wait_for_url(f"**{PAGES['starter']}")
+    assert page.locator("#starter").is_visible()
