@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -30,9 +31,16 @@ def resolve(site: Path, from_url_path: str, href: str) -> tuple[str, str]:
     path = page_path(site, target.path)
     assert path.is_file(), f"{href} from {from_url_path} leads to missing {path}"
     if target.fragment:
-        html = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-        assert html.find(id=target.fragment), f"{href} names a missing anchor"
+        assert target.fragment in anchors(path), f"{href} names a missing anchor"
     return target.path, target.fragment
+
+
+@functools.cache
+def anchors(page: Path) -> frozenset[str]:
+    """Every id on a built page, parsed once per test run: many links lead to the same pages.
+    (A test that rebuilds a site writes it under a new temporary path.)"""
+    html = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    return frozenset(str(element["id"]) for element in html.find_all(id=True))
 
 
 def article(page: BeautifulSoup):

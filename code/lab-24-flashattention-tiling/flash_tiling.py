@@ -44,7 +44,6 @@
 #   from the stacks (HBM) and returned: a bigger desk (larger $B_r$) means fewer trips through K/V.
 # - Memory gains more than traffic: at N = 16384 the standard kernel keeps 537 MB of probabilities
 #   per head for backward (the table's N x N column), the tiled one 0.066 MB of log-sum-exp.
-
 # lab:figure tile-order
 # kind: heatmap
 # title: The loop sweeps the score grid row by row; one query tile stays on chip per row
@@ -54,6 +53,7 @@
 # x: kv_tile "K/V tile j (keys 32j to 32j + 31)" d
 # y: q_tile "query tile i (rows 32i to 32i + 31)" d
 # color: visit "visit order" d
+# label: visit "visit" d
 # lab:figure hbm-bytes
 # kind: line
 # title: Both kernels' traffic grows as N squared; only the tile height sets the saving
