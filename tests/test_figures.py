@@ -423,3 +423,14 @@ def test_a_timeline_too_narrow_for_its_labels_is_drawn_wider_up_to_twice_the_wid
     assert vega_lite(figure, tight)["width"] == 2 * drawing.WIDTH
     roomy = rows_of({"start": [0.0, 2.0], "end": [2.0, 33.0], "row": [0, 1], "name": ["0a", ""]})
     assert drawing.WIDTH <= vega_lite(figure, roomy)["width"] < 2 * drawing.WIDTH
+
+
+def test_light_palette_colours_are_painted_through_a_variable_a_scheme_can_shade():
+    svg = ('<svg width="10"><path d="M0,0" stroke="#e69f00" fill="#e69f00"/>'
+           '<rect fill="#0072b2" width="1"/><text fill="#000000">x</text></svg>')
+    themed = drawing.themed_paint(svg)
+    assert '<path d="M0,0" stroke="#e69f00" fill="#e69f00" style="stroke: var(--il-e69f00, #e69f00); ' \
+           'fill: var(--il-e69f00, #e69f00)"/>' in themed, "one style, both paints, the colour as fallback"
+    assert '<rect fill="#0072b2" width="1"/>' in themed, "a colour with 3:1 in both schemes is left as drawn"
+    css = (ROOT / "docs" / "stylesheets" / "learning.css").read_text(encoding="utf-8")
+    assert all(f"--il-{colour[1:]}:" in css for colour in drawing.SHADED), "the stylesheet shades each of them"

@@ -29,6 +29,8 @@ from .svg_frames import compose_frames
 
 # Okabe and Ito's palette, distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999"]
+# The palette's colours under 3:1 against white, which the light scheme shades darker (learning.css).
+SHADED = frozenset({"#e69f00", "#56b4e9", "#f0e442", "#999999"})
 # Drawn for a desktop column; the page lets a figure grow to fill the column and, on a phone,
 # shrink only so far that its 13 px text still reads at 11 px, scrolling sideways beyond that.
 WIDTH = 560
@@ -286,6 +288,10 @@ class KeyEntry(NamedTuple):
     line_width: float = 0.0
     dashes: str = ""
 
+    @property
+    def shaded(self) -> bool:
+        return self.colour in SHADED
+
 
 def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[KeyEntry]:
     """Each category's label and look, for a figure coloured by named categories: a key the
@@ -522,9 +528,30 @@ def _exploration(spec: dict[str, Any]) -> str | None:
     return spec.get("usermeta", {}).get("exploration")
 
 
+_TAG = re.compile(r"<[a-z]+ [^>]*>")
+_PAINT = re.compile(r' (fill|stroke)="(#[0-9a-f]{6})"')
+
+
+def themed_paint(svg: str) -> str:
+    """Paint each mark in a colour of SHADED through a CSS variable (`--il-<hex>`, falling back to
+    the colour itself), so that a colour scheme can shade it. One inline style per mark: the
+    browser matches no selector against the thousands of marks of a page's drawings."""
+    def tag(match: re.Match[str]) -> str:
+        text = match.group(0)
+        paints = [(prop, colour) for prop, colour in _PAINT.findall(text) if colour in SHADED]
+        if not paints or " style=" in text:
+            return text
+        style = "; ".join(f"{prop}: var(--il-{colour[1:]}, {colour})" for prop, colour in paints)
+        end = -2 if text.endswith("/>") else -1
+        return f'{text[:end]} style="{style}"{text[end:]}'
+
+    return _TAG.sub(tag, svg)
+
+
 def accessible_svg(svg: str, id_prefix: str, title: str, description: str) -> str:
-    """Give an SVG a title and description for screen readers, and ids unique on the page."""
-    svg = _ID.sub(lambda m: f' id="{id_prefix}-{m[1]}"', svg)
+    """Give an SVG a title and description for screen readers, ids unique on the page, and colours
+    a scheme can shade (`themed_paint`)."""
+    svg = themed_paint(_ID.sub(lambda m: f' id="{id_prefix}-{m[1]}"', svg))
     svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{id_prefix}-{m[1]})", svg)
     head_end = svg.index(">") + 1
     head = svg[:head_end].replace("<svg ", f'<svg role="img" aria-labelledby="{id_prefix}-title {id_prefix}-desc" '
