@@ -7,6 +7,7 @@ import json
 from conftest import ROOT, TEST_REPO_URL
 from infralens.project import load_project
 from infralens.registry import load_registry
+from infralens.render import MAX_PEEK_LINES
 from pages import numbered_lines, resolve, section, soup, text_of
 
 PROJECT = load_project(ROOT)
@@ -75,6 +76,14 @@ def test_checkpoints_ask_and_keep_their_answers_closed(site):
             evidence = details.select_one("a.il-lines")
             assert evidence is not None, "the answer points at what settles it"
             resolve(site, f"/labs/{lab.id}/", evidence["href"])
+            shown = checkpoint.evidence
+            if shown.in_output:  # the answer quotes the printed line, so reading it needs no jump
+                assert details.find(string=lambda text: shown.output_text.strip() in text), checkpoint.question
+            elif shown.end - shown.start < MAX_PEEK_LINES:
+                peek = details.select_one("div[id^=peek-]")
+                assert peek is not None, f"{lab.id}: the answer shows lines {shown.start}-{shown.end}"
+                assert numbered_lines(peek) == [(number, starter.lines[number - 1])
+                                                for number in range(shown.start, shown.end + 1)]
 
 
 def test_misunderstandings_are_refuted(site):

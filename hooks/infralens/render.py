@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import posixpath
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,18 +100,27 @@ def text_block(text: str, block_id: str) -> Markdown:
     return Markdown("\n".join([f"{fence} {{ .text #{block_id} }}", *lines, fence]))
 
 
-def _evidence_link(checkpoint: Checkpoint, starter: Starter, output: str) -> dict[str, Any]:
-    """Where a checkpoint's answer points: the lines of its excerpt, or its line of the output."""
+MAX_PEEK_LINES = 6  # a checkpoint's answer repeats up to this many of the lines it is about
+
+
+def _evidence_link(checkpoint: Checkpoint, starter: Starter, output: str, index: int) -> dict[str, Any]:
+    """Where a checkpoint's answer points: the lines of its excerpt, or its line of the output;
+    and a peek at them to show with the answer (`peek`), so that reading it needs no jump."""
     evidence = checkpoint.evidence
     if evidence.in_output:
         line = output_line(output, evidence.output_text) or 1
         block, start, end = OUTPUT_BLOCK, line, line
         label = "Show the output line"
+        printed = output.split("\n")[line - 1].strip()
+        peek = Markdown("    The program prints " + code_span(printed) + ".") if printed else None
     else:
         home = next(e for e in starter.excerpts if e.contains(evidence.start))
         block, start, end = excerpt_id(home.name), evidence.start, evidence.end
         label = f"Show line {start}" if start == end else f"Show lines {start}–{end}"
-    return {"label": label, "block": block, "start": start, "end": end,
+        lines = starter.lines[start - 1:end]
+        peek = Markdown(textwrap.indent(code_block(lines, start, f"peek-{index}", label.removeprefix("Show ")),
+                                        "    ")) if len(lines) <= MAX_PEEK_LINES else None
+    return {"label": label, "block": block, "start": start, "end": end, "peek": peek,
             "href": Markdown("#" + line_anchor(block, start) if block != OUTPUT_BLOCK else "#run-it")}
 
 
@@ -138,8 +148,9 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
          "href": Markdown("#" + line_anchor(excerpt_id(step.excerpt), step.start))}
         for step in starter.steps
     ]
-    checkpoints = [(checkpoint, _evidence_link(checkpoint, starter, context.output),
-                    answer_of(checkpoint, context.output)[0]) for checkpoint in starter.checkpoints]
+    checkpoints = [(checkpoint, _evidence_link(checkpoint, starter, context.output, index),
+                    answer_of(checkpoint, context.output)[0])
+                   for index, checkpoint in enumerate(starter.checkpoints, 1)]
     return env.get_template("lab.md.j2").render(
         front_matter=front_matter(title=lab.page_title, description=starter.goal),
         lab=lab,
