@@ -57,7 +57,7 @@ Gaussian noise, under the linear schedule of the DDPM paper (T = 1000, beta 1e-4
 #
 # lab:intuition
 # - Read $\bar\alpha_t$ as power and $\sqrt{\bar\alpha_t}$ as amplitude: at t = 500 only 8% of the power is left, yet x_t still correlates 0.28 with x0.
-# - The schedule is a cross-fade at constant volume: the signal fades as $\sqrt{\bar\alpha_t}$, the noise rises as $\sqrt{1-\bar\alpha_t}$, and the squares always sum to 1, so the overall level (the std) never tells you how far the fade has gone.
+# - The schedule is a cross-fade at constant volume: the signal fades as $\sqrt{\bar\alpha_t}$, the noise rises as $\sqrt{1-\bar\alpha_t}$, and their squares always sum to 1.
 # - Many small noise steps are one big one: variances of independent noise add, so a training step can land on any t at the cost of one multiply-add instead of t of them.
 
 # lab:figure amplitude

@@ -61,7 +61,7 @@ time floor of one decode step at 3.35 TB/s.
 # kind: line
 # title: The batch that fits ends where weights plus KV cache cross the 80 GB budget
 # caption: Memory of a Llama-3.1-8B batch at one context length: 16.1 GB of weights stored once, plus the
-#   cache of every sequence. At 8192 tokens 59 sequences fit and the 60th crosses 80 GB; each doubling of
+#   cache of every sequence. The batch that fits ends where that sum crosses 80 GB; each doubling of
 #   the context halves that batch, from 476 at 1024 tokens to 3 at 131072.
 # x: batch "batch (sequences, log scale)" d
 # y: gb "memory (GB)" .1f
