@@ -53,11 +53,14 @@
 
   /* A drawing wider than the column (a phone's) scrolls sideways in its box: the box then takes
    * the keyboard's focus, so that arrow keys scroll it too. The stylesheet shrinks a drawing to
-   * no less than 0.85 of its width. */
+   * no less than 0.85 of its width. The column is measured once for all figures (reading a box's
+   * size makes the browser lay the page out; figures off screen are not laid out until near). */
   function scrollable() {
+    var article = document.querySelector("article");
+    var column = article ? article.clientWidth : window.innerWidth;
     document.querySelectorAll("figure.il-figure .il-figure-drawing").forEach(function (box) {
       var svg = box.querySelector("svg");
-      var wide = svg && 0.85 * parseFloat(svg.getAttribute("width")) > box.closest("figure").clientWidth + 1;
+      var wide = svg && 0.85 * parseFloat(svg.getAttribute("width")) > column + 1;
       if (wide) {
         box.setAttribute("tabindex", "0");
         box.setAttribute("role", "group");
