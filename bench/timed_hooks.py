@@ -21,7 +21,7 @@ import yaml
 
 sys.path.insert(0, os.environ["INFRALENS_HOOKS_DIR"])
 import infralens_hooks as hooks
-from infralens import drawing
+from infralens import drawing, figure_build
 
 _pages = bool(os.environ.get("INFRALENS_BENCH_PAGES"))
 _record: dict[str, Any] = {"events_ms": {}, "draw_ms": 0.0, "render_ms": 0.0, "wait_ms": 0.0, "drawn": 0,
@@ -58,7 +58,9 @@ def _target(owner: Any, name: str) -> Any:
 
 
 # The drawing phase: every lab's figures noted, read from the cache or drawn; and the drawing itself.
-for _owner, _method in ((hooks.LabHooks, "_draw_figures"), (hooks.Build, "drawings_of")):
+for _owner, _method in ((figure_build.FigureBuild, "publish_explorations"),
+                        (figure_build.FigureBuild, "rebuild_pages_placing_changed_figures"),
+                        (figure_build.FigureBuild, "drawings_of")):
     setattr(_owner, _method, _timed(_target(_owner, _method), "draw_ms"))
 _drawn: list[int] = []
 _result = _target(drawing.PendingSvgs, "result")

@@ -1,0 +1,132 @@
+"""The pages and files the build generates: a page per lab and per starter, the lab indexes,
+the learning path, interview prep and practice, each registered with MkDocs with the inputs that
+decide whether a rebuild writes it again (`GeneratedPages`).
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+from . import interview, paths, render
+from .cache import DiskCache
+from .figure_build import FigureBuild
+from .incremental import GeneratedPages, Stamps, digest, tree_state
+from .mathml import Formulas
+from .model import Lab
+from .navigation import lists_labs
+from .paths import SitePaths
+from .project import Project
+
+
+@dataclass
+class Build:
+    """What one build reads from disk and keeps until it ends."""
+
+    paths: SitePaths
+    project: Project
+    templates: jinja2.Environment
+    cache: DiskCache
+    figures: FigureBuild
+    formulas: Formulas = field(default_factory=Formulas)  # converted while the project loaded, used by pages
+    stamps: Stamps | None = None
+    generated: GeneratedPages | None = None  # from on_files on
+
+
+def register_pages(build: Build, files: Files, config: MkDocsConfig) -> GeneratedPages:
+    """Every generated page and file of the site, added to `files`. The figures of the lab pages
+    this build writes are sent to the drawing process while MkDocs reads the pages."""
+    project, env = build.project, build.templates
+    pages = build.generated = GeneratedPages(config, files, site_fingerprint(build, files, config),
+                                             build.stamps, build.cache)
+    build.figures.publish_explorations(pages)
+    if build.stamps:
+        build.figures.rebuild_pages_placing_changed_figures(pages, build.stamps)
+    registry = project.registry
+    for lab in registry.labs:
+        in_nav = lists_labs(registry, registry.chapter(lab.chapter))
+        inclusion = InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV
+        if project.is_complete(lab):
+            _add_lab(pages, files, config, build, lab, inclusion)
+        else:  # only reachable under serve: the lab's page explains what to fix instead
+            pages.add(paths.lab_uri(lab), (lab.id,), render.render_lab_problems, env, lab,
+                      project.problems_of(lab), inclusion=inclusion)
+    titles, minutes = project.section_titles, project.minutes
+    pages.add(paths.LABS_INDEX, (minutes,), render.render_labs_index, env, registry, titles, minutes)
+    for chapter in registry.chapters:
+        pages.add(paths.chapter_uri(chapter), (minutes,), render.render_labs_index, env, registry, titles,
+                  minutes, chapter)
+    pages.add(paths.LEARNING_PATH, (minutes,), render.render_learning_path, env, registry, minutes)
+    _add_interview_pages(pages, build, config)
+    pages.finish()
+    written = [lab.id for lab in registry.labs
+               if (page := files.get_file_from_path(paths.lab_uri(lab))) is None or page.is_modified()]
+    build.figures.draw_while_pages_render(written)
+    return pages
+
+
+def site_fingerprint(build: Build, files: Files, config: MkDocsConfig) -> str:
+    """What every page depends on: registry, problems, handbook section titles, repository link,
+    page list, templates."""
+    project = build.project
+    theme_dirs = [Path(config.theme.custom_dir)] if config.theme.custom_dir else []
+    return digest(repr(project.registry), project.problems, sorted(project.section_titles.items()), config.repo_url,
+                  sorted(f.src_uri for f in files.documentation_pages()),
+                  tree_state([paths.TEMPLATES, Path(config.config_file_path), *theme_dirs]))
+
+
+def _add_interview_pages(pages: GeneratedPages, build: Build, config: MkDocsConfig) -> None:
+    project, env = build.project, build.templates
+    registry, starters = project.registry, project.starters
+    # What interview prep shows of each lab: saving a starter's code rebuilds neither page nor questions.
+    shown = tuple((lab_id, starter.interview, [(trap.belief, trap.why) for trap in starter.traps],
+                   [(checkpoint.question, checkpoint.answer) for checkpoint in starter.checkpoints])
+                  for lab_id, starter in starters.items())
+    pages.add(paths.INTERVIEW, shown, interview.render_interview, env, registry, starters)
+    pages.add(paths.PRACTICE, (), interview.render_practice, env)
+    # Practice also shows the lines or output each question is about, and links to lab pages.
+    practiced = (repr(registry), config.use_directory_urls, *shown,
+                 *(interview.question_evidence(starter, checkpoint, project.outputs.get(lab_id, ""))
+                   for lab_id, starter in starters.items() for checkpoint in starter.checkpoints))
+    questions = functools.partial(_practice_questions, build, practiced, config.use_directory_urls)
+    pages.add_file(paths.PRACTICE_QUESTIONS, practiced, questions)  # made only if a rebuild writes it
+
+
+def _practice_questions(build: Build, practiced: tuple[object, ...], directory_urls: bool) -> str:
+    key = "questions\0" + digest(*practiced)
+    questions = build.cache.get(key)
+    if questions is None:
+        project = build.project
+        questions = interview.practice_questions(project.registry, project.starters, build.formulas,
+                                                 directory_urls=directory_urls, outputs=project.outputs)
+        build.cache.put(key, questions)
+    return questions
+
+
+def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: Build, lab: Lab,
+             inclusion: InclusionLevel) -> None:
+    """The lab's page, its starter's page and the starter file itself, for download."""
+    project, env = build.project, build.templates
+    starter, output = project.starters[lab.id], project.outputs[lab.id]
+    source = "\n".join(starter.lines)
+    made_from = build.figures.made_from.get(lab.id)  # determines its figures, and is quicker to compare
+    lab_page = pages.add(paths.lab_uri(lab), (source, output, made_from), _render_lab, build, lab, inclusion=inclusion)
+    starter_page = pages.add(paths.starter_page_uri(lab), (source,), render.render_starter_page, env, lab, starter,
+                             config.repo_url, inclusion=InclusionLevel.NOT_IN_NAV)
+    # The edit button of a lab page opens its starter, the file an author edits.
+    lab_page.edit_uri = starter_page.edit_uri = posixpath.relpath(lab.starter, build.paths.docs_from_root())
+    files.append(File.generated(config, paths.starter_download_uri(lab), abs_src_path=str(project.root / lab.starter)))
+
+
+def _render_lab(build: Build, lab: Lab) -> str:
+    """The lab page's Markdown, its figures placed: called only when the page is written."""
+    project = build.project
+    context = render.LabContext(lab, project.starters[lab.id], project.outputs[lab.id], project.registry,
+                                project.section_titles.get(lab.id, ""), build.figures.lab_page_figures(lab))
+    return render.render_lab(build.templates, context)
