@@ -198,7 +198,13 @@
           return;
         }
         file.files[0].text().then(function (text) {
-          var data = JSON.parse(text);
+          var data;
+          try {
+            data = JSON.parse(text);
+          } catch (error) {
+            row.appendChild(element("span", "il-practice-status", "That file is not exported progress."));
+            return;
+          }
           if (Array.isArray(data.done)) {
             write(DONE_KEY, data.done);
           }

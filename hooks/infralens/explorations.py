@@ -28,9 +28,10 @@ def control_values(figure: FigureSpec, table: Table) -> list[Any]:
 
 def sentences(figure: FigureSpec, table: Table) -> tuple[list[str], list[str]]:
     """The `says:` sentence at each value of the control, and what is wrong with its citations."""
-    if not figure.says or not figure.control:
+    control = figure.control
+    if not figure.says or not control:
         return [], []
-    column = table[figure.control.column]
+    column = table[control.column]
     said, errors = [], []
     for value in control_values(figure, table):
         rows = [index for index, each in enumerate(column) if each == value]
@@ -39,7 +40,7 @@ def sentences(figure: FigureSpec, table: Table) -> tuple[list[str], list[str]]:
         def fill(match: re.Match[str], shown: Table = shown, value: Any = value) -> str:
             found, error = _cited(figure, shown, match)
             if error:
-                errors.append(f"`{match.group(0)}` at {figure.control.column} = {value} {error}")  # type: ignore[union-attr]
+                errors.append(f"`{match.group(0)}` at {control.column} = {value} {error}")
             return found or match.group(0)
 
         said.append(_CITED.sub(fill, figure.says))

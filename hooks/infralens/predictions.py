@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from .errors import Problem
 from .lab_rules import rule_fix
 from .model import Lab
+from .prose_numbers import ANY_NUMBER
 from .starter import Checkpoint, Starter, output_line
 
-# A number as programs print it: 1,270.3  -0.5  7.86e-02  50.0%
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][+-]?\d+)?%?")
+# A number as programs print it (the prose check's), with its % sign: 50.0% is shown as printed.
+_NUMBER = re.compile(ANY_NUMBER.pattern + "%?")
 
 
 @dataclass(frozen=True)

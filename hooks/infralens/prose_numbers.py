@@ -37,7 +37,8 @@ _NAMING = re.compile(r"(?:\b[Ll]ines?\s+(?:\d+\s*(?:,|and|-|–|to|&)\s*)+|\blin
                      r"|\bpage|\bpp\.|\barXiv:?|\bRFC|\bCUDA|\bPython|\bnumpy)\s*$")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _ARXIV = re.compile(r"\d{4}\.\d{4,5}")
-_ANY_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+# A number as written or printed: 1,270.3  -0.5  7.86e-02 (a percentage is the number before its %).
+ANY_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _REFERENCE = re.compile(r"\{\{\s*(?P<figure>[a-z0-9][a-z0-9-]*)\.(?P<column>[A-Za-z_][\w-]*)"
                         r"(?:\s*\|\s*(?P<where>[^}]*))?\s*\}\}")
 _CONDITION = re.compile(r'\s*(?P<key>[A-Za-z_][\w-]*)\s*(?P<op>!=|=)\s*'
@@ -83,7 +84,7 @@ def prose_numbers(text: str, line: int) -> list[ProseNumber]:
 def numbers_in(text: str) -> list[float]:
     """Every number written in a text (output, code, a declaration), signs and exponents read."""
     values = []
-    for token in _ANY_NUMBER.findall(text):
+    for token in ANY_NUMBER.findall(text):
         try:
             values.append(float(token.replace(",", "")))
         except ValueError:
