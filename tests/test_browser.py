@@ -956,10 +956,10 @@ def test_pointing_at_a_note_marks_its_line_and_pointing_at_a_line_marks_its_note
     note.scroll_into_view_if_needed()
     line_id = note.evaluate("n => document.querySelector(`a.il-marker[href$='#${n.id}']`).closest('[id^=__span-]').id")
     line = page.locator(f"#{line_id}")
-    plain = line.evaluate("l => getComputedStyle(l).backgroundColor")
+    plain = line.evaluate("l => getComputedStyle(l).boxShadow")
     note.hover()
     assert "il-paired" in (line.get_attribute("class") or "")
-    assert line.evaluate("l => getComputedStyle(l).backgroundColor") != plain, "the line is drawn marked"
+    assert line.evaluate("l => getComputedStyle(l).boxShadow") != plain, "the line is drawn marked"
     page.mouse.move(0, 0)
     marker = line.locator("a.il-marker")
     marker.focus()
