@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from .drawing import accessible_svg, colour_key, exploration_specs, vega_lite
-from .explorations import sentences
+from .explorations import control_values, sentences
 from .figure_spec import FigureSpec, Table, round_to
 from .mathml import math_spans
 from .model import Lab
@@ -63,11 +63,6 @@ def _shown(value: Any, number_format: str) -> str:
     return value if isinstance(value, str) else format(round_to(value, number_format), number_format)
 
 
-def _control_values(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[Any]:
-    control = figure.control
-    return list(dict.fromkeys(row[control.column] for row in rows)) if control else [None]
-
-
 def _selected(figure: FigureSpec, rows: list[dict[str, Any]], value: Any) -> list[dict[str, Any]]:
     control = figure.control
     return [row for row in rows if row[control.column] == value] if control else rows
@@ -103,7 +98,7 @@ def plan_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpe
     plans = []
     for figure in figures:
         rows = rows_of(tables[figure.name])
-        values = _control_values(figure, rows)
+        values = control_values(figure, tables[figure.name])
         selected = [_selected(figure, rows, value) for value in values]
         specs = exploration_specs(figure, rows, selected) if figure.control else [vega_lite(figure, selected[0])]
         says = sentences(figure, tables[figure.name])[0]
