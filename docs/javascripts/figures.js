@@ -53,11 +53,10 @@
 
   /* A drawing wider than the column (a phone's) scrolls sideways in its box: the box then takes
    * the keyboard's focus, so that arrow keys scroll it too. The stylesheet shrinks a drawing to
-   * no less than 0.85 of its width. The column is measured once for all figures (reading a box's
-   * size makes the browser lay the page out; figures off screen are not laid out until near). */
-  function scrollable() {
-    var article = document.querySelector("article");
-    var column = article ? article.clientWidth : window.innerWidth;
+   * no less than 0.85 of its width. The column's width comes from a ResizeObserver, which reports
+   * it after the browser has laid the page out: reading it on load would force a layout of the
+   * whole page while it is still loading. */
+  function scrollable(column) {
     document.querySelectorAll("figure.il-figure .il-figure-drawing").forEach(function (box) {
       var svg = box.querySelector("svg");
       var wide = svg && 0.85 * parseFloat(svg.getAttribute("width")) > column + 1;
@@ -73,12 +72,26 @@
     });
   }
 
-  function init() {
-    document.querySelectorAll("figure.il-figure[data-il-variants]").forEach(attach);
-    scrollable();
+  var column = null;
+
+  function watchColumn() {
+    if (column) {
+      column.disconnect();
+    }
+    var article = document.querySelector("article");
+    if (!article || !document.querySelector("figure.il-figure") || typeof ResizeObserver === "undefined") {
+      return;
+    }
+    column = new ResizeObserver(function (entries) {
+      scrollable(entries[entries.length - 1].contentRect.width);
+    });
+    column.observe(article);
   }
 
-  window.addEventListener("resize", scrollable);
+  function init() {
+    document.querySelectorAll("figure.il-figure[data-il-variants]").forEach(attach);
+    watchColumn();
+  }
 
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(init);
