@@ -106,7 +106,7 @@ def _time_events(config: Any) -> None:
     for event, methods in config.plugins.events.items():
         for index, method in enumerate(methods):
             owner = type(getattr(method, "__self__", None)).__name__
-            who = "hooks" if owner == "LabHooks" else "MkDocs' search plugin" if "Search" in owner else owner
+            who = "hooks" if owner == "InfralensPlugin" else "MkDocs' search plugin" if "Search" in owner else owner
             label = f"{who}: on_{event}"
             if who == "hooks" and event in ("page_markdown", "page_content", "env", "post_build"):
                 label = "hooks: page events (math, notes, anchors), cache upkeep"

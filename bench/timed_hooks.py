@@ -1,4 +1,5 @@
-"""The InfraLens hooks wrapped with timers, for the benchmark only (not a site hook).
+"""The InfraLens plugin's events wrapped with timers, run as hooks in the plugin's place, for the
+benchmark only (bench/run.py writes the configuration that does so).
 
 It records the time spent in each hook event and in the drawing of figures (the whole phase,
 cache look-ups included; the time the build waited for drawings; and the time vl-convert drew, in
@@ -20,8 +21,8 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, os.environ["INFRALENS_HOOKS_DIR"])
-import infralens_hooks as hooks
 from infralens import drawing, figure_build
+from infralens.plugin import InfralensPlugin
 
 _pages = bool(os.environ.get("INFRALENS_BENCH_PAGES"))
 _record: dict[str, Any] = {"events_ms": {}, "draw_ms": 0.0, "render_ms": 0.0, "wait_ms": 0.0, "drawn": 0,
@@ -85,11 +86,15 @@ def _closed(drawer: drawing.BackgroundDrawer) -> None:
 
 drawing.BackgroundDrawer.close = _closed  # type: ignore[method-assign,assignment]
 
-# Every event the hook module has, timed; on_config, on_files, on_page_markdown and on_post_build
-# also record what the baseline needs.
-for _name in dir(hooks):
-    if _name.startswith("on_") and callable(getattr(hooks, _name)):
-        globals()[_name] = _timed(getattr(hooks, _name))
+# Every event the plugin has, timed; on_config, on_files, on_page_markdown and on_post_build
+# also record what the baseline needs. The plugin runs with its default options.
+_plugin = InfralensPlugin()
+_errors, _warnings = _plugin.load_config({})
+if _errors:
+    raise SystemExit(f"bench/timed_hooks.py: the plugin's default options do not load: {_errors}")
+for _name in dir(_plugin):
+    if _name.startswith("on_") and callable(getattr(_plugin, _name)):
+        globals()[_name] = _timed(getattr(_plugin, _name))
 _on_config, _on_files = globals()["on_config"], globals()["on_files"]
 _on_page_markdown, _on_post_build = globals()["on_page_markdown"], globals()["on_post_build"]
 
@@ -101,7 +106,7 @@ def on_config(config):
 
 
 def on_files(files, config):
-    files = _on_files(files, config)
+    files = _on_files(files, config=config)
     _record["static"] = [f.src_uri for f in files if f.generated_by and not f.is_documentation_page()]
     return files
 
@@ -115,7 +120,7 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def on_post_build(config):
-    _on_post_build(config)
+    _on_post_build(config=config)
     _record["total_ms"] = sum(_record["events_ms"].values())
     _record["drawn"] = sum(_drawn)
     with open(os.environ["INFRALENS_BENCH_RECORD"], "w", encoding="utf-8") as out:

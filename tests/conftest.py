@@ -90,4 +90,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # Modules whose tests build a copy of the site or run MkDocs end to end.
-SLOW_MODULES = {"test_publishing", "test_incremental", "test_dirty_warning", "test_serve"}
+SLOW_MODULES = {"test_publishing", "test_incremental", "test_dirty_warning", "test_serve", "test_plugin_options"}

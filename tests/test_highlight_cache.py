@@ -7,7 +7,7 @@ from pathlib import Path
 
 import markdown
 import pymdownx.highlight
-from infralens import highlight_cache
+from infralens import highlight_cache, speedups
 from infralens.cache import DiskCache
 
 FENCE = '```python linenums="1" hl_lines="2"\nx = 1\ny = x + 1  # (1)\n```\n'
@@ -21,12 +21,12 @@ def _html(text: str) -> str:
 def test_cached_code_is_the_html_pygments_gives(tmp_path: Path):
     plain = _html(FENCE)
     cache = DiskCache(tmp_path)
-    highlight_cache.install(cache)
+    speedups.install(highlight_cache.patches(), cache)
     try:
         first, second = _html(FENCE), _html(FENCE)
         other_options = _html(FENCE.replace('hl_lines="2"', 'hl_lines="1"'))
     finally:
-        highlight_cache.uninstall()
+        speedups.uninstall(highlight_cache.patches())
     assert first == second == plain
     assert other_options != plain, "a different highlighted line is a different entry"
     assert len(list(tmp_path.rglob("*/*/*"))) == 2
@@ -42,18 +42,9 @@ def test_a_second_build_reads_what_the_first_wrote(tmp_path: Path, monkeypatch):
 
     monkeypatch.setattr(pymdownx.highlight, "highlight", counted)
     for _build in range(2):
-        highlight_cache.install(DiskCache(tmp_path))
+        speedups.install(highlight_cache.patches(), DiskCache(tmp_path))
         try:
             _html(FENCE)
         finally:
-            highlight_cache.uninstall()
+            speedups.uninstall(highlight_cache.patches())
     assert len(pygments_runs) == 1
-
-
-def test_installing_twice_never_wraps_twice_and_uninstall_restores(tmp_path: Path):
-    original = pymdownx.highlight.highlight
-    highlight_cache.install(DiskCache(tmp_path / "a"))
-    highlight_cache.install(DiskCache(tmp_path / "b"))
-    assert pymdownx.highlight.highlight.uncached is original
-    highlight_cache.uninstall()
-    assert pymdownx.highlight.highlight is original

@@ -51,10 +51,11 @@ def test_an_upgrade_of_a_dependency_gives_a_fresh_cache(package: str, tmp_path: 
 
 
 def test_every_dependency_whose_output_is_cached_keys_the_cache():
-    """Each runtime dependency is in the cache's key, except the file watcher, which makes no output."""
+    """Each runtime dependency is in the cache's key, except the file watcher, which makes no output,
+    and packaging, which compares version numbers."""
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     names = {re.split(r"[<>=!~ ]", requirement, maxsplit=1)[0].lower() for requirement in declared}
-    assert names - {"watchdog"} == set(DEPENDENCIES)
+    assert names - {"watchdog", "packaging"} == set(DEPENDENCIES)
 
 
 def imported_modules(folder: Path) -> set[str]:
@@ -87,3 +88,18 @@ def test_every_module_the_package_imports_is_a_declared_dependency():
     provided = set().union(*(top_level_modules(declared(r)) for r in project["dependencies"]))
     missing = imported_modules(ROOT / "hooks") - provided
     assert not missing, f"declare the distributions of {sorted(missing)} in pyproject.toml's dependencies"
+
+
+def test_the_cache_lives_where_the_plugin_says_unless_the_environment_names_one(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv(cache_module.CACHE_ENV, raising=False)
+    assert cache_module.project_cache(tmp_path).directory.parent == tmp_path / cache_module.CACHE_DIR
+    assert cache_module.project_cache(tmp_path, "build/cache").directory.parent == tmp_path / "build" / "cache"
+    monkeypatch.setenv(cache_module.CACHE_ENV, str(tmp_path / "shared"))
+    assert cache_module.project_cache(tmp_path, "build/cache").directory.parent == tmp_path / "shared"
+
+
+def test_the_plugin_is_registered_where_mkdocs_finds_plugins():
+    from infralens.plugin import InfralensPlugin
+    from mkdocs.plugins import get_plugins
+
+    assert get_plugins()["infralens"].load() is InfralensPlugin

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from infralens import search_cache
+from infralens import search_cache, speedups
 from infralens.cache import DiskCache
 from material.plugins.search.plugin import SearchIndex
 from mkdocs.structure.toc import AnchorLink
@@ -31,13 +31,13 @@ def entries(*pages: SimpleNamespace) -> list[dict[str, str]]:
 
 def test_cached_entries_are_the_plugins_own(tmp_path: Path):
     plain = entries(page())
-    search_cache.install(DiskCache(tmp_path))
+    speedups.install(search_cache.patches(), DiskCache(tmp_path))
     try:
         first, second = entries(page()), entries(page())
         other_text = entries(page(CONTENT.replace("Intro", "Introduction")))
         boosted = entries(page(meta={"search": {"boost": 2}}))
     finally:
-        search_cache.uninstall()
+        speedups.uninstall(search_cache.patches())
     assert first == second == plain and len(plain) == 2
     assert "printed numbers" not in str(plain)
     assert plain not in (other_text, boosted), "a page that reads differently is another entry"
@@ -54,21 +54,12 @@ def test_a_second_build_reads_what_the_first_wrote(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(SearchIndex, "add_entry_from_context", counted)
     built = []
     for _build in range(2):
-        search_cache.install(DiskCache(tmp_path))
+        speedups.install(search_cache.patches(), DiskCache(tmp_path))
         try:
             built.append(entries(page()))
         finally:
-            search_cache.uninstall()
+            speedups.uninstall(search_cache.patches())
     assert parsed == ["labs/x/"] and built[0] == built[1]
-
-
-def test_installing_twice_never_wraps_twice_and_uninstall_restores(tmp_path: Path):
-    original = SearchIndex.add_entry_from_context
-    search_cache.install(DiskCache(tmp_path / "a"))
-    search_cache.install(DiskCache(tmp_path / "b"))
-    assert SearchIndex.add_entry_from_context.uncached is original
-    search_cache.uninstall()
-    assert SearchIndex.add_entry_from_context is original
 
 
 CODE = '''```python linenums="7" hl_lines="2"
@@ -107,11 +98,11 @@ def test_code_and_formulas_are_parsed_with_fewer_tags_and_indexed_the_same(tmp_p
     assert "<mi>" in content and "<mi>" not in lean and lean.count("<br>") < content.count("<m")
 
     plain = entries(page(content))
-    search_cache.install(DiskCache(tmp_path))
+    speedups.install(search_cache.patches(), DiskCache(tmp_path))
     try:
         cached = entries(page(content))
     finally:
-        search_cache.uninstall()
+        speedups.uninstall(search_cache.patches())
     assert cached == plain
     assert "noise" in plain[1]["text"] and "secret" not in plain[1]["text"] and "(1)" in plain[1]["text"]
     assert "FLOP/byte" in plain[2]["text"] and "β" in plain[2]["text"]

@@ -130,11 +130,12 @@ class DiskCache:
             pass  # a read-only checkout still builds, just without the cache
 
 
-def project_cache(project_root: Path) -> DiskCache:
-    """The cache of the project at `project_root`: `.cache/infralens/` beside mkdocs.yml, or the
-    folder INFRALENS_CACHE_DIR names (so that copies of a project, as in tests, share one)."""
+def project_cache(project_root: Path, folder: str | None = None) -> DiskCache:
+    """The cache of the project at `project_root`: `folder` (the plugin's `cache_dir`, relative
+    to mkdocs.yml), `.cache/infralens/` beside mkdocs.yml by default; or the folder
+    INFRALENS_CACHE_DIR names, which wins (so that copies of a project, as in tests, share one)."""
     shared = os.environ.get(CACHE_ENV)
-    return DiskCache(Path(shared) if shared else project_root / CACHE_DIR)
+    return DiskCache(Path(shared) if shared else project_root / (folder or CACHE_DIR))
 
 
 class TemplateCache(jinja2.BytecodeCache):
@@ -179,6 +180,9 @@ class NoCache(DiskCache):
 
     def __init__(self) -> None:
         self.version = ""
+
+    def is_new(self) -> bool:
+        return True  # every build is cold
 
     def get(self, key: str) -> Any | None:
         return None

@@ -3,8 +3,8 @@ always gives the same HTML, and it was a quarter of a build (every starter page 
 each build).
 
 pymdownx's Highlight extension calls the `highlight` function its module imported from Pygments;
-`install` swaps in one that looks in the build's cache first, from a build's start to its end
-(`uninstall`), so nothing outlives the build that installed it.
+the patch swaps in one that looks in the build's cache first, from a build's start to its end
+(`speedups.install` and `uninstall`), so nothing outlives the build that installed it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import pymdownx.highlight
 
 from .cache import DiskCache
+from .speedups import Patch
 
 Highlight = Callable[[str, Any, Any], str]
 
@@ -39,20 +40,8 @@ def caching(highlight: Highlight, cache: DiskCache) -> Highlight:
             cache.put(key, html)
         return html
 
-    cached.uncached = highlight  # type: ignore[attr-defined]
     return cached
 
 
-def install(cache: DiskCache) -> None:
-    """Highlight through `cache` until `uninstall()`. Installing again (say, after a build that
-    failed before it could uninstall) replaces the earlier build's cache, never wraps it twice."""
-    pymdownx.highlight.highlight = caching(_uncached(), cache)
-
-
-def uninstall() -> None:
-    pymdownx.highlight.highlight = _uncached()
-
-
-def _uncached() -> Highlight:
-    current = pymdownx.highlight.highlight
-    return getattr(current, "uncached", current)
+def patches() -> list[Patch]:
+    return [Patch(pymdownx.highlight, "highlight", caching)]

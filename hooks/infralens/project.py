@@ -33,7 +33,7 @@ from .lab_rules import (
 )
 from .mathml import Formulas, bad_formulas, formula_problems
 from .model import Lab, Registry
-from .paths import figure_data_path, output_path, recorded_lines_path
+from .paths import figure_data_path, lab_uri, output_path, recorded_lines_path
 from .planted_bugs import read_planted_bugs
 from .predictions import prediction_problems
 from .prose_numbers import KnownValues, known_values, number_problems, references_in, resolve_references
@@ -75,6 +75,11 @@ class Project:
         for lab in self.registry.ordered_labs:
             pages.setdefault(lab.handbook_page, []).append(lab)
         return pages
+
+    @cached_property
+    def lab_pages(self) -> dict[str, Lab]:
+        """Each lab by the address of its generated page."""
+        return {lab_uri(lab): lab for lab in self.registry.labs}
 
     def is_complete(self, lab: Lab) -> bool:
         return lab.id in self.starters and lab.id in self.outputs

@@ -3,14 +3,14 @@ sections with Python's HTML parser, about a quarter of a warm build (a lab's hig
 thousands of tags). A page with the same HTML, address, title, metadata and table of contents
 gives the same entries.
 
-`install` swaps the plugin's `SearchIndex.add_entry_from_context` for one that looks in the
-build's cache first, from a build's start to its end (`uninstall`), so nothing outlives the
-build that installed it (the same arrangement as `highlight_cache`).
+The patch swaps the plugin's `SearchIndex.add_entry_from_context` for one that looks in the
+build's cache first, from a build's start to its end (`speedups.install` and `uninstall`), so
+nothing outlives the build that installed it (the same arrangement as `highlight_cache`).
 
-It also mends the plugin's merge under `mkdocs serve --dirty`, which drops the previous entries
-of the first page rebuilt only: a save that rebuilds two pages (a starter whose figure a handbook
-page shows) left the second page's old entries beside its new ones. The merge here drops the old
-entries of every page the build indexed.
+A second patch, a fix rather than a speed-up, mends the plugin's merge under `mkdocs serve
+--dirty`, which drops the previous entries of the first page rebuilt only: a save that rebuilds
+two pages (a starter whose figure a handbook page shows) left the second page's old entries beside
+its new ones. The merge here drops the old entries of every page the build indexed.
 
 A page that is not in the cache is parsed with fewer tags that give the same entries
 (`with_fewer_tags`): most of a lab page's tags are Pygments' spans around each token of its
@@ -28,6 +28,7 @@ from typing import Any
 from material.plugins.search.plugin import SearchIndex
 
 from .cache import DiskCache
+from .speedups import Patch
 
 AddEntries = Callable[[SearchIndex, Any], None]
 
@@ -50,7 +51,6 @@ def entries_key(page: Any) -> str:
 
 def caching(add_entries: AddEntries, cache: DiskCache) -> AddEntries:
     def cached(index: SearchIndex, page: Any) -> None:
-        _indexed_pages(index).add(page.url)
         key = entries_key(page)
         entries = cache.get(key)
         if entries is None:
@@ -60,7 +60,6 @@ def caching(add_entries: AddEntries, cache: DiskCache) -> AddEntries:
         else:
             index.entries.extend(entries)  # unpickled afresh by each `get`: shared with nothing
 
-    cached.uncached = add_entries  # type: ignore[attr-defined]
     return cached
 
 
@@ -92,48 +91,30 @@ class _WithContent:
         return getattr(self._page, name)
 
 
-def _indexed_pages(index: SearchIndex) -> set[str]:
-    """The addresses of the pages `index` has entries of, from this build."""
-    pages: set[str] | None = index.__dict__.get("_infralens_pages")
-    if pages is None:
-        pages = index.__dict__["_infralens_pages"] = set()
-    return pages
+def _page_of(entry: dict[str, Any]) -> str:
+    return str(entry["location"]).split("#", 1)[0]
 
 
 Generate = Callable[[SearchIndex, Any], str]
 
 
-def merging(generate: Generate) -> Generate:
-    """The plugin's index writer, merging a dirty build's entries page by page."""
+def merging(generate: Generate, cache: DiskCache | None = None) -> Generate:
+    """The plugin's index writer, merging a dirty build's entries page by page: the pages this
+    build indexed are those its entries are on (every page has one, for its title)."""
     def merged(index: SearchIndex, prev: Any) -> str:
-        rebuilt = _indexed_pages(index)
-        if prev is not None and index.entries and rebuilt:
-            kept = [entry for entry in prev.entries if entry["location"].split("#", 1)[0] not in rebuilt]
+        if prev is not None and index.entries:
+            rebuilt = {_page_of(entry) for entry in index.entries}
+            kept = [entry for entry in prev.entries if _page_of(entry) not in rebuilt]
             index.entries = kept + index.entries
             prev = None  # merged: the plugin's own merge would drop one page only
         return generate(index, prev)
 
-    merged.unmerged = generate  # type: ignore[attr-defined]
     return merged
 
 
-def install(cache: DiskCache) -> None:
-    """Index pages through `cache` until `uninstall()`. Installing again (say, after a build that
-    failed before it could uninstall) replaces the earlier build's cache, never wraps it twice."""
-    SearchIndex.add_entry_from_context = caching(_uncached(), cache)
-    SearchIndex.generate_search_index = merging(_unmerged())
+def patches() -> list[Patch]:
+    return [Patch(SearchIndex, "add_entry_from_context", caching)]
 
 
-def uninstall() -> None:
-    SearchIndex.add_entry_from_context = _uncached()
-    SearchIndex.generate_search_index = _unmerged()
-
-
-def _unmerged() -> Generate:
-    current = SearchIndex.generate_search_index
-    return getattr(current, "unmerged", current)
-
-
-def _uncached() -> AddEntries:
-    current = SearchIndex.add_entry_from_context
-    return getattr(current, "uncached", current)
+def merge_patches() -> list[Patch]:
+    return [Patch(SearchIndex, "generate_search_index", merging)]

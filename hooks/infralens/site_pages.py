@@ -1,28 +1,35 @@
 """The pages and files the build generates: a page per lab and per starter, the lab indexes,
 the learning path, interview prep and practice, each registered with MkDocs with the inputs that
-decide whether a rebuild writes it again (`GeneratedPages`).
+decide whether a rebuild writes it again (`GeneratedPages`); and what the build adds to the
+Markdown of every page (`complete_markdown`).
 """
 
 from __future__ import annotations
 
 import functools
 import posixpath
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
 
 from . import interview, paths, render
-from .cache import DiskCache
+from .cache import DiskCache, TemplateCache
+from .errors import Problem
 from .figure_build import FigureBuild
+from .handbook import insert_after_headings, place_figures
 from .incremental import GeneratedPages, Stamps, digest, tree_state
-from .mathml import Formulas
+from .lab_rules import RULES_REFERENCE, place_rules
+from .mathml import BadFormula, Formulas, formula_problems
 from .model import Lab
 from .navigation import lists_labs
 from .paths import SitePaths
-from .project import Project
+from .project import Project, load_project
 
 
 @dataclass
@@ -37,6 +44,17 @@ class Build:
     formulas: Formulas = field(default_factory=Formulas)  # converted while the project loaded, used by pages
     stamps: Stamps | None = None
     generated: GeneratedPages | None = None  # from on_files on
+
+    @classmethod
+    def load(cls, site: SitePaths, cache: DiskCache, slugify: Callable[[str, str], str] | None = None) -> Build:
+        """The project read and checked afresh, and the environments its pages render with."""
+        drawer, formulas = FigureBuild.drawer_for(cache), Formulas()
+        project = load_project(site.root, site.docs_dir, cache=cache, formulas=formulas,
+                               **({"slugify": slugify} if slugify else {}))
+        figures = FigureBuild(project, cache, drawer=drawer)
+        templates = render.environment()  # read afresh too; compiled code comes from the cache
+        templates.bytecode_cache = figures.templates.bytecode_cache = TemplateCache(cache)
+        return cls(site, project, templates, cache, figures, formulas)
 
 
 def register_pages(build: Build, files: Files, config: MkDocsConfig) -> GeneratedPages:
@@ -130,3 +148,56 @@ def _render_lab(build: Build, lab: Lab) -> str:
     context = render.LabContext(lab, project.starters[lab.id], project.outputs[lab.id], project.registry,
                                 project.section_titles.get(lab.id, ""), build.figures.lab_page_figures(lab))
     return render.render_lab(build.templates, context)
+
+
+MINUTES_REFERENCE = "[[lab minutes]]"  # on a page: the range of the labs' reading times
+
+
+def complete_markdown(build: Build, markdown: str, page: Page, files: Files) -> str:
+    """An author's page (or a generated one) with what the build adds: figures a handbook page
+    places, the rules of the authoring page, the labs' reading times, the lists of labs under
+    the home, handbook and chapter headings."""
+    project, env, uri = build.project, build.templates, page.file.src_uri
+    if uri in project.figure_references:
+        markdown = place_figures(markdown, lambda reference: build.figures.placed(reference, page.url))
+    if RULES_REFERENCE in markdown:
+        markdown = place_rules(markdown)
+    if MINUTES_REFERENCE in markdown and project.minutes:  # the same range the home page gives
+        shortest, longest = min(project.minutes.values()), max(project.minutes.values())
+        markdown = markdown.replace(MINUTES_REFERENCE, f"{shortest} to {longest}")
+    if uri == paths.HOME:  # the headings are in paths.GENERATED_SECTIONS, which the check requires
+        registry, minutes, summaries = project.registry, project.minutes, project.chapter_summaries
+        return insert_after_headings(markdown, {
+            "start-here": render.render_start_here(env, registry, minutes, project.section_titles, uri),
+            "chapters": render.render_chapter_cards(env, registry, minutes, summaries, uri),
+            "your-progress": render.render_progress(env, registry, uri)})
+    if uri == paths.HANDBOOK_INDEX:
+        chapters = render.render_chapter_cards(env, project.registry, project.minutes, project.chapter_summaries, uri)
+        return insert_after_headings(markdown, {"chapters": chapters})
+    lab = project.lab_pages.get(uri)
+    if lab is not None and (starter_page := files.get_file_from_path(paths.starter_page_uri(lab))):
+        page.meta["starter_url"] = starter_page.url  # the "view source" button without a repository
+    labs = project.labs_by_page.get(uri)
+    return _with_section_labs(env, markdown, labs, uri) if labs else markdown
+
+
+def _with_section_labs(env: jinja2.Environment, markdown: str, labs: list[Lab], uri: str) -> str:
+    """A handbook page with each section's labs under its heading (or at the top, for labs of the
+    whole page)."""
+    by_anchor: dict[str, list[Lab]] = defaultdict(list)
+    for lab in labs:
+        by_anchor[lab.handbook_anchor].append(lab)
+    blocks = {anchor: render.render_section_labs(env, group, uri) for anchor, group in by_anchor.items() if anchor}
+    top = render.render_section_labs(env, by_anchor[""], uri) if "" in by_anchor else None
+    return insert_after_headings(markdown, blocks, top)
+
+
+def formula_problems_of(build: Build, bad: list[BadFormula], page: Page) -> list[Problem]:
+    """Name the file an author wrote each unreadable formula in: the starter, for a lab page."""
+    project = build.project
+    lab = project.lab_pages.get(page.file.src_uri)
+    if lab is not None and lab.id in project.starters:
+        return formula_problems(bad, lab.starter, list(project.starters[lab.id].lines), lab.id)
+    source = page.file.abs_src_path
+    lines = Path(source).read_text(encoding="utf-8").split("\n") if source else []
+    return formula_problems(bad, build.paths.page_source(page.file.src_uri), lines)
