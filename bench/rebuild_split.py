@@ -27,7 +27,7 @@ sys.path.insert(0, str(PROJECT / "hooks"))  # the project's package, as its hook
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for bench.author_edits
 
 import jinja2  # noqa: E402
-from infralens import drawing, interview, project, render  # noqa: E402
+from infralens import drawer, interview, project, render  # noqa: E402
 from mkdocs.commands import build as mkdocs_build  # noqa: E402
 from mkdocs.config import load_config  # noqa: E402
 from mkdocs.structure.files import Files  # noqa: E402
@@ -71,16 +71,15 @@ _patch(Files, "add_files_from_theme", "MkDocs: list the theme's files")
 _patch(Files, "copy_static_files", "MkDocs: copy files")
 _patch(jinja2.Environment, "compile", "Jinja: compile templates")
 _patch(mkdocs_build, "get_files", "MkDocs: list docs files")
-_result = drawing.PendingSvgs.result
+_result = drawer.PendingSvgs.result
 
 
-def _counted_result(pending: drawing.PendingSvgs) -> list[str]:
+def _counted_result(pending: drawer.PendingSvgs) -> list[str]:
     _counts["drawings drawn"] += pending.missing  # those not in the cache
     return _result(pending)
 
 
-drawing.PendingSvgs.result = _timed("hooks: draw figures not in the cache", _counted_result)  # type: ignore[method-assign]
-_patch(drawing, "draw_svgs", "vl-convert: draw SVGs")
+drawer.PendingSvgs.result = _timed("hooks: draw figures not in the cache", _counted_result)  # type: ignore[method-assign]
 
 
 def _page_phase(label: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,8 +2,8 @@
 benchmark only (bench/run.py writes the configuration that does so).
 
 It records the time spent in each hook event and in the drawing of figures (the whole phase,
-cache look-ups included; the time the build waited for drawings; and the time vl-convert drew, in
-this process or in the drawing process beside it), and, when INFRALENS_BENCH_PAGES is set,
+cache look-ups included; the time the build waited for drawings; and the time vl-convert drew in
+the drawing process beside it), and, when INFRALENS_BENCH_PAGES is set,
 what a hook-free baseline needs to build the same pages: each page's final Markdown with its
 front matter, the nav and the generated files.
 """
@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, os.environ["INFRALENS_HOOKS_DIR"])
-from infralens import drawing, figure_build
+from infralens import drawer, figure_build
 from infralens.plugin import InfralensPlugin
 
 _pages = bool(os.environ.get("INFRALENS_BENCH_PAGES"))
@@ -64,27 +64,16 @@ for _owner, _method in ((figure_build.FigureBuild, "publish_explorations"),
                         (figure_build.FigureBuild, "drawings_of")):
     setattr(_owner, _method, _timed(_target(_owner, _method), "draw_ms"))
 _drawn: list[int] = []
-_result = _target(drawing.PendingSvgs, "result")
+_result = _target(drawer.PendingSvgs, "result")
 
 
-def _counted_result(pending: drawing.PendingSvgs) -> list[str]:
+def _counted_result(pending: drawer.PendingSvgs) -> list[str]:
     """The drawings a build waited for, counting those vl-convert made (not in the cache)."""
     _drawn.append(pending.missing)
     return _result(pending)
 
 
-drawing.PendingSvgs.result = _timed(_counted_result, "wait_ms")  # type: ignore[method-assign]
-drawing.draw_svgs = _timed(_target(drawing, "draw_svgs"), "render_ms")  # drawn in this process
-_close = _target(drawing.BackgroundDrawer, "close")
-
-
-def _closed(drawer: drawing.BackgroundDrawer) -> None:
-    _record["render_ms"] += drawer.seconds * 1000  # drawn in the drawing process
-    drawer.seconds = 0.0
-    _close(drawer)
-
-
-drawing.BackgroundDrawer.close = _closed  # type: ignore[method-assign,assignment]
+drawer.PendingSvgs.result = _timed(_counted_result, "wait_ms")  # type: ignore[method-assign]
 
 # Every event the plugin has, timed; on_config, on_files, on_page_markdown and on_post_build
 # also record what the baseline needs. The plugin runs with its default options.
@@ -121,6 +110,8 @@ def on_page_markdown(markdown, page, config, files):
 
 def on_post_build(config):
     _on_post_build(config=config)
+    _record["render_ms"] += _plugin.drawer.seconds * 1000  # drawn in the drawing process
+    _plugin.drawer.seconds = 0.0
     _record["total_ms"] = sum(_record["events_ms"].values())
     _record["drawn"] = sum(_drawn)
     with open(os.environ["INFRALENS_BENCH_RECORD"], "w", encoding="utf-8") as out:

@@ -14,16 +14,13 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
-from infralens import drawing, svg_frames
-from infralens.cache import DiskCache
+from infralens import drawer, drawing, svg_frames
+from infralens.cache import DiskCache, NoCache
+from infralens.drawer import Drawer, PendingSvgs, answer_drawings, draw_svgs
 from infralens.drawing import (
     PALETTE,
-    BackgroundDrawer,
-    PendingSvgs,
     accessible_svg,
-    answer_drawings,
     colour_key,
-    draw_svgs,
     exploration_specs,
     vega_lite,
 )
@@ -35,10 +32,18 @@ from infralens.mathml import render_math
 from infralens.model import Lab
 from infralens.starter import parse_starter
 
+DRAWER = Drawer()  # the drawing process of this module's tests, as a build has one
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_the_drawer():
+    yield
+    DRAWER.close()
+
 
 def render_svgs(specs: list[dict[str, Any]], cache: DiskCache | None = None) -> list[str]:
-    """Drawings of `specs`, made in this process (the build draws them the same way, ahead of time)."""
-    return PendingSvgs(specs, cache).result()
+    """Drawings of `specs`, made by a drawing process as a build makes them."""
+    return PendingSvgs(specs, cache or NoCache(), DRAWER).result()
 
 
 DECLARATION = """\
@@ -228,10 +233,10 @@ def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_pat
     (figure,) = starter.figures
     specs = [vega_lite(figure, rows_of({"n": [1, 2, 3], "value": [2.0, 4.0, value]})) for value in (8.0, 9.0)]
     cache = DiskCache(tmp_path)
-    pending = PendingSvgs(specs, cache)
-    drawer = BackgroundDrawer()
+    drawer = Drawer()
+    pending = PendingSvgs(specs, cache, drawer)
     try:
-        pending.start(drawer)
+        pending.start()
         assert pending.result() == render_svgs(specs)
         (broken,) = drawer.submit([{"mark": "pie-chart", "data": {"values": []}}])
         with pytest.raises(ValueError, match="conversion failed"):
@@ -241,12 +246,34 @@ def test_a_cold_build_draws_in_a_process_of_its_own_with_the_same_result(tmp_pat
         assert [again.result(timeout=60)] == render_svgs(specs[:1]) and other.result(timeout=60) != again.result()
     finally:
         drawer.close()
-    assert PendingSvgs(specs, cache).missing == 0, "what was drawn in the background is in the cache"
+    assert PendingSvgs(specs, cache, drawer).missing == 0, "what was drawn in the background is in the cache"
+
+
+def test_one_drawing_process_serves_every_build_and_replaces_itself_when_it_stops(tmp_path):
+    """As under `mkdocs serve`: a second build draws with the same process, and a process that
+    stopped is replaced on the next drawing asked for."""
+    starter = parse_starter(STARTER, "code/x/x.py", "lab-x")
+    (figure,) = starter.figures
+    first, second, third = (vega_lite(figure, rows_of({"n": [1, 2], "value": [2.0, value]})) for value in (3, 5, 7))
+    drawer = Drawer()
+    try:
+        PendingSvgs([first], NoCache(), drawer).result()
+        process = drawer._process
+        drawer.forget_drawn()  # the end of a build
+        PendingSvgs([second], NoCache(), drawer).result()
+        assert drawer._process is process, "the next build draws with the same process"
+        assert process is not None
+        process.kill()
+        process.wait()
+        (svg,) = PendingSvgs([third], NoCache(), drawer).result()
+        assert svg.startswith("<svg") and drawer._process is not process
+    finally:
+        drawer.close()
 
 
 def whole(spec: dict) -> str:
     """A spec drawn by vl-convert in one piece, as it would be without `draw_svgs`' shortcuts."""
-    return drawing._engine().vegalite_to_svg(spec)
+    return drawer._engine().vegalite_to_svg(spec)
 
 
 def frame_header(svg: str) -> re.Match[str]:
@@ -333,7 +360,7 @@ def test_one_missing_drawing_of_an_exploration_draws_them_all(tmp_path):
     evicted = next(path for path in tmp_path.rglob("*") if path.is_file() and path.read_bytes() == pickle.dumps(
         first[1], protocol=pickle.HIGHEST_PROTOCOL))
     evicted.unlink()
-    assert PendingSvgs([*specs, static], cache).missing == 2
+    assert PendingSvgs([*specs, static], cache, DRAWER).missing == 2
     assert render_svgs([*specs, static], cache) == first
 
 
@@ -365,7 +392,7 @@ def test_the_drawing_process_answers_each_line_with_svgs_or_the_error():
     replies = io.StringIO()
     answer_drawings(io.StringIO(json.dumps([spec]) + "\n" + "not json\n"), replies)
     good, bad = (json.loads(line) for line in replies.getvalue().splitlines())
-    assert good["svgs"] == render_svgs([spec]) and good["seconds"] > 0
+    assert good["svgs"] == draw_svgs([spec]) and good["seconds"] > 0
     assert bad["error"].startswith("JSONDecodeError")
 
 

@@ -1,5 +1,6 @@
-"""Draw a declared figure: a Vega-Lite spec from the declaration and its recorded table, rendered
-to SVG at build time with vl-convert, cached by the spec's digest.
+"""A declared figure as a Vega-Lite spec: its marks, scales, series styles, key and theme, built
+from the declaration and its recorded table; and the finishing of a drawn SVG for the page.
+(`drawer.py` draws the specs.)
 
 The SVG keeps its text as text, draws axes and labels in `currentColor` (so the page's light and
 dark schemes colour them), uses a colour-blind-safe palette that the site's stylesheet adapts to
@@ -8,24 +9,14 @@ the dark scheme, and carries a title and a description for screen readers.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import html
 import json
-import os
 import re
-import subprocess
-import sys
-import tempfile
-import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple
 
-from .cache import DiskCache, NoCache
 from .figure_spec import FigureSpec
-from .svg_frames import compose_frames
 
 # Okabe and Ito's palette, distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999"]
@@ -68,7 +59,6 @@ MARKS: dict[str, dict[str, Any]] = {
     "timeline": {"type": "bar", "cornerRadius": 2},
 }
 _ID = re.compile(r' id="([^"]+)"')  # Vega writes one space before each attribute; a literal start is 25x faster than \b
-_HOOKS = Path(__file__).resolve().parent.parent  # where the package `infralens` is imported from
 
 
 def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind: str,
@@ -310,222 +300,6 @@ def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[KeyEntry]
         entries.append(KeyEntry(str(value), PALETTE[index % len(PALETTE)], width,
                                 ",".join(map(str, dashes)) if width else ""))
     return entries
-
-
-def _svg_key(spec: dict[str, Any]) -> str:
-    return "svg\0" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
-
-
-def draw_svgs(specs: list[dict[str, Any]]) -> list[str]:
-    """Draw Vega-Lite specs to SVG with vl-convert (in whichever process calls it). Specs that
-    differ only in their rows, as an exploration's drawings do, are compiled to Vega once:
-    compiling was a fifth of a drawing, and it reads the spec, never the rows. An exploration's
-    axes are drawn once (`_draw_exploration`)."""
-    engine = _engine()
-    svgs: dict[int, str] = {}
-    alike: dict[str, list[int]] = {}
-    for index, spec in enumerate(specs):
-        if spec.get("data", {}).get("values") is None:
-            svgs[index] = engine.vegalite_to_svg(spec)
-        else:
-            alike.setdefault(json.dumps({k: v for k, v in spec.items() if k != "data"}, sort_keys=True),
-                             []).append(index)
-    for indexes in alike.values():
-        group = [specs[index] for index in indexes]
-        drawn = _draw_exploration(engine, group) if _exploration(group[0]) else None
-        svgs.update(zip(indexes, drawn or _draw_alike(engine, group), strict=True))
-    return [svgs[index] for index in range(len(specs))]
-
-
-def _draw_alike(engine: Any, specs: list[dict[str, Any]]) -> list[str]:
-    """Specs that differ only in their rows, compiled once."""
-    vega = engine.vegalite_to_vega(specs[0])
-    return [engine.vega_to_svg(_with_rows(vega, spec["data"]["values"])) for spec in specs]
-
-
-def _with_rows(vega: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """A compiled spec whose inline data (the one data set Vega-Lite compiles `values` to) is `rows`."""
-    return {**vega, "data": [{**data, "values": rows} if "values" in data else data for data in vega["data"]]}
-
-
-def _draw_exploration(engine: Any, specs: list[dict[str, Any]]) -> list[str] | None:
-    """An exploration's drawings: its axes and legends once (with no rows), and each value's
-    marks alone, put together by `compose_frames`. Axes were two thirds of a drawing's time:
-    vl-convert measures every label. A mark's label for screen readers is part of the mark, so
-    it keeps the axes' number format. None if the drawings cannot be put together."""
-    vega = engine.vegalite_to_vega(specs[0])
-    axes = engine.vega_to_svg(_with_rows(vega, []))
-    marks = {key: value for key, value in vega.items() if key not in ("axes", "legends")}
-    return compose_frames(axes, [engine.vega_to_svg(_with_rows(marks, spec["data"]["values"])) for spec in specs])
-
-
-@functools.cache
-def _engine() -> Any:
-    """vl-convert, measuring text with the Liberation Sans it carries in memory rather than the
-    machine's fonts. It lists fonts once per process, when it first measures a label; on Linux,
-    from the folders fontconfig names. With the system's own Liberation Sans listed, vl-convert
-    opened and mapped that file for every label it measured, about 560 times a drawing: 46% of
-    the time drawing took. And a Linux machine with Helvetica or Arial drew its labels with
-    those. So the list is made while FONTCONFIG_FILE names an empty folder, and the variable is
-    put back at once: Chromium, which tests start from this process, needs the real fonts.
-    (On macOS and Windows the font library reads the system's font folders directly.)"""
-    previous = os.environ.get("FONTCONFIG_FILE")
-    with tempfile.TemporaryDirectory(prefix="infralens-fonts-") as empty:
-        config = Path(empty) / "fonts.conf"
-        config.write_text(f"<?xml version='1.0'?><fontconfig><dir>{html.escape(empty)}</dir></fontconfig>",
-                          encoding="utf-8")
-        os.environ["FONTCONFIG_FILE"] = str(config)
-        try:
-            import vl_convert  # deferred: a build whose drawings are all cached never starts its engine
-
-            # An axis: its labels are measured, which is when the font list is made.
-            vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
-                                        "encoding": {"x": {"field": "x", "type": "quantitative"}}})
-        finally:
-            os.environ.pop("FONTCONFIG_FILE")
-            if previous is not None:
-                os.environ["FONTCONFIG_FILE"] = previous
-    return vl_convert
-
-
-class BackgroundDrawer:
-    """Draws in a process of its own while this one builds pages. vl-convert holds the interpreter
-    lock while it draws, so a thread cannot overlap it with Markdown; a process can, and a cold
-    build has a core to spare. Starting the process and its engine costs about half a second: only
-    worth it for many drawings (`WORTH`), and best started early (`start`), so that it is ready
-    when the first drawings are asked for. (Two processes were slower: the engine keeps more
-    than one core busy, and the pages need the other.)
-
-    The process is a plain `python` reading one JSON list of specs per line and answering with
-    one line of SVGs (see `serve_drawings`); unlike multiprocessing, it never runs the program
-    that started the build again."""
-
-    WORTH = 24  # drawings: at 15-35 ms each, about the half second that starting the process costs
-
-    def __init__(self) -> None:
-        self._process: subprocess.Popen[str] | None = None
-        self._sender: ThreadPoolExecutor | None = None
-        self._asked: dict[str, Future[str]] = {}  # by spec key
-        self.seconds = 0.0  # spent drawing in the process, as it reports
-
-    def start(self) -> None:
-        """Start the process and its engine, if not yet started."""
-        if self._process is None:
-            start = (f"import sys; sys.path.insert(0, {str(_HOOKS)!r}); "
-                     "from infralens.drawing import serve_drawings; serve_drawings()")
-            self._process = subprocess.Popen([sys.executable, "-c", start], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, text=True, encoding="utf-8")
-            self._sender = ThreadPoolExecutor(max_workers=1)  # waits on the pipe, holding no lock
-
-    def submit(self, specs: list[dict[str, Any]], keys: list[str] | None = None) -> list[Future[str]]:
-        """Each spec's SVG, to come. A spec asked for before (the same key) is drawn only once: copies
-        of a lab share their drawings."""
-        keys = keys or [_svg_key(spec) for spec in specs]
-        new = {key: spec for key, spec in zip(keys, specs, strict=True) if key not in self._asked}
-        if new:
-            self.start()
-            assert self._sender is not None
-            futures: dict[str, Future[str]] = {key: Future() for key in new}
-            self._asked.update(futures)
-            batch = self._sender.submit(self._draw, list(new.values()))
-            batch.add_done_callback(functools.partial(_settle, list(futures.values())))
-        return [self._asked[key] for key in keys]
-
-    def _draw(self, specs: list[dict[str, Any]]) -> list[str]:
-        assert self._process is not None and self._process.stdin and self._process.stdout
-        self._process.stdin.write(json.dumps(specs) + "\n")
-        self._process.stdin.flush()
-        reply = self._process.stdout.readline()
-        if not reply:
-            raise RuntimeError(f"the drawing process stopped (exit code {self._process.poll()}): see its message above")
-        answer = json.loads(reply)
-        if "error" in answer:
-            raise ValueError(answer["error"])
-        self.seconds += answer["seconds"]
-        return list(answer["svgs"])
-
-    def close(self) -> None:
-        if self._sender is not None:
-            self._sender.shutdown(wait=True, cancel_futures=True)
-            self._sender = None
-        if self._process is not None:
-            if self._process.stdin:
-                self._process.stdin.close()  # the process ends when its input does
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-            self._process = None
-
-
-def _settle(futures: list[Future[str]], batch: Future[list[str]]) -> None:
-    """Hand each drawing of a finished batch to its own future (or the batch's error, or its cancelling)."""
-    try:
-        svgs = batch.result()
-    except BaseException as error:  # whoever waits on a drawing gets it, cancelling included
-        for future in futures:
-            future.set_exception(error)
-    else:
-        for future, svg in zip(futures, svgs, strict=True):
-            future.set_result(svg)
-
-
-def serve_drawings() -> None:
-    """The drawing process: a JSON list of specs per line in, a JSON object per line out."""
-    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # anything else written to standard output (the engine's messages) goes to standard error
-    _engine()  # ready before the first drawing is asked for
-    answer_drawings(sys.stdin, replies)
-
-
-def answer_drawings(requests: TextIO, replies: TextIO) -> None:
-    for line in requests:
-        started = time.perf_counter()
-        try:
-            svgs = draw_svgs(json.loads(line))
-            answer: dict[str, Any] = {"svgs": svgs, "seconds": time.perf_counter() - started}
-        except Exception as error:  # the build that asked reports it
-            answer = {"error": f"{type(error).__name__}: {error}"}
-        replies.write(json.dumps(answer) + "\n")
-        replies.flush()
-
-
-class PendingSvgs:
-    """The SVGs of some specs: those in the cache at once, the others drawn when `result()` is
-    asked for, or from `start(drawer)` on in the background."""
-
-    def __init__(self, specs: list[dict[str, Any]], cache: DiskCache | None = None) -> None:
-        self._cache = cache or NoCache()
-        self._keys = [_svg_key(spec) for spec in specs]
-        self._svgs = [self._cache.get(key) for key in self._keys]
-        # An exploration's drawings share their frame (`_draw_exploration`): one missing draws them all.
-        redrawn = {_exploration(specs[index]) for index, svg in enumerate(self._svgs) if svg is None} - {None}
-        self._missing = [index for index, svg in enumerate(self._svgs)
-                         if svg is None or _exploration(specs[index]) in redrawn]
-        self._specs = [specs[index] for index in self._missing]
-        self._drawing: list[Future[str]] | None = None
-
-    @property
-    def missing(self) -> int:
-        """How many of the specs were not in the cache."""
-        return len(self._missing)
-
-    def start(self, drawer: BackgroundDrawer) -> None:
-        if self._missing and self._drawing is None:
-            self._drawing = drawer.submit(self._specs, [self._keys[index] for index in self._missing])
-
-    def result(self) -> list[str]:
-        if self._missing:
-            drawn = [future.result() for future in self._drawing] if self._drawing else draw_svgs(self._specs)
-            for index, svg in zip(self._missing, drawn, strict=True):
-                self._cache.put(self._keys[index], svg)
-                self._svgs[index] = svg
-            self._missing, self._specs, self._drawing = [], [], None
-        return [svg for svg in self._svgs if svg is not None]
-
-
-def _exploration(spec: dict[str, Any]) -> str | None:
-    return spec.get("usermeta", {}).get("exploration")
 
 
 _TAG = re.compile(r"<[a-z]+ [^>]*>")

@@ -1,8 +1,7 @@
 """The figures of one build, from plan to page: what each lab's figures are made from, which of
-them the cache has no drawings of, the drawing process beside the build, the drawings pages
-show and the explorations' other drawings. Whether drawing in a process of its own pays is
-decided in one place (`_worth_a_process`); a build with few drawings to make draws them in its
-own process, when a page asks for them.
+them the cache has no drawings of, the drawings pages show and the explorations' other drawings.
+Every drawing is made by the drawing process (`drawer.Drawer`), which the build's owner keeps;
+when to start it is decided here (`start_drawing_early`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import jinja2
 
 from . import paths
 from .cache import DiskCache
-from .drawing import BackgroundDrawer, PendingSvgs
+from .drawer import Drawer, PendingSvgs
 from .figure_html import (
     Drawing,
     FigurePlan,
@@ -41,24 +40,18 @@ class FigureBuild:
     project: Project
     cache: DiskCache
     templates: jinja2.Environment = field(default_factory=html_environment)  # HTML fragments of figures
-    drawer: BackgroundDrawer = field(default_factory=BackgroundDrawer)
+    drawer: Drawer = field(default_factory=Drawer)
     made_from: dict[str, str] = field(default_factory=dict)  # lab id -> digest of what its figures show
     drawings: dict[str, dict[str, Drawing]] = field(default_factory=dict)  # lab id -> figure name -> drawing
     undrawn: dict[str, tuple[list[FigurePlan], PendingSvgs]] = field(default_factory=dict)  # lab id -> its plan
 
     @staticmethod
-    def _worth_a_process(drawings: int) -> bool:
-        """Whether that many drawings pay for starting the drawing process (about half a second)."""
-        return drawings >= BackgroundDrawer.WORTH
-
-    @staticmethod
-    def drawer_for(cache: DiskCache) -> BackgroundDrawer:
-        """The build's drawing process. With an empty cache (a fresh clone, CI, new code) every
-        figure will be drawn: its engine starts now, warming up while the project loads."""
-        drawer = BackgroundDrawer()
+    def start_drawing_early(drawer: Drawer, cache: DiskCache) -> None:
+        """With an empty cache (a fresh clone, CI, new code) every figure will be drawn: the
+        drawing process starts before the project loads, its engine warming up meanwhile. Otherwise
+        `plan` starts it once it knows of a drawing to make."""
         if cache.is_new():
             drawer.start()
-        return drawer
 
     def plan(self) -> None:
         """Note what each lab's figures are made from, and plan those the cache has no drawings of
@@ -76,23 +69,21 @@ class FigureBuild:
             self.made_from[lab.id] = made_from
             if not self.cache.has("drawings\0" + made_from):
                 self.undrawn[lab.id] = self._plan(lab)
-        if self._worth_a_process(sum(svgs.missing for _, svgs in self.undrawn.values())):
+        if any(svgs.missing for _, svgs in self.undrawn.values()):
             self.drawer.start()  # ready by the time MkDocs has listed the pages
 
     def _plan(self, lab: Lab) -> tuple[list[FigurePlan], PendingSvgs]:
         tables = self.project.figure_tables[lab.id]
         plans = plan_lab_figures(self.templates, lab, self.project.starters[lab.id].figures, tables)
-        return plans, PendingSvgs(all_specs(plans), self.cache)
+        return plans, PendingSvgs(all_specs(plans), self.cache, self.drawer)
 
     def draw_while_pages_render(self, written: Iterable[str]) -> None:
         """Send the figures of the labs whose pages this build writes (`written`: their ids) to
-        the drawing process, when there are enough to pay for it; else each is drawn when its
-        page asks for it."""
+        the drawing process, which draws them while MkDocs renders the pages."""
         labs = set(written)
-        pending = [svgs for lab_id, (_, svgs) in self.undrawn.items() if lab_id in labs]
-        if self._worth_a_process(sum(svgs.missing for svgs in pending)):
-            for svgs in pending:
-                svgs.start(self.drawer)
+        for lab_id, (_, svgs) in self.undrawn.items():
+            if lab_id in labs:
+                svgs.start()
 
     def publish_explorations(self, pages: GeneratedPages) -> None:
         """Each exploration's other drawings, as a file its page fetches: written again only when
@@ -166,4 +157,4 @@ class FigureBuild:
         return self.drawings_of(lab)[figure].variants or ""
 
     def finish(self) -> None:
-        self.drawer.close()
+        self.drawer.forget_drawn()

@@ -23,6 +23,7 @@ from mkdocs.structure.pages import Page
 from . import speedups
 from .annotations import annotate_page, keep_output_out_of_search, size_hints
 from .cache import NoCache, TemplateCache, project_cache
+from .drawer import Drawer
 from .errors import AuthorError, Problem
 from .incremental import DIRTY_NOTE, Stamps, quiet_dirty_warning
 from .mathml import render_math
@@ -45,6 +46,7 @@ class InfralensPlugin(BasePlugin[InfralensConfig]):
         self.current: Build | None = None  # the build in progress, from on_config on
         self.installed: list[speedups.Patch] = []
         self.told: set[str] = set()  # replacements left out, already said once in this process
+        self.drawer = Drawer()  # one drawing process for every build of this MkDocs process
 
     @property
     def build(self) -> Build:
@@ -70,7 +72,7 @@ class InfralensPlugin(BasePlugin[InfralensConfig]):
             return config
         site = SitePaths.from_config(config)
         cache = project_cache(site.root, self.config.cache_dir) if self.config.cache else NoCache()
-        self.current = build = Build.load(site, cache, config.mdx_configs.get("toc", {}).get("slugify"))
+        self.current = build = Build.load(site, cache, self.drawer, config.mdx_configs.get("toc", {}).get("slugify"))
         project, figures = build.project, build.figures
         self.installed = speedups.install_replacements(self.config, cache, self.told)
         if project.problems:
@@ -134,6 +136,9 @@ class InfralensPlugin(BasePlugin[InfralensConfig]):
         if build.stamps:
             build.stamps.save()  # only after a successful build: a failed one is redone next time
         build.cache.prune()
+
+    def on_shutdown(self) -> None:
+        self.drawer.close()
 
     def _put_internals_back(self) -> None:
         speedups.uninstall(self.installed)

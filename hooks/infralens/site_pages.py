@@ -20,6 +20,7 @@ from mkdocs.structure.pages import Page
 
 from . import interview, paths, render
 from .cache import DiskCache, TemplateCache
+from .drawer import Drawer
 from .errors import Problem
 from .figure_build import FigureBuild
 from .handbook import insert_after_headings, place_figures
@@ -46,9 +47,12 @@ class Build:
     generated: GeneratedPages | None = None  # from on_files on
 
     @classmethod
-    def load(cls, site: SitePaths, cache: DiskCache, slugify: Callable[[str, str], str] | None = None) -> Build:
-        """The project read and checked afresh, and the environments its pages render with."""
-        drawer, formulas = FigureBuild.drawer_for(cache), Formulas()
+    def load(cls, site: SitePaths, cache: DiskCache, drawer: Drawer,
+             slugify: Callable[[str, str], str] | None = None) -> Build:
+        """The project read and checked afresh, and the environments its pages render with;
+        `drawer` draws the figures."""
+        FigureBuild.start_drawing_early(drawer, cache)
+        formulas = Formulas()
         project = load_project(site.root, site.docs_dir, cache=cache, formulas=formulas,
                                **({"slugify": slugify} if slugify else {}))
         figures = FigureBuild(project, cache, drawer=drawer)
