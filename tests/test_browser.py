@@ -743,8 +743,10 @@ PIXELS_OF_COLOUR = """async ([shot, colour]) => {
     if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) <= 30) count += 1;
   return count;
 }"""
-LINE_FIGURES = [(lab.id, figure.name) for lab in REGISTRY.ordered_labs for figure in PROJECT.starters[lab.id].figures
-                if figure.kind in ("line", "point") and "color" in figure.encodings]
+# Each lab with line or point figures of several series, and those figures: one page visit a lab.
+LINE_FIGURES = {lab.id: names for lab in REGISTRY.ordered_labs
+                if (names := [figure.name for figure in PROJECT.starters[lab.id].figures
+                              if figure.kind in ("line", "point") and "color" in figure.encodings])}
 
 
 # Hide the marks of the named series (a mark's label lists "column: value" pairs), show the rest.
@@ -760,36 +762,37 @@ HIDE_SERIES = """(svg, [label, hidden]) => {
 }"""
 
 
-@pytest.mark.parametrize(("lab", "figure"), LINE_FIGURES)
-def test_every_series_of_a_line_figure_shows(visit, lab, figure):
+@pytest.mark.parametrize("lab", LINE_FIGURES)
+def test_every_series_of_a_line_figure_shows(visit, lab):
     """A series drawn under another (a measurement on the formula it checks) still shows: at least
     a quarter of the pixels it paints in its colour when drawn alone keep that colour among the others."""
-    spec = next(each for each in PROJECT.starters[lab].figures if each.name == figure)
-    label = spec.encodings["color"].label
     page = visit(search=False, viewport=DESKTOP).look_at(f"/labs/{lab}/")
-    svg = page.locator(f"#figure-{figure} .il-figure-drawing svg")
-    # At the smallest scale a page shows a drawing (a phone's), whole: on a phone it scrolls.
-    svg.evaluate("svg => { svg.style.minWidth = '0'; svg.style.width = 0.85 * svg.viewBox.baseVal.width + 'px'; }")
-    svg.scroll_into_view_if_needed()
-    key = page.locator(f"#figure-{figure} .il-figure-key-item")
-    # The colour each series is drawn in, as the page paints it (the light scheme's own shades).
-    keyed = {item.text_content().strip(): item.locator("line, rect").evaluate(
-        "mark => { const style = getComputedStyle(mark); return mark.tagName === 'line' ? style.stroke : style.fill; }")
-        for item in key.all()}
-    # An exploration's key lists every series; the drawing shown holds those of one value.
-    series = [value for value in keyed if svg.evaluate(HIDE_SERIES, [label, [value]])]
-    assert len(series) >= min(2, len(keyed)), f"the drawing's marks are labelled '{label}: ' one of {list(keyed)}"
+    for figure in LINE_FIGURES[lab]:
+        spec = next(each for each in PROJECT.starters[lab].figures if each.name == figure)
+        label = spec.encodings["color"].label
+        svg = page.locator(f"#figure-{figure} .il-figure-drawing svg")
+        # At the smallest scale a page shows a drawing (a phone's), whole: on a phone it scrolls.
+        svg.evaluate("svg => { svg.style.minWidth = '0'; svg.style.width = 0.85 * svg.viewBox.baseVal.width + 'px'; }")
+        svg.scroll_into_view_if_needed()
+        key = page.locator(f"#figure-{figure} .il-figure-key-item")
+        # The colour each series is drawn in, as the page paints it (the light scheme's own shades).
+        keyed = {item.text_content().strip(): item.locator("line, rect").evaluate(
+            "mark => { const style = getComputedStyle(mark); return mark.tagName === 'line' ? style.stroke : style.fill; }")
+            for item in key.all()}
+        # An exploration's key lists every series; the drawing shown holds those of one value.
+        series = [value for value in keyed if svg.evaluate(HIDE_SERIES, [label, [value]])]
+        assert len(series) >= min(2, len(keyed)), f"the drawing's marks are labelled '{label}: ' one of {list(keyed)}"
 
-    def shot(hidden: list[str]) -> str:
-        svg.evaluate(HIDE_SERIES, [label, hidden])
-        return base64.b64encode(svg.screenshot()).decode()
+        def shot(hidden: list[str], svg=svg, label=label) -> str:
+            svg.evaluate(HIDE_SERIES, [label, hidden])
+            return base64.b64encode(svg.screenshot()).decode()
 
-    everything = shot([])
-    for value in series:
-        colour = keyed[value]
-        seen = page.evaluate(PIXELS_OF_COLOUR, [everything, colour])
-        alone = page.evaluate(PIXELS_OF_COLOUR, [shot([other for other in series if other != value]), colour])
-        assert alone > 0 and seen >= 0.25 * alone, f"{lab}/{figure}: '{value}' shows {seen} of its {alone} pixels"
+        everything = shot([])
+        for value in series:
+            colour = keyed[value]
+            seen = page.evaluate(PIXELS_OF_COLOUR, [everything, colour])
+            alone = page.evaluate(PIXELS_OF_COLOUR, [shot([other for other in series if other != value]), colour])
+            assert alone > 0 and seen >= 0.25 * alone, f"{lab}/{figure}: '{value}' shows {seen} of its {alone} pixels"
 
 
 @pytest.mark.parametrize("lab", EXPLORATION_LABS)
