@@ -78,6 +78,15 @@ def copy_site(destination: Path) -> Path:
     return destination
 
 
+def _letters(number: int) -> str:
+    """`number` written in letters a to z, as a spreadsheet names its columns (1 is a, 27 is aa)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
 def synthetic_project(destination: Path, count: int) -> Path:
     """A copy of the site with `count` labs cycled from the real ones under new ids and numbers.
     Each copy keeps its starter's recorded output and figure data, which stay current: they depend
@@ -111,10 +120,11 @@ def synthetic_project(destination: Path, count: int) -> Path:
             if (ROOT / path).is_file():  # name.py, .output.txt, .figures.json, .bugs.yaml, .lines.json
                 suffix = path.removeprefix(source.starter.removesuffix(".py"))
                 shutil.copy2(ROOT / path, destination / (starter.removesuffix(".py") + suffix))
-        # Each lab's interview must be its own (a rule of the check): mark the copy's first line.
+        # Each lab's interview must be its own (a rule of the check): mark the copy's first line, in
+        # letters (a number in prose must be one the program gives, another rule).
         copy = destination / starter
         heading = "# lab:interview\n# "
-        marked = copy.read_text(encoding="utf-8").replace(heading, f"{heading}(copy {number}) ", 1)
+        marked = copy.read_text(encoding="utf-8").replace(heading, f"{heading}(copy {_letters(number)}) ", 1)
         copy.write_text(marked, encoding="utf-8")
         prerequisites = [new_id(block + position[p] + 1, p) for p in source.prerequisites
                          if block + position[p] < count]

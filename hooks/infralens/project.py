@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,7 +34,7 @@ from .lab_rules import (
 )
 from .mathml import Formulas, bad_formulas, formula_problems
 from .model import Lab, Registry
-from .paths import figure_data_path, lab_uri, output_path, recorded_lines_path
+from .paths import figure_data_path, lab_uri, output_path, planted_bugs_path, recorded_lines_path
 from .planted_bugs import read_planted_bugs
 from .predictions import prediction_problems
 from .prose_numbers import KnownValues, known_values, number_problems, references_in, resolve_references
@@ -105,6 +106,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
     starters: dict[str, Starter] = {}
     outputs: dict[str, str] = {}
     figure_tables: dict[str, dict[str, Table]] = {}
+    checked: dict[str, tuple[Starter, list[Problem]]] = {}  # lab id -> starter with values, problems
     for lab in registry.labs:
         path = registry.starter_files.get(lab.id)
         if path is None:
@@ -116,30 +118,20 @@ def load_project(root: Path, docs_dir: Path | None = None,
         output = _read_output(root, lab, problems)
         if output is not None:
             outputs[lab.id] = output
-        if starter is not None:
-            starters[lab.id] = starter
-            problems.extend(read_planted_bugs(root, lab, data.decode("utf-8"))[1])
-            recorded_code, recorded_references = read_recorded_lines(root, lab)
-            problems.extend(_stale_output(lab, starter, recorded_code))
-            problems.extend(moved_references(lab, starter, recorded_references))
-            if output is not None:
-                problems.extend(_stale_output_evidence(lab, starter, output))
-                problems.extend(prediction_problems(lab, starter, output))
-            recorded, figure_problems = _recording_cached(root, lab, starter, data, cache)
-            problems.extend(figure_problems)
-            if recorded and not figure_problems:
-                figure_tables[lab.id] = recorded["figures"]
+        if starter is None:
+            continue
+        starters[lab.id] = starter
+        recorded, figure_problems = _recording_cached(root, lab, starter, data, cache)
+        problems.extend(figure_problems)
+        if recorded and not figure_problems:
+            figure_tables[lab.id] = recorded["figures"]
+        checked[lab.id] = _checked_lab(root, lab, starter, data, output, figure_tables.get(lab.id), cache)
     problems.extend(curriculum_problems(registry, starters, pages))
     problems.extend(site_page_problems(pages, slugify))
-    for lab_id, starter in list(starters.items()):
-        lab = registry.lab(lab_id)
-        if lab_id in figure_tables:  # else its recording has a problem of its own, already reported
-            starters[lab_id], found = _with_values(lab, starter, figure_tables[lab_id])
-            problems.extend(found)
-            problems.extend(exploration_problems(lab, starter.figures, figure_tables[lab_id]))
-        if lab_id in outputs and lab_id in figure_tables:
-            problems.extend(_prose_number_problems(lab, starter, outputs[lab_id], figure_tables[lab_id]))
-    problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, pages))
+    for lab_id, (starter, found) in checked.items():
+        starters[lab_id] = starter
+        problems.extend(found)
+    problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, pages, cache))
     references: dict[str, list[FigureReference]] = {}
     problems.extend(_page_problems(pages, cache, formulas, registry, starters, references))
     section_titles, missing = _handbook_sections(registry, pages, slugify)
@@ -166,6 +158,44 @@ def _parse_cached(data: bytes, lab: Lab, cache: DiskCache,
                                 *formula_problems(bad, lab.starter, list(starter.lines), lab.id)])
         cache.put(key, parsed)
     return parsed
+
+
+def _checked_lab(root: Path, lab: Lab, starter: Starter, data: bytes, output: str | None,
+                 tables: dict[str, Table] | None, cache: DiskCache) -> tuple[Starter, list[Problem]]:
+    """The starter with the values its prose cites, and the problems of the lab's files checked
+    together (planted bugs, recorded lines and output, predictions, explorations, numbers in
+    prose). All depend only on the lab's entry and its files: kept by their bytes, as a build
+    that changed none of them need not check them again."""
+    hasher = hashlib.sha256(repr(lab).encode() + b"\0" + data)
+    for path in (output_path, figure_data_path, planted_bugs_path, recorded_lines_path):
+        try:
+            hasher.update(b"\0" + (root / path(lab.starter)).read_bytes())
+        except OSError:
+            hasher.update(b"\0missing")
+    key = "lab checks\0" + hasher.hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = _check_lab(root, lab, starter, data, output, tables)
+        cache.put(key, found)
+    return found
+
+
+def _check_lab(root: Path, lab: Lab, starter: Starter, data: bytes, output: str | None,
+               tables: dict[str, Table] | None) -> tuple[Starter, list[Problem]]:
+    problems = list(read_planted_bugs(root, lab, data.decode("utf-8"))[1])
+    recorded_code, recorded_references = read_recorded_lines(root, lab)
+    problems.extend(_stale_output(lab, starter, recorded_code))
+    problems.extend(moved_references(lab, starter, recorded_references))
+    if output is not None:
+        problems.extend(_stale_output_evidence(lab, starter, output))
+        problems.extend(prediction_problems(lab, starter, output))
+    if tables is not None:  # else its recording has a problem of its own, already reported
+        starter, found = _with_values(lab, starter, tables)
+        problems.extend(found)
+        problems.extend(exploration_problems(lab, starter.figures, tables))
+        if output is not None:
+            problems.extend(_prose_number_problems(lab, starter, output, tables))
+    return starter, problems
 
 
 def read_recorded_lines(root: Path, lab: Lab) -> tuple[str | None, dict[str, list[str]]]:
@@ -210,14 +240,26 @@ def _lab_values(labs: Iterable[Lab], starters: dict[str, Starter], outputs: dict
 
 
 def _handbook_number_problems(registry: Registry, starters: dict[str, Starter], outputs: dict[str, str],
-                              tables: dict[str, dict[str, Table]], pages: DocsPages) -> list[Problem]:
-    """Numbers on a chapter's handbook page that none of the chapter's labs gives."""
-    problems = []
+                              tables: dict[str, dict[str, Table]], pages: DocsPages,
+                              cache: DiskCache) -> list[Problem]:
+    """Numbers on a chapter's handbook page that none of the chapter's labs gives: kept by the
+    page's text and the chapter's labs' code, output and figure data."""
+    problems: list[Problem] = []
     for chapter in registry.chapters:
         if (text := pages.texts.get(chapter.handbook)) is None:
             continue
-        values = _lab_values(registry.labs_in(chapter.id), starters, outputs, tables)
-        problems.extend(number_problems(None, pages.name(chapter.handbook), outside_fences(text), values))
+        labs = [lab for lab in registry.labs_in(chapter.id) if lab.id in starters]
+        hasher = hashlib.sha256(f"{chapter.handbook}\0{text}".encode())
+        for lab in labs:
+            hasher.update(f"\0{lab!r}\0{starters[lab.id].code_digest}\0{outputs.get(lab.id, '')}".encode())
+            hasher.update(pickle.dumps(tables.get(lab.id), pickle.HIGHEST_PROTOCOL))
+        key = "handbook numbers\0" + hasher.hexdigest()
+        found = cache.get(key)
+        if found is None:
+            values = _lab_values(labs, starters, outputs, tables)
+            found = number_problems(None, pages.name(chapter.handbook), outside_fences(text), values)
+            cache.put(key, found)
+        problems.extend(found)
     return problems
 
 
