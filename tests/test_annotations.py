@@ -146,3 +146,19 @@ def test_each_code_block_carries_its_number_of_lines_for_its_placeholder_size():
     assert '<div id="x" class="language-python highlight" style="--il-lines: 2">' in hinted
     assert '<div class="language-bash highlight" style="--il-lines: 0">' in hinted
     assert hinted.replace(' style="--il-lines: 2"', "").replace(' style="--il-lines: 0"', "") == html
+
+
+def test_a_finished_page_is_kept_by_its_html_and_a_page_with_a_bad_formula_is_not(tmp_path, monkeypatch):
+    from infralens import site_pages
+    from infralens.cache import DiskCache
+    from infralens.mathml import Formulas
+
+    html = page(LINES, NOTES) + '<p><span class="arithmatex">\\(x_t\\)</span></p>'
+    cache = DiskCache(tmp_path)
+    first, bad = site_pages.finished_html(html, cache, Formulas())
+    assert not bad and "<math" in first and "il-notes" in first and "--il-lines" in first
+    monkeypatch.setattr(site_pages, "annotate_page", lambda _: pytest.fail("a kept page is not annotated again"))
+    assert site_pages.finished_html(html, cache, Formulas()) == (first, [])
+    monkeypatch.undo()
+    _, bad = site_pages.finished_html(html.replace("x_t", "x^"), DiskCache(tmp_path / "b"), Formulas())
+    assert bad and not list((tmp_path / "b").rglob("*/*/*")), "the problem is reported on every build until fixed"

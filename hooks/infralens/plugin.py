@@ -21,16 +21,14 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from . import speedups
-from .annotations import annotate_page, keep_output_out_of_search, size_hints
 from .cache import NoCache, TemplateCache, project_cache
 from .drawer import Drawer
 from .errors import AuthorError, Problem
 from .incremental import DIRTY_NOTE, Stamps, quiet_dirty_warning
-from .mathml import render_math
 from .navigation import expand_nav
 from .paths import SitePaths
 from .plugin_config import InfralensConfig
-from .site_pages import Build, complete_markdown, formula_problems_of, register_pages
+from .site_pages import Build, complete_markdown, finished_html, formula_problems_of, register_pages
 
 if TYPE_CHECKING:  # the file watcher and the server are for `mkdocs serve` only: a build does not import them
     from mkdocs.livereload import LiveReloadServer
@@ -107,10 +105,9 @@ class InfralensPlugin(BasePlugin[InfralensConfig]):
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         if not self.config.enabled:
             return html
-        html, bad_formulas = render_math(html, self.build.cache, self.build.formulas)
+        html, bad_formulas = finished_html(html, self.build.cache, self.build.formulas)
         if bad_formulas:
             self._report(formula_problems_of(self.build, bad_formulas, page))
-        html = size_hints(keep_output_out_of_search(annotate_page(html)))  # markers link to their notes and back
         # MkDocs collects anchor ids before code blocks are pasted in, so links to numbered code
         # lines would be reported as broken; register the line ids the finished HTML really has.
         if page.present_anchor_ids is not None and "__codelineno-" in html:

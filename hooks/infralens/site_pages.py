@@ -7,6 +7,7 @@ Markdown of every page (`complete_markdown`).
 from __future__ import annotations
 
 import functools
+import hashlib
 import posixpath
 from collections import defaultdict
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from . import interview, paths, render
+from .annotations import annotate_page, keep_output_out_of_search, size_hints
 from .cache import DiskCache, TemplateCache
 from .drawer import Drawer
 from .errors import Problem
@@ -26,7 +28,7 @@ from .figure_build import FigureBuild
 from .handbook import insert_after_headings, place_figures
 from .incremental import GeneratedPages, Stamps, digest, tree_state
 from .lab_rules import RULES_REFERENCE, place_rules
-from .mathml import BadFormula, Formulas, formula_problems
+from .mathml import BadFormula, Formulas, formula_problems, render_math
 from .model import Lab
 from .navigation import lists_labs
 from .paths import SitePaths
@@ -194,6 +196,20 @@ def _with_section_labs(env: jinja2.Environment, markdown: str, labs: list[Lab], 
     blocks = {anchor: render.render_section_labs(env, group, uri) for anchor, group in by_anchor.items() if anchor}
     top = render.render_section_labs(env, by_anchor[""], uri) if "" in by_anchor else None
     return insert_after_headings(markdown, blocks, top)
+
+
+def finished_html(html: str, cache: DiskCache, formulas: Formulas) -> tuple[str, list[BadFormula]]:
+    """A page's HTML as the site shows it: formulas as MathML, excerpt markers and notes linked
+    both ways, the recorded output out of search, code blocks sized; and the formulas that could
+    not be read. Kept by the HTML it was made from: a warm build converts the same HTML again."""
+    key = "page html\0" + hashlib.sha256(html.encode("utf-8")).hexdigest()
+    if (finished := cache.get(key)) is not None:
+        return finished, []
+    html, bad = render_math(html, formulas=formulas)
+    html = size_hints(keep_output_out_of_search(annotate_page(html)))
+    if not bad:
+        cache.put(key, html)
+    return html, bad
 
 
 def formula_problems_of(build: Build, bad: list[BadFormula], page: Page) -> list[Problem]:
