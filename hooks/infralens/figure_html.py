@@ -43,6 +43,8 @@ def fill_figure_bodies(html: str, body_of: Callable[[str, str], str]) -> str:
     """Paste each figure's drawing and table into a finished page. They reach the page only now,
     after Markdown and the search index have read it: parsing a page's inline SVGs twice was
     most of a warm build, and neither the index nor Markdown has any use for them."""
+    if "<!--il-figure-body " not in html:  # most pages: a substring test is 5x quicker than the pattern
+        return html
     return _BODY_MARKER.sub(lambda match: body_of(match[1], match[2]), html)
 
 

@@ -175,9 +175,11 @@ def _checked_lab(root: Path, lab: Lab, starter: Starter, data: bytes, output: st
     key = "lab checks\0" + hasher.hexdigest()
     found = cache.get(key)
     if found is None:
-        found = _check_lab(root, lab, starter, data, output, tables)
+        checked, problems = _check_lab(root, lab, starter, data, output, tables)
+        # The starter is kept only if its prose cites values: most are the parsed starter, already kept.
+        found = (None if checked is starter else checked, problems)
         cache.put(key, found)
-    return found
+    return found[0] or starter, found[1]
 
 
 def _check_lab(root: Path, lab: Lab, starter: Starter, data: bytes, output: str | None,
