@@ -225,48 +225,17 @@
   }
 
   /* The output line with a blank where the answer goes, a field for the learner's number and its verdict. */
+  /* The lab page's prediction box (a copy of the page's prototype), judged by predict.js. */
   function prediction(answer, done) {
-    var part = element("div", "il-predict il-practice-predict");
-    part.appendChild(element("p", "il-predict-ask", "Commit to a number first: what does the program print in place of the blank?"));
-    var line = element("p", "il-predict-line");
-    var samp = element("samp");
-    var blank = element("mark", "il-predict-blank");
-    blank.textContent = "____";
-    samp.appendChild(document.createTextNode(answer.before));
-    samp.appendChild(blank);
+    var part = document.querySelector(".il-predict-prototype .il-predict").cloneNode(true);
+    part.classList.add("il-practice-predict");
+    var samp = part.querySelector(".il-predict-line samp");
+    samp.insertBefore(document.createTextNode(answer.before), samp.firstChild);
     samp.appendChild(document.createTextNode(answer.after));
-    line.appendChild(samp);
-    part.appendChild(line);
-    var form = element("p", "il-predict-form");
-    var label = element("label", "", "Your number ");
-    var input = element("input");
-    input.type = "text";
-    input.setAttribute("inputmode", "decimal");
-    input.autocomplete = "off";
-    label.appendChild(input);
-    var check = button("Check", "md-button--primary il-predict-check");
-    form.appendChild(label);
-    form.appendChild(document.createTextNode(" "));
-    form.appendChild(check);
-    part.appendChild(form);
-    var result = element("p", "il-predict-result");
-    result.setAttribute("aria-live", "polite");
-    part.appendChild(result);
-    function judge() {
-      var verdict = window.InfraLensPredict.judge(answer, input.value);
-      result.textContent = verdict.message;
-      if (verdict.ok !== null) {
-        blank.textContent = answer.shown;
-        check.disabled = true;
-        done(verdict);
-      }
-    }
-    check.addEventListener("click", judge);
-    input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") {
-        event.preventDefault();
-        judge();
-      }
+    part.setAttribute("data-il-answer", JSON.stringify(answer));
+    window.InfraLensPredict.attach(part, function (verdict) {
+      part.querySelector(".il-predict-check").disabled = true;
+      done(verdict);
     });
     return part;
   }

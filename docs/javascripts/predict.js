@@ -2,7 +2,7 @@
  * The box carries the answer as printed (`shown`), its value in the printed unit, the share a
  * prediction may be off (`tolerance`) and half a unit of the last printed digit (`precision`).
  * Checking fills the blank in the output line and opens the checkpoint's answer above the box.
- * Practice (practice.js) uses the same judgement. */
+ * Practice (practice.js) fills a copy of the same box for each question and attaches it here. */
 (function () {
   "use strict";
 
@@ -38,7 +38,8 @@
       " Read the answer to see why." };
   }
 
-  function attach(box) {
+  /* `done(verdict)`, if given, is called instead of opening the answer above the box. */
+  function attach(box, done) {
     if (box.hasAttribute("data-il-ready")) {
       return;
     }
@@ -59,7 +60,9 @@
       }
       box.querySelector(".il-predict-blank").textContent = answer.shown;
       box.classList.add("il-predict-done");
-      if (question && question.tagName === "DETAILS") {
+      if (done) {
+        done(verdict);
+      } else if (question && question.tagName === "DETAILS") {
         question.open = true;
       }
     }
@@ -73,7 +76,7 @@
     });
   }
 
-  window.InfraLensPredict = { judge: judge };
+  window.InfraLensPredict = { judge: judge, attach: attach };
 
   function init() {
     document.querySelectorAll(".il-predict[data-il-answer]").forEach(attach);

@@ -97,11 +97,9 @@ def _exploration(spec: dict[str, Any]) -> str | None:
 
 class Drawer:
     """The drawing process, started on first use, and the drawings asked of it. Starting the
-    process and its engine costs about half a second: worth starting early for many drawings
-    (`WORTH`), so that it is ready when the first are asked for. (Two processes were slower: the
-    engine keeps more than one core busy, and the pages need the other.)"""
-
-    WORTH = 24  # drawings: at 15-35 ms each, about the half second that starting the process costs
+    process and its engine costs about half a second, so it is started as soon as a build knows
+    of a drawing to make (`FigureBuild`), to be ready when the first are asked for. (Two
+    processes were slower: the engine keeps more than one core busy, and the pages need the other.)"""
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
