@@ -31,6 +31,24 @@ def test_cache_deletes_old_versions_and_stays_under_its_bound(tmp_path: Path):
     assert cache.get("entry 0") is None, "the least recently used go first"
 
 
+def test_reading_an_entry_marks_it_used_unless_it_was_marked_within_the_hour(tmp_path: Path):
+    """Pruning deletes the entries used least recently: a read that marked nothing would let an
+    entry every build reads be deleted first; one that marked every read writes thousands."""
+    import os
+    import time
+
+    cache = DiskCache(tmp_path, version="v")
+    cache.put("old", 1)
+    cache.put("recent", 2)
+    entry = {key: Path(cache._path(key)) for key in ("old", "recent")}
+    now = time.time()
+    os.utime(entry["old"], (now - 7200, now - 7200))
+    os.utime(entry["recent"], (now - 600, now - 600))
+    assert cache.get("old") == 1 and cache.get("recent") == 2
+    assert entry["old"].stat().st_mtime > now - 60, "read two hours after its last use: marked now"
+    assert abs(entry["recent"].stat().st_mtime - (now - 600)) < 1, "marked ten minutes ago: left as is"
+
+
 @pytest.mark.parametrize("package", DEPENDENCIES)
 def test_an_upgrade_of_a_dependency_gives_a_fresh_cache(package: str, tmp_path: Path, monkeypatch):
     """After `pip install -U <package>` a build reads nothing its old version made, and the next

@@ -35,6 +35,9 @@ PRUNE_TO = 0.75  # once over the bound, delete down to this share of it, so prun
 # Weighing the cache reads the size of every entry (a few thousand): not on every rebuild under
 # `mkdocs serve`, but at most once in this many seconds.
 WEIGH_EVERY = 600
+# Reading an entry marks it used by its modification time, for pruning by least recent use; an entry
+# marked within this many seconds is not marked again, which spares a warm build thousands of writes.
+TOUCH_EVERY = 3600
 _PACKAGE = Path(__file__).parent
 # The packages whose output the cache stores: pages and search entries (MkDocs, Material, Markdown,
 # Jinja2), highlighted code (Pygments, pymdown-extensions), drawings (vl-convert), formulas
@@ -70,20 +73,24 @@ class DiskCache:
         self.root = root
         self.directory = self.root / self.version
         self.max_bytes = max_bytes
+        self._folder = str(self.directory)  # entries' paths are joined as strings: a warm build reads thousands
 
     def is_new(self) -> bool:
         """Whether it holds nothing for this version of the code (a fresh clone, CI, or new hooks)."""
         return not self.directory.is_dir()
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str) -> str:
         name = hashlib.sha256(key.encode()).hexdigest()
-        return self.directory / name[:2] / name
+        return f"{self._folder}/{name[:2]}/{name}"
 
     def get(self, key: str) -> Any | None:
         path = self._path(key)
         try:
-            value = pickle.loads(path.read_bytes())
-            os.utime(path)  # the modification time says when an entry was last used
+            with open(path, "rb") as entry:
+                used = os.fstat(entry.fileno()).st_mtime
+                value = pickle.loads(entry.read())
+            if time.time() - used > TOUCH_EVERY:
+                os.utime(path)  # the modification time says when an entry was last used
             return value
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError):
             return None  # a missing or unreadable entry is simply recomputed
@@ -117,13 +124,13 @@ class DiskCache:
 
     def has(self, key: str) -> bool:
         """Whether an entry is stored, without reading it (it may still turn out unreadable)."""
-        return self._path(key).is_file()
+        return os.path.isfile(self._path(key))
 
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as out:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=os.path.dirname(path), delete=False) as out:
                 out.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
             os.replace(out.name, path)  # atomic: a reader never sees half an entry
         except OSError:
