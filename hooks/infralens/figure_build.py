@@ -87,14 +87,16 @@ class FigureBuild:
 
     def publish_explorations(self, pages: GeneratedPages) -> None:
         """Each exploration's other drawings, as a file its page fetches: written again only when
-        they change, and after the pages, which show one drawing each (a cold build draws
-        meanwhile)."""
+        they change. Those still to be drawn are written after the pages, which show one drawing
+        each, so the pages need not wait for them; drawings already in the cache are written with
+        the other files, as MkDocs writes any file."""
         for lab_id, made_from in self.made_from.items():
             lab = self.project.registry.lab(lab_id)
             for figure in self.project.starters[lab_id].figures:
                 if figure.control:
                     pages.add_file(paths.figure_variants_uri(lab, figure.name), (made_from,),
-                                   functools.partial(self.variants, lab, figure.name), after_pages=True)
+                                   functools.partial(self.variants, lab, figure.name),
+                                   after_pages=lab_id in self.undrawn)
 
     def rebuild_pages_placing_changed_figures(self, pages: GeneratedPages, stamps: Stamps) -> None:
         """In a dirty build, rebuild the handbook pages that place a figure that changed (a new
