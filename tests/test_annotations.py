@@ -155,10 +155,11 @@ def test_a_finished_page_is_kept_by_its_html_and_a_page_with_a_bad_formula_is_no
 
     html = page(LINES, NOTES) + '<p><span class="arithmatex">\\(x_t\\)</span></p>'
     cache = DiskCache(tmp_path)
-    first, bad = site_pages.finished_html(html, cache, Formulas())
+    first, ids, bad = site_pages.finished_html(html, cache, Formulas())
     assert not bad and "<math" in first and "il-notes" in first and "--il-lines" in first
+    assert ids and all(f'id="{line_id}"' in first for line_id in ids), "the code lines links may target"
     monkeypatch.setattr(site_pages, "annotate_page", lambda _: pytest.fail("a kept page is not annotated again"))
-    assert site_pages.finished_html(html, cache, Formulas()) == (first, [])
+    assert site_pages.finished_html(html, cache, Formulas()) == (first, ids, [])
     monkeypatch.undo()
-    _, bad = site_pages.finished_html(html.replace("x_t", "x^"), DiskCache(tmp_path / "b"), Formulas())
+    _, _, bad = site_pages.finished_html(html.replace("x_t", "x^"), DiskCache(tmp_path / "b"), Formulas())
     assert bad and not list((tmp_path / "b").rglob("*/*/*")), "the problem is reported on every build until fixed"

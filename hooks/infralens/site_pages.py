@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 from mkdocs.config.defaults import MkDocsConfig
@@ -198,18 +200,29 @@ def _with_section_labs(env: jinja2.Environment, markdown: str, labs: list[Lab], 
     return insert_after_headings(markdown, blocks, top)
 
 
-def finished_html(html: str, cache: DiskCache, formulas: Formulas) -> tuple[str, list[BadFormula]]:
+class FinishedPage(NamedTuple):
+    html: str
+    code_line_ids: tuple[str, ...]  # the ids of its numbered code lines, which links may target
+    bad_formulas: list[BadFormula]
+
+
+_CODE_LINE_ID = re.compile(r'id="(__codelineno-[^"]+)"')  # no \b: a literal prefix is 25x faster
+
+
+def finished_html(html: str, cache: DiskCache, formulas: Formulas) -> FinishedPage:
     """A page's HTML as the site shows it: formulas as MathML, excerpt markers and notes linked
     both ways, the recorded output out of search, code blocks sized; and the formulas that could
     not be read. Kept by the HTML it was made from: a warm build converts the same HTML again."""
     key = "page html\0" + hashlib.sha256(html.encode("utf-8")).hexdigest()
     if (finished := cache.get(key)) is not None:
-        return finished, []
+        kept_html, kept_ids = finished
+        return FinishedPage(kept_html, kept_ids, [])
     html, bad = render_math(html, formulas=formulas)
     html = size_hints(keep_output_out_of_search(annotate_page(html)))
+    ids = tuple(_CODE_LINE_ID.findall(html)) if "__codelineno-" in html else ()
     if not bad:
-        cache.put(key, html)
-    return html, bad
+        cache.put(key, (html, ids))
+    return FinishedPage(html, ids, bad)
 
 
 def formula_problems_of(build: Build, bad: list[BadFormula], page: Page) -> list[Problem]:
