@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 from markdown.extensions.toc import slugify as default_slugify
 
@@ -111,21 +111,16 @@ def load_project(root: Path, docs_dir: Path | None = None,
         path = registry.starter_files.get(lab.id)
         if path is None:
             continue  # already reported by the registry check
-        data = path.read_bytes()
-        starter, found = _parse_cached(data, lab, cache, formulas)
-        problems.extend(found)
-        problems.extend(registry_problems(lab))
-        output = _read_output(root, lab, problems)
-        if output is not None:
-            outputs[lab.id] = output
-        if starter is None:
+        loaded = _loaded_lab(root, lab, path.read_bytes(), cache, formulas)
+        problems.extend(loaded.problems)
+        if loaded.output is not None:
+            outputs[lab.id] = loaded.output
+        if loaded.starter is None:
             continue
-        starters[lab.id] = starter
-        recorded, figure_problems = _recording_cached(root, lab, starter, data, cache)
-        problems.extend(figure_problems)
-        if recorded and not figure_problems:
-            figure_tables[lab.id] = recorded["figures"]
-        checked[lab.id] = _checked_lab(root, lab, starter, data, output, figure_tables.get(lab.id), cache)
+        starters[lab.id] = loaded.starter
+        if loaded.tables is not None:
+            figure_tables[lab.id] = loaded.tables
+        checked[lab.id] = (loaded.checked or loaded.starter, loaded.check_problems)
     problems.extend(curriculum_problems(registry, starters, pages))
     problems.extend(site_page_problems(pages, slugify))
     for lab_id, (starter, found) in checked.items():
@@ -140,46 +135,59 @@ def load_project(root: Path, docs_dir: Path | None = None,
                    docs_dir, pages)
 
 
-def _parse_cached(data: bytes, lab: Lab, cache: DiskCache,
-                  formulas: Formulas) -> tuple[Starter | None, list[Problem]]:
-    """The parsed starter (if it could be parsed) and its problems, including those of a starter
-    that parses: scaffold text and formulas that cannot be rendered. All depend only on the
-    bytes, path and lab id."""
-    key = f"starter\0{lab.id}\0{lab.starter}\0{hashlib.sha256(data).hexdigest()}"
-    parsed = cache.get(key)
-    if parsed is None:
-        try:
-            starter = parse_starter(decode_starter(data, lab.starter, lab.id), lab.starter, lab.id)
-        except AuthorError as error:
-            parsed = (None, error.problems)
-        else:
-            bad = bad_formulas("\n".join(starter.prose()), formulas)
-            parsed = (starter, [*_scaffold_text_in_starter(lab, starter), *starter_problems(lab, starter),
-                                *formula_problems(bad, lab.starter, list(starter.lines), lab.id)])
-        cache.put(key, parsed)
-    return parsed
+class LoadedLab(NamedTuple):
+    """A lab's files read and checked: what a build keeps of them."""
+
+    starter: Starter | None  # None if it cannot be parsed
+    output: str | None  # None if it is not recorded
+    tables: dict[str, Table] | None  # its figures' recorded data, if recorded without a problem
+    checked: Starter | None  # the starter with the values its prose cites; None if it cites none
+    problems: list[Problem]  # of the starter, its entry, its output and its figures' recording
+    check_problems: list[Problem]  # of the lab's files checked together (`_check_lab`)
 
 
-def _checked_lab(root: Path, lab: Lab, starter: Starter, data: bytes, output: str | None,
-                 tables: dict[str, Table] | None, cache: DiskCache) -> tuple[Starter, list[Problem]]:
-    """The starter with the values its prose cites, and the problems of the lab's files checked
-    together (planted bugs, recorded lines and output, predictions, explorations, numbers in
-    prose). All depend only on the lab's entry and its files: kept by their bytes, as a build
-    that changed none of them need not check them again."""
+def _loaded_lab(root: Path, lab: Lab, data: bytes, cache: DiskCache, formulas: Formulas) -> LoadedLab:
+    """The lab read and checked, kept by its entry and the bytes of its files (`data` is the
+    starter's): a build that changed none of them need not read or check them again. One entry
+    per lab, as a warm build of hundreds of labs spends its time opening entries."""
     hasher = hashlib.sha256(repr(lab).encode() + b"\0" + data)
     for path in (output_path, figure_data_path, planted_bugs_path, recorded_lines_path):
         try:
             hasher.update(b"\0" + (root / path(lab.starter)).read_bytes())
         except OSError:
             hasher.update(b"\0missing")
-    key = "lab checks\0" + hasher.hexdigest()
-    found = cache.get(key)
-    if found is None:
-        checked, problems = _check_lab(root, lab, starter, data, output, tables)
-        # The starter is kept only if its prose cites values: most are the parsed starter, already kept.
-        found = (None if checked is starter else checked, problems)
-        cache.put(key, found)
-    return found[0] or starter, found[1]
+    key = "lab\0" + hasher.hexdigest()
+    loaded = cache.get(key)
+    if loaded is None:
+        loaded = _load_lab(root, lab, data, formulas)
+        cache.put(key, loaded)
+    return loaded
+
+
+def _load_lab(root: Path, lab: Lab, data: bytes, formulas: Formulas) -> LoadedLab:
+    starter, problems = _parsed(data, lab, formulas)
+    problems.extend(registry_problems(lab))
+    output = _read_output(root, lab, problems)
+    if starter is None:
+        return LoadedLab(None, output, None, None, problems, [])
+    recorded = read_recording(root, lab) if starter.figures else None
+    figure_problems = check_recording(lab, starter, recorded)
+    problems.extend(figure_problems)
+    tables = recorded["figures"] if recorded and not figure_problems else None
+    checked, check_problems = _check_lab(root, lab, starter, data, output, tables)
+    return LoadedLab(starter, output, tables, None if checked is starter else checked, problems, check_problems)
+
+
+def _parsed(data: bytes, lab: Lab, formulas: Formulas) -> tuple[Starter | None, list[Problem]]:
+    """The parsed starter (if it could be parsed) and its problems, including those of a starter
+    that parses: scaffold text and formulas that cannot be rendered."""
+    try:
+        starter = parse_starter(decode_starter(data, lab.starter, lab.id), lab.starter, lab.id)
+    except AuthorError as error:
+        return None, list(error.problems)
+    bad = bad_formulas("\n".join(starter.prose()), formulas)
+    return starter, [*_scaffold_text_in_starter(lab, starter), *starter_problems(lab, starter),
+                     *formula_problems(bad, lab.starter, list(starter.lines), lab.id)]
 
 
 def _check_lab(root: Path, lab: Lab, starter: Starter, data: bytes, output: str | None,
@@ -275,27 +283,6 @@ def _with_values(lab: Lab, starter: Starter, tables: dict[str, Table]) -> tuple[
                         line=line, lab=lab.id)
                 for line, text in starter.prose_lines for error in resolve_references(text, figures, tables)[1]]
     return map_prose(starter, lambda text: resolve_references(text, figures, tables)[0]), problems
-
-
-def _recording_cached(root: Path, lab: Lab, starter: Starter, data: bytes,
-                      cache: DiskCache) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The starter's recorded figure data and its problems (`read_recording`, `check_recording`),
-    kept by the bytes of the starter and of the recording: reading and checking the JSON is slower
-    than reading the cache."""
-    try:
-        raw = (root / figure_data_path(lab.starter)).read_bytes() if starter.figures else None
-    except OSError:
-        raw = None
-    if raw is None:
-        return None, check_recording(lab, starter, None)
-    key = (f"recording\0{lab.id}\0{lab.starter}\0{hashlib.sha256(data).hexdigest()}\0"
-           + hashlib.sha256(raw).hexdigest())
-    found = cache.get(key)
-    if found is None:
-        recorded = read_recording(root, lab)
-        found = (recorded, check_recording(lab, starter, recorded))
-        cache.put(key, found)
-    return found
 
 
 def _page_problems(pages: DocsPages, cache: DiskCache, formulas: Formulas, registry: Registry,
