@@ -776,7 +776,7 @@ def test_every_series_of_a_line_figure_shows(visit, lab):
         svg.scroll_into_view_if_needed()
         key = page.locator(f"#figure-{figure} .il-figure-key-item")
         # The colour each series is drawn in, as the page paints it (the light scheme's own shades).
-        keyed = {item.text_content().strip(): item.locator("line, rect").evaluate(
+        keyed = {item.text_content().strip(): item.locator("svg > *").first.evaluate(
             "mark => { const style = getComputedStyle(mark); return mark.tagName === 'line' ? style.stroke : style.fill; }")
             for item in key.all()}
         # An exploration's key lists every series; the drawing shown holds those of one value.

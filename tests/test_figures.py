@@ -429,6 +429,26 @@ def test_a_series_of_one_point_is_drawn_last_and_larger():
     assert sizes["marker"] >= 1.8 * sizes["curve"], sizes
 
 
+def test_the_key_shows_each_series_with_its_points_shape_and_a_marker_as_its_point_alone():
+    """A learner matches the key to the drawing by shape as well as colour: a line's key carries its
+    points' shape, and a marker (drawn as a point only) shows no line."""
+    figure, problems = declared()
+    assert figure is not None and not problems and figure.kind == "line"
+    rows = rows_of({"m": [1, 2, 3, 2], "idle": [0.5, 0.3, 0.2, 0.3], "schedule": ["curve", "marker", "curve", "curve"],
+                    "p": [4] * 4})
+    key = colour_key(figure, rows)
+    assert [(entry.label, entry.line_width > 0, entry.shape) for entry in key] == [
+        ("curve", True, "circle"), ("marker", False, "square")]
+    (svg,) = render_svgs([vega_lite(figure, rows, rows)])
+    point = r'aria-label="[^"]*: (curve|marker)"[^>]*aria-roledescription="point"[^>]* d="([^"]+)"'
+    drawn = dict(re.findall(point, svg))
+    assert "A" in drawn["curve"] and "A" not in drawn["marker"], "round points (arcs) on the curve, a square marker"
+    page = figure_html_of(figure, rows)
+    items = re.findall(r'<span class="il-figure-key-item">(.*?)</span>', page)
+    assert "<line" in items[0] and "<circle" in items[0], "the curve: its line with a round point on it"
+    assert "<line" not in items[1] and "<rect" in items[1], "the marker: a square point alone"
+
+
 def test_a_formula_in_a_caption_is_rendered_as_math():
     figure, problems = declared(DECLARATION.replace("caption: ", "caption: where $\\bar\\alpha_t < 0.5$ & "))
     assert figure is not None and not problems

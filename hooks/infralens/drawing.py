@@ -271,12 +271,14 @@ def exploration_specs(figure: FigureSpec, every_row: list[dict[str, Any]],
 
 
 class KeyEntry(NamedTuple):
-    """One series in a figure's key: its label, colour and, for a line, its width and dashes."""
+    """One series in a figure's key: its label, colour and, for a line, its width and dashes; for a
+    line or point figure, the shape of its points (a marker shows its point alone)."""
 
     label: str
     colour: str
     line_width: float = 0.0
     dashes: str = ""
+    shape: str = ""
 
     @property
     def shaded(self) -> bool:
@@ -294,11 +296,13 @@ def colour_key(figure: FigureSpec, rows: list[dict[str, Any]]) -> list[KeyEntry]
     if not any(isinstance(value, str) for value in values):
         return []  # numbers are coloured along a scale, which Vega's legend draws
     series = list(dict.fromkeys(values))
+    markers = _markers(figure, rows)
     entries = []
     for index, value in enumerate(series):
-        width, dashes = series_style(figure.kind, index, len(series))
+        width, dashes = (0.0, [1, 0]) if value in markers else series_style(figure.kind, index, len(series))
+        shape = SHAPES[index % len(SHAPES)] if figure.kind in ("line", "point") else ""
         entries.append(KeyEntry(str(value), PALETTE[index % len(PALETTE)], width,
-                                ",".join(map(str, dashes)) if width else ""))
+                                ",".join(map(str, dashes)) if width else "", shape))
     return entries
 
 
