@@ -10,6 +10,7 @@ import pathlib
 import pickle
 import re
 import textwrap
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from infralens.cache import DiskCache, NoCache
 from infralens.drawer import Drawer, PendingSvgs, answer_drawings, draw_svgs
 from infralens.drawing import (
     PALETTE,
+    POINTS_PER_LINE,
     accessible_svg,
     colour_key,
     exploration_specs,
@@ -447,6 +449,24 @@ def test_the_key_shows_each_series_with_its_points_shape_and_a_marker_as_its_poi
     items = re.findall(r'<span class="il-figure-key-item">(.*?)</span>', page)
     assert "<line" in items[0] and "<circle" in items[0], "the curve: its line with a round point on it"
     assert "<line" not in items[1] and "<rect" in items[1], "the marker: a square point alone"
+
+
+def test_a_long_line_draws_a_few_of_its_points_and_all_of_its_line():
+    """Hundreds of points on a line merge into a band and weigh on the page: a line draws at most
+    POINTS_PER_LINE of them, spread along it, while the line itself passes through every row."""
+    figure, problems = declared()
+    assert figure is not None and not problems and figure.kind == "line"
+    count = 100
+    rows = rows_of({"m": [*range(count)] * 2, "idle": [n / count for n in range(count)] * 2,
+                    "schedule": ["a"] * count + ["b"] * count, "p": [4] * (2 * count)})
+    (svg,) = render_svgs([vega_lite(figure, rows, rows)])
+    points = Counter(re.findall(r'aria-label="[^"]*schedule: (a|b)"[^>]*aria-roledescription="point"', svg))
+    assert POINTS_PER_LINE // 2 <= points["a"] <= POINTS_PER_LINE and points["a"] == points["b"], points
+    lines = re.findall(r'aria-roledescription="line mark"[^>]* d="([^"]+)"', svg)
+    assert len(lines) == 2 and all(len(re.findall(r"[ML]", d)) == count for d in lines)
+    short = rows_of({"m": [1, 2, 3], "idle": [0.1, 0.2, 0.3], "schedule": ["a"] * 3, "p": [4] * 3})
+    (svg,) = render_svgs([vega_lite(figure, short, short)])
+    assert svg.count('aria-roledescription="point"') == 3, "a short line keeps every point"
 
 
 def test_a_formula_in_a_caption_is_rendered_as_math():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
 import re
 from collections import Counter
 from typing import Any, NamedTuple
@@ -48,6 +49,10 @@ DASHES = [[1, 0], [8, 4], [2, 3], [12, 3, 3, 3], [5, 2], [1, 4], [8, 2, 2, 2, 2,
 SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "triangle-right", "wedge"]
 WIDEST_LINE, NARROWEST_LINE = 5.0, 2.0
 POINT_SIZE = 60  # square px of a point; a marker (a series of one point) is four times that
+# A line's points tell its series apart where lines coincide, and a few do that: a line of hundreds
+# of points draws every this-many-th, or its points merge into a band and each is an element of
+# the page (546 of them made one figure 149 KB).
+POINTS_PER_LINE = 24
 LABEL_FONT_SIZE = 13  # as the axes: at the smallest scale a phone shows, 11 px
 MARKS: dict[str, dict[str, Any]] = {
     # Opaque points: Vega's default (0.7) washed a colour out below 3:1 against the page.
@@ -186,7 +191,7 @@ def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
         "config": _THEME,
         "data": {"values": rows},
     }
-    layers = _series_layers(kind, encoding, _markers(figure, every_row or rows))
+    layers = _series_layers(kind, encoding, _markers(figure, every_row or rows), _point_step(figure, every_row or rows))
     layers = layers or [{"mark": mark, "encoding": encoding}]
     if len(layers) > 1 or "shape" in layers[0]["encoding"]:
         # Points are drawn in the order of their rows: series by series, so that later ones are on top.
@@ -230,10 +235,19 @@ def _markers(figure: FigureSpec, rows: list[dict[str, Any]]) -> set[Any]:
     return {series for series, _ in points} - {series for (series, _), count in points.items() if count > 1}
 
 
-def _series_layers(kind: str, encoding: dict[str, Any], markers: set[Any]) -> list[dict[str, Any]]:
+def _point_step(figure: FigureSpec, rows: list[dict[str, Any]]) -> int:
+    """For a line figure, draw every this-many-th point of each line (`POINTS_PER_LINE`)."""
+    if figure.kind != "line" or "color" not in figure.encodings:
+        return 1
+    column, control = figure.encodings["color"].column, figure.control.column if figure.control else None
+    longest = max(Counter((row[column], row[control] if control else None) for row in rows).values(), default=0)
+    return max(1, math.ceil(longest / POINTS_PER_LINE))
+
+
+def _series_layers(kind: str, encoding: dict[str, Any], markers: set[Any], step: int = 1) -> list[dict[str, Any]]:
     """The layers of a line or point figure whose series are named categories, each series set
     apart beyond its colour: lines by width and dashes, points by shape (and a marker, a series of
-    one point, by its size). None for other figures."""
+    one point, by its size), a line's points every `step`-th of its own. None for other figures."""
     color = encoding.get("color", {})
     domain = color.get("scale", {}).get("domain") if color.get("legend", {}) is None else None
     if kind not in ("line", "point") or not domain:
@@ -255,6 +269,10 @@ def _series_layers(kind: str, encoding: dict[str, Any], markers: set[Any]) -> li
              "transform": [{"filter": f"{marker} >= 0"}]}]
     if kind == "point":
         return point_layers
+    if step > 1:
+        every = [{"window": [{"op": "row_number", "as": "il_point"}], "groupby": [color["field"]]},
+                 {"filter": f"datum.il_point % {step} == 1"}]
+        point_layers[0] = {**point_layers[0], "transform": [*every, *point_layers[0].get("transform", [])]}
     styles = [series_style(kind, index, count) for index in range(count)]
     lines = {**encoding, "strokeWidth": by_series([width for width, _ in styles]),
              "strokeDash": by_series([dashes for _, dashes in styles])}
