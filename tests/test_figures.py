@@ -467,6 +467,8 @@ def test_a_long_line_draws_a_few_of_its_points_and_all_of_its_line():
     short = rows_of({"m": [1, 2, 3], "idle": [0.1, 0.2, 0.3], "schedule": ["a"] * 3, "p": [4] * 3})
     (svg,) = render_svgs([vega_lite(figure, short, short)])
     assert svg.count('aria-roledescription="point"') == 3, "a short line keeps every point"
+    authoring = " ".join((ROOT / "docs" / "authoring.md").read_text(encoding="utf-8").split())
+    assert f"draws at most {POINTS_PER_LINE} of them" in authoring, "the authoring page gives the number"
 
 
 def test_a_formula_in_a_caption_is_rendered_as_math():
