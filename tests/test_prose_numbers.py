@@ -33,9 +33,11 @@ def test_which_numbers_are_values(text, checked):
     ("28.0%", True),  # the printed 0.2803 as a percentage
     ("59.0", True), ("61.0", False),
     ("1.00 GiB", True),  # 2**30 bytes in code
+    ("$7.50 \\times 10^9$", True), ("$7.51 \\times 10^9$", False),  # READ = 7_504_924_672, digits grouped
 ])
 def test_a_number_agrees_at_the_digits_written(prose, agrees):
-    values = known_values("corr 0.2803, fit 59", {}, ["HBM_BW = 3.35e12", "CACHE = 2**30", "GIB = 1073741824"], [])
+    values = known_values("corr 0.2803, fit 59", {}, ["HBM_BW = 3.35e12", "CACHE = 2**30", "GIB = 1073741824",
+                                                      "READ = 7_504_924_672"], [])
     (number,) = prose_numbers(prose, 1)
     assert values.agree(number) is agrees
 

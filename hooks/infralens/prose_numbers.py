@@ -39,6 +39,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _ARXIV = re.compile(r"\d{4}\.\d{4,5}")
 # A number as written or printed: 1,270.3  -0.5  7.86e-02 (a percentage is the number before its %).
 ANY_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_DIGIT_GROUP = re.compile(r"(?<=\d)_(?=\d)")
 _REFERENCE = re.compile(r"\{\{\s*(?P<figure>[a-z0-9][a-z0-9-]*)\.(?P<column>[A-Za-z_][\w-]*)"
                         r"(?:\s*\|\s*(?P<where>[^}]*))?\s*\}\}")
 _CONDITION = re.compile(r'\s*(?P<key>[A-Za-z_][\w-]*)\s*(?P<op>!=|=)\s*'
@@ -123,7 +124,8 @@ def known_values(output: str, tables: dict[str, dict[str, list[Any]]], code: Ite
     for table in tables.values():
         for column in table.values():
             shown.update(float(v) for v in column if isinstance(v, (int, float)) and not isinstance(v, bool))
-    written = {value for line in (*code, *declared) for value in numbers_in(line)}
+    # Code may group digits as Python allows (7_505_003_520): read as one number.
+    written = {value for line in (*code, *declared) for value in numbers_in(_DIGIT_GROUP.sub("", line))}
     return KnownValues(*(tuple(sorted(abs(v) for v in values if math.isfinite(v))) for values in (shown, written)))
 
 
