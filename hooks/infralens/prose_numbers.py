@@ -124,7 +124,7 @@ def known_values(output: str, tables: dict[str, dict[str, list[Any]]], code: Ite
     for table in tables.values():
         for column in table.values():
             shown.update(float(v) for v in column if isinstance(v, (int, float)) and not isinstance(v, bool))
-    # Code may group digits as Python allows (7_505_003_520): read as one number.
+    # Code may group digits as Python allows (7_504_924_672): read as one number.
     written = {value for line in (*code, *declared) for value in numbers_in(_DIGIT_GROUP.sub("", line))}
     return KnownValues(*(tuple(sorted(abs(v) for v in values if math.isfinite(v))) for values in (shown, written)))
 
