@@ -226,12 +226,17 @@ def series_style(kind: str, index: int, count: int) -> tuple[float, list[int]]:
     return round(WIDEST_LINE - index * step if count > 1 else 3.0, 2), DASHES[index % len(DASHES)]
 
 
+def _series_points(figure: FigureSpec, rows: list[dict[str, Any]]) -> Counter[tuple[Any, Any]]:
+    """How many points each series has in each drawing: by (series, value of the control)."""
+    column, control = figure.encodings["color"].column, figure.control.column if figure.control else None
+    return Counter((row[column], row[control] if control else None) for row in rows)
+
+
 def _markers(figure: FigureSpec, rows: list[dict[str, Any]]) -> set[Any]:
     """The series that are a single point in every drawing of a figure (a marker on a curve)."""
     if "color" not in figure.encodings:
         return set()
-    column, control = figure.encodings["color"].column, figure.control.column if figure.control else None
-    points = Counter((row[column], row[control] if control else None) for row in rows)
+    points = _series_points(figure, rows)
     return {series for series, _ in points} - {series for (series, _), count in points.items() if count > 1}
 
 
@@ -239,8 +244,7 @@ def _point_step(figure: FigureSpec, rows: list[dict[str, Any]]) -> int:
     """For a line figure, draw every this-many-th point of each line (`POINTS_PER_LINE`)."""
     if figure.kind != "line" or "color" not in figure.encodings:
         return 1
-    column, control = figure.encodings["color"].column, figure.control.column if figure.control else None
-    longest = max(Counter((row[column], row[control] if control else None) for row in rows).values(), default=0)
+    longest = max(_series_points(figure, rows).values(), default=0)
     return max(1, math.ceil(longest / POINTS_PER_LINE))
 
 

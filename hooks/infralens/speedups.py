@@ -14,6 +14,7 @@ never wraps a wrapper, and uninstalling always puts the original back.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -83,28 +84,19 @@ def _original(function: Any) -> Any:
     return getattr(function, _ORIGINAL, function)
 
 
-def _highlight_patches() -> list[Patch]:
-    from . import highlight_cache
+def _imported(module: str, function: str) -> Callable[[], list[Patch]]:
+    """The patches `module.function()` gives, its module imported only when they are used."""
+    def patches() -> list[Patch]:
+        return getattr(importlib.import_module(f".{module}", __package__), function)()
 
-    return highlight_cache.patches()
-
-
-def _search_patches() -> list[Patch]:
-    from . import search_cache
-
-    return search_cache.patches()
-
-
-def _merge_patches() -> list[Patch]:
-    from . import search_cache
-
-    return search_cache.merge_patches()
+    return patches
 
 
 REPLACEMENTS = (
-    Replacement("highlight_cache", True, "pymdown-extensions", ">=10.0,<14", _highlight_patches),
-    Replacement("search_cache", True, "mkdocs-material", ">=9.5,<10", _search_patches),
-    Replacement("dirty_search_merge", False, "mkdocs-material", ">=9.5,<10", _merge_patches),
+    Replacement("highlight_cache", True, "pymdown-extensions", ">=10.0,<14", _imported("highlight_cache", "patches")),
+    Replacement("search_cache", True, "mkdocs-material", ">=9.5,<10", _imported("search_cache", "patches")),
+    Replacement("dirty_search_merge", False, "mkdocs-material", ">=9.5,<10",
+                _imported("search_cache", "merge_patches")),
 )
 
 
