@@ -28,7 +28,7 @@ from infralens.drawing import (
 )
 from infralens.errors import AuthorError, Problems
 from infralens.figure_data import check_recording, differences, recording
-from infralens.figure_html import html_environment, plan_lab_figures, rows_of
+from infralens.figure_html import all_specs, finish_lab_figures, html_environment, plan_lab_figures, rows_of
 from infralens.figure_spec import Encoding, FigureSpec, parse_figure, round_to, same_when_shown
 from infralens.mathml import render_math
 from infralens.model import Lab
@@ -417,6 +417,22 @@ def test_each_line_series_has_its_own_width_dashes_and_points_and_the_key_shows_
     page = figure_html_of(figure, rows)
     assert page.count('class="il-figure-swatch il-figure-swatch-line"') == 3
     assert 'stroke-dasharray="8,4"' in page, "the key draws each line as the figure does"
+
+
+def test_axis_numbers_drop_trailing_zeros_while_the_table_keeps_the_authors_precision():
+    """An axis ticks round values: `.3f` would label them 0.300, 0.350; the table's 0.500 stays."""
+    figure, problems = declared(DECLARATION.replace("y-scale: log\n", ""))
+    assert figure is not None and not problems and figure.encodings["y"].format == ".3f"
+    table = {"m": [1, 2, 3] * 2, "idle": [0.5, 0.42, 0.31, 0.45, 0.37, 0.3], "schedule": ["a"] * 3 + ["b"] * 3,
+             "p": [4] * 6}
+    env = html_environment()
+    plans = plan_lab_figures(env, LAB, (figure,), {figure.name: table})
+    (drawing,) = finish_lab_figures(env, LAB, plans, render_svgs(all_specs(plans)))
+    decimals = [text for text in re.findall(r"<text[^>]*>([^<]*)</text>", drawing.body)
+                if re.fullmatch(r"\d+\.\d+", text)]
+    assert decimals, "the y axis labels its ticks"
+    assert not [text for text in decimals if text.endswith("0")], decimals
+    assert ">0.500<" in drawing.body, "the table of numbers shows them as the author formats them"
 
 
 def test_a_series_of_one_point_is_drawn_last_and_larger():

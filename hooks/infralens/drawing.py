@@ -82,7 +82,7 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
             spec["axis"] = {"labelAngle": 0}  # read across, not turned on end, when there is room
     else:
         spec["type"] = "quantitative"
-        spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": _d3(encoding.format)}
+        spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": tick_format(encoding.format)}
         if channel in figure.log_axes:
             spec["scale"].update(type="log", nice=False)  # a nice log axis runs a decade past the data
             spec["axis"]["tickCount"] = 5
@@ -156,9 +156,13 @@ def _ink(background: str) -> str:
     return "#000000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#ffffff"
 
 
-def _d3(number_format: str) -> str:
-    """Python's and d3's format languages agree on the subset figures use, except `g` (d3: `~g`)."""
-    return number_format.replace("g", "~g") if number_format.endswith("g") else number_format
+def tick_format(number_format: str) -> str:
+    """The d3 format of an axis's or key's numbers. Python's and d3's languages agree on the subset
+    figures use, but a tick stands at a round value: it drops trailing zeros (d3's `~`), so an axis
+    reads 3.6 and 80, not 3.6000 and 80.00, while the table keeps the precision the author chose."""
+    if number_format[-1:] in ("e", "f", "g", "%") and "~" not in number_format:
+        return f"{number_format[:-1]}~{number_format[-1]}"
+    return number_format
 
 
 def vega_lite(figure: FigureSpec, rows: list[dict[str, Any]],
