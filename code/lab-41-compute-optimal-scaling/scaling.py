@@ -115,7 +115,7 @@ def figures():
 # y: loss "fitted loss" .4f
 # control: compute "compute C (FLOPs)"
 # default: 5.88e+23
-# says: At C = {{compute}} FLOPs the fitted loss is lowest, {{loss|loss=min}}, at {{billions|loss=min}}B parameters.
+# says: At C = {{compute}} FLOPs the lowest point drawn is {{loss|loss=min}}, at {{billions|loss=min}}B parameters: the optimum is within a grid step of it.
 # x-scale: log
 # lab:figure batch
 # kind: line
