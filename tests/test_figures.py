@@ -29,7 +29,7 @@ from infralens.drawing import (
 from infralens.errors import AuthorError, Problems
 from infralens.figure_data import check_recording, differences, recording
 from infralens.figure_html import all_specs, finish_lab_figures, html_environment, plan_lab_figures, rows_of
-from infralens.figure_spec import Encoding, FigureSpec, parse_figure, round_to, same_when_shown
+from infralens.figure_spec import Encoding, FigureSpec, Table, parse_figure, round_to, same_when_shown
 from infralens.mathml import render_math
 from infralens.model import Lab
 from infralens.starter import parse_starter
@@ -423,7 +423,7 @@ def test_axis_numbers_drop_trailing_zeros_while_the_table_keeps_the_authors_prec
     """An axis ticks round values: `.3f` would label them 0.300, 0.350; the table's 0.500 stays."""
     figure, problems = declared(DECLARATION.replace("y-scale: log\n", ""))
     assert figure is not None and not problems and figure.encodings["y"].format == ".3f"
-    table = {"m": [1, 2, 3] * 2, "idle": [0.5, 0.42, 0.31, 0.45, 0.37, 0.3], "schedule": ["a"] * 3 + ["b"] * 3,
+    table: Table = {"m": [1, 2, 3] * 2, "idle": [0.5, 0.42, 0.31, 0.45, 0.37, 0.3], "schedule": ["a"] * 3 + ["b"] * 3,
              "p": [4] * 6}
     env = html_environment()
     plans = plan_lab_figures(env, LAB, (figure,), {figure.name: table})
