@@ -71,7 +71,7 @@ first-order checkpoint interval, its overhead, and a seeded simulation that chec
 # color: cost "cost"
 # control: gpus "GPUs in the job" ,d
 # default: 16384
-# says: With {{gpus}} GPUs the overhead is lowest, {{overhead|cost=total overhead, overhead=min}}% of the useful work, with a checkpoint every {{tau|cost=total overhead, overhead=min}} min.
+# says: With {{gpus}} GPUs the lowest point drawn is a checkpoint every {{tau|cost=total overhead, overhead=min}} min, costing {{overhead|cost=total overhead, overhead=min}}% of the useful work; Young's optimum is within a grid step of it.
 # x-scale: log
 # y-scale: log
 import numpy as np
