@@ -435,6 +435,28 @@ def test_axis_numbers_drop_trailing_zeros_while_the_table_keeps_the_authors_prec
     assert ">0.500<" in drawing.body, "the table of numbers shows them as the author formats them"
 
 
+@pytest.mark.parametrize("labels, turned", [
+    (["one ring", "8 rail rings", "hierarchical, in sequence", "hierarchical, pipelined"], False),
+    ([f"averyveryverylongcategory{number}" for number in range(6)], True),  # a word wider than its band
+])
+def test_category_labels_read_across_broken_between_words_where_they_fit(labels, turned):
+    """Turned on end, long labels took more height than the bars and were read with the head tilted."""
+    figure, problems = declared('kind: bar\ntitle: T\ncaption: C.\nx: algorithm "algorithm"\ny: ms "time (ms)" .2f\n')
+    assert figure is not None and not problems
+    rows = rows_of({"algorithm": labels, "ms": [float(number + 1) for number in range(len(labels))]})
+    (svg,) = render_svgs([vega_lite(figure, rows, rows)])
+    label_texts = re.findall(r'<text([^>]*)>(.*?)</text>', svg)
+    drawn = [(attributes, re.sub(r"<[^>]+>", " ", text).split()) for attributes, text in label_texts]
+    first_words = {label.split()[0] for label in labels}
+    mine = [(attributes, words) for attributes, words in drawn if words and words[0] in first_words]
+    assert len(mine) == len(labels), "every category is labelled"
+    assert all(("rotate(" in attributes) == turned for attributes, _ in mine)
+    if not turned:
+        lines = [text.count("<tspan") for _, text in label_texts if "hierarchical," in text]
+        assert lines == [2, 2], "a label too wide for its band is broken into lines"
+        assert [" ".join(words) for _, words in mine] == labels
+
+
 def test_a_series_of_one_point_is_drawn_last_and_larger():
     figure, problems = declared()
     assert figure is not None and not problems

@@ -54,6 +54,7 @@ POINT_SIZE = 60  # square px of a point; a marker (a series of one point) is fou
 # the page (546 of them made one figure 149 KB).
 POINTS_PER_LINE = 24
 LABEL_FONT_SIZE = 13  # as the axes: at the smallest scale a phone shows, 11 px
+MAX_LABEL_LINES = 3  # a category label broken into more lines than this is turned on end instead
 MARKS: dict[str, dict[str, Any]] = {
     # Opaque points: Vega's default (0.7) washed a colour out below 3:1 against the page.
     "line": {"type": "line", "point": {"filled": True, "size": 45, "opacity": 1}},
@@ -78,8 +79,8 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
         spec["type"] = "nominal" if textual else "ordinal"
         if textual or every_row or channel == "color":
             spec["scale"]["domain"] = list(dict.fromkeys(values))  # in the order the starter gave
-        if channel == "x" and _fits_level(spec.get("scale", {}).get("domain") or list(dict.fromkeys(values))):
-            spec["axis"] = {"labelAngle": 0}  # read across, not turned on end, when there is room
+        if channel == "x" and (axis := _category_axis(spec["scale"].get("domain") or list(dict.fromkeys(values)))):
+            spec["axis"] = axis
     else:
         spec["type"] = "quantitative"
         spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": tick_format(encoding.format)}
@@ -109,9 +110,36 @@ def _width(figure: FigureSpec, rows: list[dict[str, Any]]) -> int:
     return int(min(2 * WIDTH, max(WIDTH, needed)))
 
 
-def _fits_level(labels: list[Any]) -> bool:
-    """Whether category labels fit side by side under the x axis (13 px text: about 7.5 px a character)."""
-    return all(len(str(label)) * 7.5 + 12 < WIDTH / len(labels) for label in labels)
+def _category_axis(labels: list[Any]) -> dict[str, Any]:
+    """Category labels read across, not turned on end, when each fits under its band: on one line,
+    or else broken between words into at most MAX_LABEL_LINES lines. Turned on end, a few long
+    labels took more height than the bars and had to be read with the head tilted."""
+    room = WIDTH / len(labels) - 12  # 13 px text: about 7.5 px a character
+    lines = {str(label): _broken(str(label), room) for label in labels}
+    if not all(lines.values()):
+        return {}  # Vega-Lite's default: labels turned on end
+    broken = {label: parts for label, parts in lines.items() if len(parts) > 1}
+    axis: dict[str, Any] = {"labelAngle": 0}
+    if broken:
+        expression = "datum.label"
+        for label, parts in broken.items():  # Vega draws a label that is a list as one line per item
+            expression = f"datum.label === {json.dumps(label)} ? {json.dumps(parts)} : {expression}"
+        axis.update(labelExpr=expression, labelLineHeight=LABEL_FONT_SIZE + 3)
+    return axis
+
+
+def _broken(label: str, room: float) -> list[str]:
+    """`label` in as few lines as fit in `room` px, broken between words; empty if that needs more
+    than MAX_LABEL_LINES lines or a word is wider than the room."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and len(f"{lines[-1]} {word}") * 7.5 <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        elif len(word) * 7.5 <= room:
+            lines.append(word)
+        else:
+            return []
+    return lines if len(lines) <= MAX_LABEL_LINES else []
 
 
 def _extent(figure: FigureSpec, channel: str, rows: list[dict[str, Any]]) -> list[float]:
