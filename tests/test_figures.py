@@ -19,6 +19,7 @@ from infralens import drawer, drawing, svg_frames
 from infralens.cache import DiskCache, NoCache
 from infralens.drawer import Drawer, PendingSvgs, answer_drawings, draw_svgs
 from infralens.drawing import (
+    MAX_LABEL_LINES,
     PALETTE,
     POINTS_PER_LINE,
     accessible_svg,
@@ -455,6 +456,8 @@ def test_category_labels_read_across_broken_between_words_where_they_fit(labels,
         lines = [text.count("<tspan") for _, text in label_texts if "hierarchical," in text]
         assert lines == [2, 2], "a label too wide for its band is broken into lines"
         assert [" ".join(words) for _, words in mine] == labels
+    authoring = " ".join((ROOT / "docs" / "authoring.md").read_text(encoding="utf-8").split())
+    assert f"broken between words into at most {MAX_LABEL_LINES} lines" in authoring, "the authoring page says so"
 
 
 def test_a_series_of_one_point_is_drawn_last_and_larger():
