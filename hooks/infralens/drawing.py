@@ -54,6 +54,9 @@ POINT_SIZE = 60  # square px of a point; a marker (a series of one point) is fou
 # the page (546 of them made one figure 149 KB).
 POINTS_PER_LINE = 24
 LABEL_FONT_SIZE = 13  # as the axes: at the smallest scale a phone shows, 11 px
+# About how wide a character of 13 px label text is, erring wide: the reader's own sans-serif
+# font draws the labels, and a label that is narrower than estimated only leaves more room.
+CHAR_PX = 7.5
 MAX_LABEL_LINES = 3  # a category label broken into more lines than this is turned on end instead
 MARKS: dict[str, dict[str, Any]] = {
     # Opaque points: Vega's default (0.7) washed a colour out below 3:1 against the page.
@@ -83,7 +86,7 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
             spec["axis"] = axis
     else:
         spec["type"] = "quantitative"
-        spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": tick_format(encoding.format)}
+        spec["axis" if channel in ("x", "y", "x2") else "legend"] = {"format": _tick_format(encoding.format)}
         if channel in figure.log_axes:
             spec["scale"].update(type="log", nice=False)  # a nice log axis runs a decade past the data
             spec["axis"]["tickCount"] = 5
@@ -96,7 +99,7 @@ def _channel(figure: FigureSpec, channel: str, rows: list[dict[str, Any]], kind:
 
 def _width(figure: FigureSpec, rows: list[dict[str, Any]]) -> int:
     """A figure's plot width: WIDTH, or for a timeline whose shortest labelled bar could not hold
-    its label (13 px text, about 7.5 px a character), as wide as that needs, up to twice WIDTH.
+    its label (CHAR_PX a character), as wide as that needs, up to twice WIDTH.
     A phone then scrolls the timeline sideways, at a size where its labels read."""
     if figure.kind != "timeline" or "label" not in figure.encodings:
         return WIDTH
@@ -105,7 +108,7 @@ def _width(figure: FigureSpec, rows: list[dict[str, Any]]) -> int:
     if not labelled:
         return WIDTH
     span = max(float(row[end]) for row in rows) - min(float(row[start]) for row in rows)
-    needed = max((len(str(row[label])) * 7.5 + 4) * span / max(float(row[end]) - float(row[start]), 1e-9)
+    needed = max((len(str(row[label])) * CHAR_PX + 4) * span / max(float(row[end]) - float(row[start]), 1e-9)
                  for row in labelled)
     return int(min(2 * WIDTH, max(WIDTH, needed)))
 
@@ -114,7 +117,7 @@ def _category_axis(labels: list[Any]) -> dict[str, Any]:
     """Category labels read across, not turned on end, when each fits under its band: on one line,
     or else broken between words into at most MAX_LABEL_LINES lines. Turned on end, a few long
     labels took more height than the bars and had to be read with the head tilted."""
-    room = WIDTH / len(labels) - 12  # 13 px text: about 7.5 px a character
+    room = WIDTH / len(labels) - 12
     lines = {str(label): _broken(str(label), room) for label in labels}
     if not all(lines.values()):
         return {}  # Vega-Lite's default: labels turned on end
@@ -133,9 +136,9 @@ def _broken(label: str, room: float) -> list[str]:
     than MAX_LABEL_LINES lines or a word is wider than the room."""
     lines: list[str] = []
     for word in label.split(" "):
-        if lines and len(f"{lines[-1]} {word}") * 7.5 <= room:
+        if lines and len(f"{lines[-1]} {word}") * CHAR_PX <= room:
             lines[-1] = f"{lines[-1]} {word}"
-        elif len(word) * 7.5 <= room:
+        elif len(word) * CHAR_PX <= room:
             lines.append(word)
         else:
             return []
@@ -184,7 +187,7 @@ def _ink(background: str) -> str:
     return "#000000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#ffffff"
 
 
-def tick_format(number_format: str) -> str:
+def _tick_format(number_format: str) -> str:
     """The d3 format of an axis's or key's numbers. Python's and d3's languages agree on the subset
     figures use, but a tick stands at a round value: it drops trailing zeros (d3's `~`), so an axis
     reads 3.6 and 80, not 3.6000 and 80.00, while the table keeps the precision the author chose."""
