@@ -117,7 +117,7 @@ def _category_axis(labels: list[Any]) -> dict[str, Any]:
     """Category labels read across, not turned on end, when each fits under its band: on one line,
     or else broken between words into at most MAX_LABEL_LINES lines. Turned on end, a few long
     labels took more height than the bars and had to be read with the head tilted."""
-    room = WIDTH / len(labels) - 12
+    room = WIDTH / len(labels) - 6  # a label is centred on its band: keep a few px from the next
     lines = {str(label): _broken(str(label), room) for label in labels}
     if not all(lines.values()):
         return {}  # Vega-Lite's default: labels turned on end
