@@ -424,8 +424,8 @@ def test_axis_numbers_drop_trailing_zeros_while_the_table_keeps_the_authors_prec
     """An axis ticks round values: `.3f` would label them 0.300, 0.350; the table's 0.500 stays."""
     figure, problems = declared(DECLARATION.replace("y-scale: log\n", ""))
     assert figure is not None and not problems and figure.encodings["y"].format == ".3f"
-    table: Table = {"m": [1, 2, 3] * 2, "idle": [0.5, 0.42, 0.31, 0.45, 0.37, 0.3], "schedule": ["a"] * 3 + ["b"] * 3,
-             "p": [4] * 6}
+    table: Table = {"m": [1, 2, 3] * 2, "idle": [0.5, 0.42, 0.31, 0.45, 0.37, 0.3],
+                    "schedule": ["a"] * 3 + ["b"] * 3, "p": [4] * 6}
     env = html_environment()
     plans = plan_lab_figures(env, LAB, (figure,), {figure.name: table})
     (drawing,) = finish_lab_figures(env, LAB, plans, render_svgs(all_specs(plans)))
