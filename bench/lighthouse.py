@@ -120,6 +120,23 @@ def write_floor_page(site: Path) -> Path:
     return floor.parent
 
 
+def page_paths(site: Path, wanted: str) -> dict[str, str]:
+    """The site paths a `--pages` word names: a page of PAGES, "lab NN", "largest" or "labs"."""
+    labs = {f"lab {folder.name.split('-')[1]}": f"labs/{folder.name}/"
+            for folder in sorted((site / "labs").glob("lab-*")) if (folder / "index.html").is_file()}
+    if wanted in PAGES:
+        return {wanted: PAGES[wanted]}
+    if wanted == "labs":
+        return labs
+    if wanted == "largest":
+        name = max(labs, key=lambda lab: (site / labs[lab] / "index.html").stat().st_size)
+        return {name: labs[name]}
+    if wanted in labs:
+        return {wanted: labs[wanted]}
+    raise SystemExit(f"no page {wanted!r}: name one of {', '.join(PAGES)}, 'lab NN' (01 to "
+                     f"{max(labs).split()[1]}), 'largest' or 'labs'")
+
+
 def serve(site: Path, port: int) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(GzipHandler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -175,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", type=Path, help="serve this already built site instead of building one "
                         "(it must have been built for http://127.0.0.1:PORT/ with --port PORT)")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--pages", nargs="*", choices=list(PAGES), default=list(PAGES))
+    parser.add_argument("--pages", nargs="*", default=list(PAGES), metavar="PAGE",
+                        help=f"pages to score: {', '.join(PAGES)}, any lab as 'lab NN', 'largest' (the "
+                        "heaviest lab page) or 'labs' (every lab page); default: the named pages")
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
         parser.error(f"Lighthouse needs Chromium at {CHROMIUM} (or set INFRALENS_CHROMIUM)")
@@ -187,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         build_site(site, base)
     server = serve(site, port)
     failures = []
-    floor = write_floor_page(site) if "floor" in args.pages else None
+    pages = {name: path for wanted in args.pages for name, path in page_paths(site, wanted).items()}
+    floor = write_floor_page(site) if "floor" in pages else None
     try:
-        for name in args.pages:
-            reports = [run_lighthouse(base + PAGES[name], work / f"{name.replace(' ', '-')}-{run}.json")
+        for name, path in pages.items():
+            reports = [run_lighthouse(base + path, work / f"{name.replace(' ', '-')}-{run}.json")
                        for run in range(args.runs)]
             performance = statistics.median(scores(report)[0] for report in reports)
             report = min(reports, key=lambda each: abs(scores(each)[0] - performance))

@@ -653,6 +653,13 @@ def test_nothing_on_screen_moves_while_a_page_loads(visit, name):
 # Figures, practice and progress: what a learner sees and does with them.
 EXPLORATION_LABS = sorted({lab.id for lab in PROJECT.registry.labs
                            for figure in PROJECT.starters[lab.id].figures if figure.control})
+def heatmaps_on(path: str) -> list[str]:
+    """The element ids of the heatmaps a page shows: a lab's own, or any lab's on a handbook page."""
+    labs = [path.split("/")[2]] if path.startswith("/labs/") else list(PROJECT.starters)
+    return [f"figure-{figure.name}" for lab in labs for figure in PROJECT.starters[lab].figures
+            if figure.kind == "heatmap"]
+
+
 FIGURE_PAGES = [*(f"/labs/{lab}/" for lab in FIGURE_LABS),
                 "/" + next(iter(PROJECT.figure_references)).removesuffix(".md").removesuffix("index") + "/"]
 
@@ -685,7 +692,7 @@ def test_each_figure_is_visible_inside_its_column(visit, viewport, scheme):
 
 # Each drawing's smallest text, as drawn (CSS px), its width and the column's, and each series
 # mark's colour against the page behind it.
-FIGURE_LOOKS = """() => {""" + COLOURS + """
+FIGURE_LOOKS = """(heatmaps) => {""" + COLOURS + """
   return [...document.querySelectorAll('article .il-figure-drawing svg')].map(svg => {
     const box = svg.getBoundingClientRect();
     const scale = box.width / svg.viewBox.baseVal.width;
@@ -693,14 +700,14 @@ FIGURE_LOOKS = """() => {""" + COLOURS + """
     const smallest = Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale));
     const page = background(svg.closest('.il-figure'));
     let lowest = [99, ''];
-    for (const mark of svg.querySelectorAll('[role=graphics-symbol]')) {
+    // A heatmap's cells are coloured along a scale and labelled: they are not series; nor are labels.
+    const heatmap = heatmaps.includes(svg.closest('figure').id);
+    for (const mark of svg.querySelectorAll('.role-mark:not(.mark-text' + (heatmap ? ', .mark-rect' : '') + ') > *')) {
       const style = getComputedStyle(mark);
-      // A heatmap's cells ('rect mark') are coloured along a scale and labelled: they are not series.
-      if (['text mark', 'rect mark'].includes(mark.getAttribute('aria-roledescription'))) continue;
       for (const paint of [style.fill, style.stroke]) {
         if (!paint.startsWith('rgb') || rgba(paint)[3] === 0) continue;
         const ratio = contrast(over(rgba(paint), page), page);
-        if (ratio < lowest[0]) lowest = [ratio, mark.getAttribute('aria-label')];
+        if (ratio < lowest[0]) lowest = [ratio, `${mark.tagName} painted ${paint}`];
       }
     }
     return {figure: svg.closest('figure').id, smallest, width: box.width,
@@ -717,7 +724,7 @@ def test_figures_are_readable_at_the_width_they_are_shown(visit, viewport, schem
     tab = visit(search=False, viewport=viewport, color_scheme=scheme)
     for path in FIGURE_PAGES:
         page = tab.look_at(path)
-        looks = page.evaluate(FIGURE_LOOKS)
+        looks = page.evaluate(FIGURE_LOOKS, heatmaps_on(path))
         assert looks, f"{path} shows a figure"
         for look in looks:
             where = f"{path}#{look['figure']}"
@@ -749,12 +756,12 @@ LINE_FIGURES = {lab.id: names for lab in REGISTRY.ordered_labs
                               if figure.kind in ("line", "point") and "color" in figure.encodings])}
 
 
-# Hide the marks of the named series (a mark's label lists "column: value" pairs), show the rest.
-HIDE_SERIES = """(svg, [label, hidden]) => {
+# Hide the marks painted in the given colours (those of some series), show the rest.
+HIDE_SERIES = """(svg, hidden) => {
   let count = 0;
-  for (const mark of svg.querySelectorAll('[role=graphics-symbol]')) {
-    const pairs = (mark.getAttribute('aria-label') || '').split('; ');
-    const hide = hidden.some(value => pairs.includes(`${label}: ${value}`));
+  for (const mark of svg.querySelectorAll('.role-mark > *')) {
+    const style = getComputedStyle(mark);
+    const hide = hidden.includes(style.fill) || hidden.includes(style.stroke);
     mark.style.visibility = hide ? 'hidden' : '';
     count += hide;
   }
@@ -768,8 +775,6 @@ def test_every_series_of_a_line_figure_shows(visit, lab):
     a quarter of the pixels it paints in its colour when drawn alone keep that colour among the others."""
     page = visit(search=False, viewport=DESKTOP).look_at(f"/labs/{lab}/")
     for figure in LINE_FIGURES[lab]:
-        spec = next(each for each in PROJECT.starters[lab].figures if each.name == figure)
-        label = spec.encodings["color"].label
         svg = page.locator(f"#figure-{figure} .il-figure-drawing svg")
         # At the smallest scale a page shows a drawing (a phone's), whole: on a phone it scrolls.
         svg.evaluate("svg => { svg.style.minWidth = '0'; svg.style.width = 0.85 * svg.viewBox.baseVal.width + 'px'; }")
@@ -780,11 +785,11 @@ def test_every_series_of_a_line_figure_shows(visit, lab):
             "mark => { const style = getComputedStyle(mark); return mark.tagName === 'line' ? style.stroke : style.fill; }")
             for item in key.all()}
         # An exploration's key lists every series; the drawing shown holds those of one value.
-        series = [value for value in keyed if svg.evaluate(HIDE_SERIES, [label, [value]])]
-        assert len(series) >= min(2, len(keyed)), f"the drawing's marks are labelled '{label}: ' one of {list(keyed)}"
+        series = [value for value in keyed if svg.evaluate(HIDE_SERIES, [keyed[value]])]
+        assert len(series) >= min(2, len(keyed)), f"the drawing's marks are painted in the colours of {list(keyed)}"
 
-        def shot(hidden: list[str], svg=svg, label=label) -> str:
-            svg.evaluate(HIDE_SERIES, [label, hidden])
+        def shot(hidden: list[str], svg=svg, keyed=keyed) -> str:
+            svg.evaluate(HIDE_SERIES, [keyed[value] for value in hidden])
             return base64.b64encode(svg.screenshot()).decode()
 
         everything = shot([])

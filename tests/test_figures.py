@@ -274,9 +274,34 @@ def test_one_drawing_process_serves_every_build_and_replaces_itself_when_it_stop
         drawer.close()
 
 
+def marks_of(svg: str, mark: str) -> list[dict[str, str]]:
+    """The attributes of each element Vega drew for a mark of type `mark` ("line", "symbol", ...)."""
+    groups = re.findall(rf'<g class="mark-{mark} role-mark[^"]*"[^>]*>(.*?)</g>', svg)
+    return [dict(re.findall(r' ([\w-]+)="([^"]*)"', element)) for group in groups
+            for element in re.findall(r"<\w+ [^>]*>", group)]
+
+
+def test_a_drawing_is_light_one_image_with_short_coordinates():
+    """A screen reader reads a drawing as one image with its title and description, so its marks
+    carry no labels of their own (they were a third of its bytes); coordinates keep two decimals."""
+    figure, problems = declared()
+    assert figure is not None and not problems
+    table: Table = {"m": [1, 2, 3] * 2, "idle": [1 / 3, 2 / 7, 0.1] * 2, "schedule": ["a"] * 3 + ["b"] * 3,
+                    "p": [4] * 6}
+    rows = rows_of(table)
+    (svg,) = render_svgs([vega_lite(figure, rows, rows)])
+    assert marks_of(svg, "line") and marks_of(svg, "symbol"), "the drawing has its lines and points"
+    assert "aria-label=" not in svg and " role=" not in svg, "no label or role inside the image"
+    geometry = re.findall(r' (?:d|transform|x|y|x2|y2)="([^"]*)"', svg)
+    assert geometry and not [value for value in geometry if re.search(r"\d\.\d{3}|e-\d", value)], "two decimals"
+    env = html_environment()
+    (drawing,) = finish_lab_figures(env, LAB, plan_lab_figures(env, LAB, (figure,), {figure.name: table}), [svg])
+    assert re.search(r'<svg role="img" aria-labelledby="[^"]+-title [^"]+-desc"', drawing.body), "one image, named"
+
+
 def whole(spec: dict) -> str:
     """A spec drawn by vl-convert in one piece, as it would be without `draw_svgs`' shortcuts."""
-    return drawer._engine().vegalite_to_svg(spec)
+    return drawer.compact_svg(drawer._engine().vegalite_to_svg(spec))
 
 
 def frame_header(svg: str) -> re.Match[str]:
@@ -410,10 +435,9 @@ def test_each_line_series_has_its_own_width_dashes_and_points_and_the_key_shows_
     assert widths == sorted(widths, reverse=True) and len(set(widths)) == 3, widths
     assert key[0].dashes == "1,0" and len({entry.dashes for entry in key}) == 3
     (svg,) = render_svgs([vega_lite(figure, rows, rows)])
-    lines = re.findall(r'aria-roledescription="line mark"[^>]*stroke="(#\w+)" stroke-width="([\d.]+)"'
-                       r'(?: stroke-dasharray="([\d,]+)")?', svg)
-    assert {(colour, float(width)) for colour, width, _ in lines} == {(e.colour, e.line_width) for e in key}
-    shapes = {re.sub(r"[\d.-]+", "", d) for d in re.findall(r'aria-roledescription="point"[^>]* d="([^"]+)"', svg)}
+    lines = marks_of(svg, "line")
+    assert {(line["stroke"], float(line["stroke-width"])) for line in lines} == {(e.colour, e.line_width) for e in key}
+    shapes = {re.sub(r"[\d.-]+", "", point["d"]) for point in marks_of(svg, "symbol")}
     assert len(shapes) == 3, "each series' points have their own shape"
     page = figure_html_of(figure, rows)
     assert page.count('class="il-figure-swatch il-figure-swatch-line"') == 3
@@ -467,7 +491,8 @@ def test_a_series_of_one_point_is_drawn_last_and_larger():
     rows = rows_of({"m": [1, 2, 3, 2], "idle": [0.5, 0.3, 0.2, 0.3], "schedule": ["curve", "marker", "curve", "curve"],
                     "p": [4] * 4})
     (svg,) = render_svgs([vega_lite(figure, rows, rows)])
-    points = re.findall(r'aria-label="[^"]*: (curve|marker)"[^>]*aria-roledescription="point"[^>]* d="M([\d.-]+)', svg)
+    series = {entry.colour: entry.label for entry in colour_key(figure, rows)}
+    points = [(series[point["fill"]], re.match(r"M([\d.-]+)", point["d"])[1]) for point in marks_of(svg, "symbol")]
     assert points[-1][0] == "marker", "drawn on top"
     sizes = {name: abs(float(x)) for name, x in points}
     assert sizes["marker"] >= 1.8 * sizes["curve"], sizes
@@ -484,8 +509,8 @@ def test_the_key_shows_each_series_with_its_points_shape_and_a_marker_as_its_poi
     assert [(entry.label, entry.line_width > 0, entry.shape) for entry in key] == [
         ("curve", True, "circle"), ("marker", False, "square")]
     (svg,) = render_svgs([vega_lite(figure, rows, rows)])
-    point = r'aria-label="[^"]*: (curve|marker)"[^>]*aria-roledescription="point"[^>]* d="([^"]+)"'
-    drawn = dict(re.findall(point, svg))
+    series = {entry.colour: entry.label for entry in key}
+    drawn = {series[point["fill"]]: point["d"] for point in marks_of(svg, "symbol")}
     assert "A" in drawn["curve"] and "A" not in drawn["marker"], "round points (arcs) on the curve, a square marker"
     page = figure_html_of(figure, rows)
     items = re.findall(r'<span class="il-figure-key-item">(.*?)</span>', page)
@@ -502,13 +527,14 @@ def test_a_long_line_draws_a_few_of_its_points_and_all_of_its_line():
     rows = rows_of({"m": [*range(count)] * 2, "idle": [n / count for n in range(count)] * 2,
                     "schedule": ["a"] * count + ["b"] * count, "p": [4] * (2 * count)})
     (svg,) = render_svgs([vega_lite(figure, rows, rows)])
-    points = Counter(re.findall(r'aria-label="[^"]*schedule: (a|b)"[^>]*aria-roledescription="point"', svg))
+    series = {entry.colour: entry.label for entry in colour_key(figure, rows)}
+    points = Counter(series[point["fill"]] for point in marks_of(svg, "symbol"))
     assert POINTS_PER_LINE // 2 <= points["a"] <= POINTS_PER_LINE and points["a"] == points["b"], points
-    lines = re.findall(r'aria-roledescription="line mark"[^>]* d="([^"]+)"', svg)
+    lines = [line["d"] for line in marks_of(svg, "line")]
     assert len(lines) == 2 and all(len(re.findall(r"[ML]", d)) == count for d in lines)
     short = rows_of({"m": [1, 2, 3], "idle": [0.1, 0.2, 0.3], "schedule": ["a"] * 3, "p": [4] * 3})
     (svg,) = render_svgs([vega_lite(figure, short, short)])
-    assert svg.count('aria-roledescription="point"') == 3, "a short line keeps every point"
+    assert len(marks_of(svg, "symbol")) == 3, "a short line keeps every point"
     authoring = " ".join((ROOT / "docs" / "authoring.md").read_text(encoding="utf-8").split())
     assert f"draws at most {POINTS_PER_LINE} of them" in authoring, "the authoring page gives the number"
 

@@ -19,6 +19,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,13 @@ from .cache import DiskCache
 from .svg_frames import compose_frames
 
 _HOOKS = Path(__file__).resolve().parent.parent  # where the package `infralens` is imported from
+# Vega writes coordinates to 17 digits (248.99999999999997): two decimals are a hundredth of a px,
+# and the rest was a sixth of a timeline's bytes. Only geometry is rounded, never a label's text.
+# Its roles for the groups inside are dropped: a drawing is one image to a screen reader (see
+# drawing._THEME), and a group with a role of its own but no name is an accessibility error.
+_INNER_ROLES = re.compile(r' (?:role="graphics-[a-z]+"|aria-roledescription="[^"]*"|aria-hidden="true")')
+_GEOMETRY = re.compile(r'( (?:d|transform|x|y|x1|x2|y1|y2|width|height)=")([^"]*)"')
+_LONG_NUMBER = re.compile(r"-?\d+(?:\.\d+)?e[-+]?\d+|-?\d+\.\d{3,}")
 
 
 def _svg_key(spec: dict[str, Any]) -> str:
@@ -56,7 +64,17 @@ def draw_svgs(specs: list[dict[str, Any]]) -> list[str]:
         group = [specs[index] for index in indexes]
         drawn = _draw_exploration(engine, group) if _exploration(group[0]) else None
         svgs.update(zip(indexes, drawn or _draw_alike(engine, group), strict=True))
-    return [svgs[index] for index in range(len(specs))]
+    return [compact_svg(svgs[index]) for index in range(len(specs))]
+
+
+def compact_svg(svg: str) -> str:
+    """`svg` with its coordinates rounded to two decimals and without roles inside it."""
+    def rounded(number: re.Match[str]) -> str:
+        text = f"{float(number[0]):.2f}".rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
+
+    svg = _INNER_ROLES.sub("", svg)
+    return _GEOMETRY.sub(lambda attribute: f'{attribute[1]}{_LONG_NUMBER.sub(rounded, attribute[2])}"', svg)
 
 
 def _draw_alike(engine: Any, specs: list[dict[str, Any]]) -> list[str]:
