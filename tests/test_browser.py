@@ -735,6 +735,35 @@ def test_figures_are_readable_at_the_width_they_are_shown(visit, viewport, schem
             assert ratio >= 3, f"{where}: '{mark}' is {ratio:.2f}:1 against the page"
 
 
+# Pairs of a page's links and controls whose boxes (each line of a wrapped link on its own) overlap.
+OVERLAPPING_TARGETS = """() => {
+  const said = el => `${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 40)}"`;
+  const boxes = [];
+  for (const el of document.querySelectorAll('article :is(a[href], summary, button, input, select)'))
+    if (el.checkVisibility())  // not inside a closed answer, which is laid out but never shown
+      for (const box of el.getClientRects()) if (box.width && box.height) boxes.push([el, box]);
+  boxes.sort((a, b) => a[1].top - b[1].top);
+  const overlaps = [];
+  boxes.forEach(([el, box], index) => {
+    for (const [other, next] of boxes.slice(index + 1)) {
+      if (next.top >= box.bottom - 1) break;
+      if (el.contains(other) || other.contains(el)) continue;
+      if (next.left < box.right - 1 && box.left < next.right - 1) overlaps.push(`${said(el)} and ${said(other)}`);
+    }
+  });
+  return overlaps;
+}"""
+
+
+def test_no_link_or_control_of_a_lab_page_lies_over_another_on_a_phone(visit):
+    """As a page loads, boxes far from the window are laid out from estimates: what they hold must
+    not spill over the next link (a figure's "Show the numbers" lay over "Show lines 80-84")."""
+    tab = visit(search=False, viewport=PHONE)
+    for path in LAB_PAGES:
+        page = tab.look_at(path)
+        assert page.evaluate(OVERLAPPING_TARGETS) == [], path
+
+
 # How many pixels of a screenshot have (nearly) the given colour, decoded in the page.
 PIXELS_OF_COLOUR = """async ([shot, colour]) => {
   const image = await new Promise(done => { const i = new Image(); i.onload = () => done(i);
@@ -991,8 +1020,8 @@ def test_every_column_of_a_figures_numbers_can_be_seen_on_a_phone(visit):
         let box = cell.parentElement; while (getComputedStyle(box).overflowX !== 'auto') box = box.parentElement;
         box.scrollLeft = box.scrollWidth; }""")
     assert last.evaluate(UNCOVERED, True) == "", "the last column scrolls into view"
-    # A figure draws nothing outside its box (content-visibility clips it): the table's scroll box,
-    # and so the end of its last column, must lie inside it.
+    # The table's scroll box, and so the end of its last column, lies inside the figure: past its
+    # edge, a swipe would have to start outside the figure.
     overhang = last.evaluate("""cell => { let box = cell.parentElement;
         while (getComputedStyle(box).overflowX !== 'auto') box = box.parentElement;
         const figure = cell.closest('figure').getBoundingClientRect();

@@ -104,8 +104,7 @@ def plan_lab_figures(env: jinja2.Environment, lab: Lab, figures: tuple[FigureSpe
         selected = [_selected(figure, rows, value) for value in values]
         specs = exploration_specs(figure, rows, selected) if figure.control else [vega_lite(figure, selected[0])]
         says = sentences(figure, tables[figure.name])[0]
-        height = max(spec["height"] for spec in specs) + AXES_HEIGHT
-        html = _figure_html(env, lab, figure, rows, values, says, height)
+        html = _figure_html(env, lab, figure, rows, values, says)
         plans.append(FigurePlan(figure, rows, values, specs, html, says))
     return plans
 
@@ -130,8 +129,7 @@ def finish_lab_figures(env: jinja2.Environment, lab: Lab, plans: list[FigurePlan
     return drawings
 
 
-AXES_HEIGHT = 75  # px a drawing adds to its plot's height for axes and their titles, about
-_SVG_WIDTH = re.compile(r'\swidth="([\d.]+)"')
+_SVG_SIZE = re.compile(r'\swidth="([\d.]+)" height="([\d.]+)"')
 
 
 def _summary(figure: FigureSpec, value: Any) -> str:
@@ -158,23 +156,25 @@ def _control(lab: Lab, figure: FigureSpec, values: list[Any], says: list[str]) -
 
 
 def _figure_html(env: jinja2.Environment, lab: Lab, figure: FigureSpec, rows: list[dict[str, Any]],
-                 values: list[Any], says: list[str], height: int) -> str:
+                 values: list[Any], says: list[str]) -> str:
     html = env.get_template("figure.html.j2").render(
-        figure=figure, control=_control(lab, figure, values, says), key=colour_key(figure, rows), height=height,
+        figure=figure, control=_control(lab, figure, values, says), key=colour_key(figure, rows),
         body=f"<!--il-figure-body {lab.id}/{figure.name}-->", variants_href="{variants_href}")
     return html.strip()
 
 
-def drawn_width(svg: str) -> float:
-    """The width, in CSS px, an SVG is drawn at: the page scales the drawing around it."""
-    match = _SVG_WIDTH.search(svg, 0, svg.index(">"))
-    return float(match[1]) if match else 0.0
+def drawn_size(svg: str) -> tuple[float, float]:
+    """The width and height, in CSS px, an SVG is drawn at: the page scales the drawing around
+    it, and sizes its box from them until it lays the drawing out."""
+    match = _SVG_SIZE.search(svg, 0, svg.index(">"))
+    return (float(match[1]), float(match[2])) if match else (0.0, 0.0)
 
 
 def _drawing(env: jinja2.Environment, lab: Lab, plan: FigurePlan, per_value: list[tuple[str, str]]) -> Drawing:
     control = _control(lab, plan.figure, plan.values, plan.says)
     svg, table = per_value[control["index"] if control else 0]
-    body = env.get_template("figure_body.html.j2").render(svg=svg, table=table, width=drawn_width(svg))
+    width, height = drawn_size(svg)
+    body = env.get_template("figure_body.html.j2").render(svg=svg, table=table, width=width, height=height)
     variants = None
     if control:
         variants = json.dumps({"values": control["choices"], "says": plan.says,
