@@ -492,7 +492,7 @@ def test_a_series_of_one_point_is_drawn_last_and_larger():
                     "p": [4] * 4})
     (svg,) = render_svgs([vega_lite(figure, rows, rows)])
     series = {entry.colour: entry.label for entry in colour_key(figure, rows)}
-    points = [(series[point["fill"]], re.match(r"M([\d.-]+)", point["d"])[1]) for point in marks_of(svg, "symbol")]
+    points = [(series[point["fill"]], point["d"][1:].split(",")[0]) for point in marks_of(svg, "symbol")]
     assert points[-1][0] == "marker", "drawn on top"
     sizes = {name: abs(float(x)) for name, x in points}
     assert sizes["marker"] >= 1.8 * sizes["curve"], sizes
