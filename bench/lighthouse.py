@@ -46,7 +46,7 @@ PAGES = {
     "floor": "labs/lighthouse-floor/",
 }
 FLOOR_OF = "lab 01"
-TARGETS = {"home": (98, 100), "lab": (95, 100)}  # (performance, accessibility)
+TARGETS = {"home": (98, 100), "lab": (98, 100)}  # (performance, accessibility), as the site promises
 COMPRESSIBLE = (".html", ".css", ".js", ".json", ".xml", ".svg", ".txt", ".py")
 
 
