@@ -653,6 +653,8 @@ def test_nothing_on_screen_moves_while_a_page_loads(visit, name):
 # Figures, practice and progress: what a learner sees and does with them.
 EXPLORATION_LABS = sorted({lab.id for lab in PROJECT.registry.labs
                            for figure in PROJECT.starters[lab.id].figures if figure.control})
+
+
 def heatmaps_on(path: str) -> list[str]:
     """The element ids of the heatmaps a page shows: a lab's own, or any lab's on a handbook page."""
     labs = [path.split("/")[2]] if path.startswith("/labs/") else list(PROJECT.starters)
