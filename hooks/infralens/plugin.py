@@ -119,6 +119,7 @@ class InfralensPlugin(BasePlugin[InfralensConfig]):
         self._put_internals_back()
         if self.current is not None:
             self.current.figures.finish()
+            self.current.cache.flush()  # what was made before the error is still right
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not self.config.enabled:
@@ -130,7 +131,7 @@ class InfralensPlugin(BasePlugin[InfralensConfig]):
         build.figures.finish()
         if build.stamps:
             build.stamps.save()  # only after a successful build: a failed one is redone next time
-        build.cache.prune()
+        build.cache.prune()  # writes this build's new entries first
 
     def on_shutdown(self) -> None:
         self.drawer.close()
