@@ -7,7 +7,6 @@ when to start it is decided here (`start_drawing_early`).
 from __future__ import annotations
 
 import functools
-import pickle
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,13 +58,9 @@ class FigureBuild:
         so a rebuild after a save reads its own lab's)."""
         project = self.project
         for lab in project.registry.labs:
-            tables = project.figure_tables.get(lab.id)
-            if not tables or lab.id not in project.starters:
+            made_from = project.figures_made_from.get(lab.id)
+            if made_from is None or lab.id not in project.starters:
                 continue
-            # Made from the lab, its declarations and its data alone: saving a starter redraws only
-            # its own figures, and only when their declaration or data changed.
-            made_from = digest(repr(lab), repr(project.starters[lab.id].figures),
-                               pickle.dumps(tables, pickle.HIGHEST_PROTOCOL))
             self.made_from[lab.id] = made_from
             if not self.cache.has("drawings\0" + made_from):
                 self.undrawn[lab.id] = self._plan(lab)

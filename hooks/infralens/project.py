@@ -24,6 +24,7 @@ from .explorations import exploration_problems
 from .figure_data import check_recording, read_recording
 from .figure_spec import Table
 from .handbook import DocsPages, FigureReference, figure_references, first_sentence, headings, outside_fences
+from .incremental import digest
 from .lab_rules import (
     curriculum_problems,
     moved_references,
@@ -54,6 +55,7 @@ class Project:
     section_titles: dict[str, str] = field(default_factory=dict)  # lab id -> handbook section title
     # lab id -> figure name -> its recorded table, for labs whose recording has no problem
     figure_tables: dict[str, dict[str, Table]] = field(default_factory=dict)
+    figures_made_from: dict[str, str] = field(default_factory=dict)  # lab id -> digest of what its figures show
     # docs-relative page -> the lab figures it places by reference
     figure_references: dict[str, list[FigureReference]] = field(default_factory=dict)
     docs_dir: Path = Path("docs")
@@ -62,7 +64,7 @@ class Project:
     @cached_property
     def minutes(self) -> dict[str, int]:
         """About how long each lab takes, from its length."""
-        return {lab_id: starter.reading_minutes() for lab_id, starter in self.starters.items()}
+        return {lab_id: starter.reading_minutes for lab_id, starter in self.starters.items()}
 
     @cached_property
     def chapter_summaries(self) -> dict[str, str]:
@@ -106,6 +108,7 @@ def load_project(root: Path, docs_dir: Path | None = None,
     starters: dict[str, Starter] = {}
     outputs: dict[str, str] = {}
     figure_tables: dict[str, dict[str, Table]] = {}
+    made_from: dict[str, str] = {}
     checked: dict[str, tuple[Starter, list[Problem]]] = {}  # lab id -> starter with values, problems
     for lab in registry.labs:
         path = registry.starter_files.get(lab.id)
@@ -120,19 +123,21 @@ def load_project(root: Path, docs_dir: Path | None = None,
         starters[lab.id] = loaded.starter
         if loaded.tables is not None:
             figure_tables[lab.id] = loaded.tables
+        if loaded.figures_made_from is not None:
+            made_from[lab.id] = loaded.figures_made_from
         checked[lab.id] = (loaded.checked or loaded.starter, loaded.check_problems)
     problems.extend(curriculum_problems(registry, starters, pages))
     problems.extend(site_page_problems(pages, slugify))
     for lab_id, (starter, found) in checked.items():
         starters[lab_id] = starter
         problems.extend(found)
-    problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, pages, cache))
+    problems.extend(_handbook_number_problems(registry, starters, outputs, figure_tables, made_from, pages, cache))
     references: dict[str, list[FigureReference]] = {}
     problems.extend(_page_problems(pages, cache, formulas, registry, starters, references))
     section_titles, missing = _handbook_sections(registry, pages, slugify)
     problems.extend(missing)
-    return Project(root, registry, starters, outputs, tuple(problems), section_titles, figure_tables, references,
-                   docs_dir, pages)
+    return Project(root, registry, starters, outputs, tuple(problems), section_titles, figure_tables, made_from,
+                   references, docs_dir, pages)
 
 
 class LoadedLab(NamedTuple):
@@ -144,6 +149,7 @@ class LoadedLab(NamedTuple):
     checked: Starter | None  # the starter with the values its prose cites; None if it cites none
     problems: list[Problem]  # of the starter, its entry, its output and its figures' recording
     check_problems: list[Problem]  # of the lab's files checked together (`_check_lab`)
+    figures_made_from: str | None = None  # a digest of what its figures show, if they have data
 
 
 def _loaded_lab(root: Path, lab: Lab, data: bytes, cache: DiskCache, formulas: Formulas) -> LoadedLab:
@@ -175,7 +181,13 @@ def _load_lab(root: Path, lab: Lab, data: bytes, formulas: Formulas) -> LoadedLa
     problems.extend(figure_problems)
     tables = recorded["figures"] if recorded and not figure_problems else None
     checked, check_problems = _check_lab(root, lab, starter, data, output, tables)
-    return LoadedLab(starter, output, tables, None if checked is starter else checked, problems, check_problems)
+    _ = checked.reading_minutes  # counted now, so that the cache keeps the count with the starter
+    # Made from the lab, its declarations and its data alone: saving a starter redraws only its own
+    # figures, and only when their declaration or data changed.
+    made_from = digest(repr(lab), repr(checked.figures), pickle.dumps(tables, pickle.HIGHEST_PROTOCOL)) \
+        if tables else None
+    return LoadedLab(starter, output, tables, None if checked is starter else checked, problems, check_problems,
+                     made_from)
 
 
 def _parsed(data: bytes, lab: Lab, formulas: Formulas) -> tuple[Starter | None, list[Problem]]:
@@ -250,7 +262,7 @@ def _lab_values(labs: Iterable[Lab], starters: dict[str, Starter], outputs: dict
 
 
 def _handbook_number_problems(registry: Registry, starters: dict[str, Starter], outputs: dict[str, str],
-                              tables: dict[str, dict[str, Table]], pages: DocsPages,
+                              tables: dict[str, dict[str, Table]], made_from: dict[str, str], pages: DocsPages,
                               cache: DiskCache) -> list[Problem]:
     """Numbers on a chapter's handbook page that none of the chapter's labs gives: kept by the
     page's text and the chapter's labs' code, output and figure data."""
@@ -262,7 +274,7 @@ def _handbook_number_problems(registry: Registry, starters: dict[str, Starter], 
         hasher = hashlib.sha256(f"{chapter.handbook}\0{text}".encode())
         for lab in labs:
             hasher.update(f"\0{lab!r}\0{starters[lab.id].code_digest}\0{outputs.get(lab.id, '')}".encode())
-            hasher.update(pickle.dumps(tables.get(lab.id), pickle.HIGHEST_PROTOCOL))
+            hasher.update(f"\0{made_from.get(lab.id, '')}".encode())  # covers the figures' data
         key = "handbook numbers\0" + hasher.hexdigest()
         found = cache.get(key)
         if found is None:

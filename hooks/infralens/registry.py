@@ -17,7 +17,7 @@ from . import schema_messages
 from .cache import DiskCache, NoCache
 from .errors import AuthorError, Position, Problem, Problems
 from .model import Chapter, Lab, Reading, Registry
-from .rules import Positions, check_duplicates, check_rules
+from .rules import Positions, check_duplicates, check_rules, rule_positions
 from .yaml_positions import Path_, parse_yaml
 
 REGISTRY_FILE = "labs.yaml"
@@ -55,11 +55,10 @@ def read_registry(root: Path, docs_dir: Path | None = None,
         _check_schema(data, json.loads(schema_text), positions, problems)
         check_duplicates(data, positions, problems)
         problems.raise_if_any()
-        cache.put(key, (data, positions))
+        registry, positions = _build(data, positions), rule_positions(positions)
+        cache.put(key, (registry, positions))
     else:
-        data, positions = valid
-        check_duplicates(data, positions, problems)
-    registry = _build(data, positions)
+        registry, positions = valid  # stored only once its schema and duplicates were checked
     starter_files = check_rules(registry, root, docs_dir or root / "docs", positions, problems)
     return replace(registry, starter_files=starter_files), list(problems)
 

@@ -160,7 +160,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
         steps=steps,
         checkpoints=checkpoints,
         figures=[Markdown(figure) for figure in context.figures],
-        minutes=starter.reading_minutes(),
+        minutes=starter.reading_minutes,
         output=text_block(context.output, OUTPUT_BLOCK),
         run_command=Markdown(f"python {lab.starter}"),
         handbook_href=handbook_href(lab, source),

@@ -3,6 +3,7 @@ prerequisites, no prerequisite cycles, handbook pages that exist, starters insid
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -12,6 +13,15 @@ from .model import Lab, Registry
 from .yaml_positions import Path_
 
 Positions = dict[Path_, Position]
+# The entries' keys `check_rules` may point a problem at: a read of the registry from the cache
+# keeps only their positions, not those of every value in the file.
+RULE_KEYS = {"chapters": ("handbook",), "labs": ("id", "chapter", "handbook", "starter", "prerequisites")}
+
+
+def rule_positions(positions: Positions) -> Positions:
+    """The positions `check_rules` needs out of all of a registry's."""
+    return {path: position for path, position in positions.items()
+            if len(path) == 3 and path[2] in RULE_KEYS.get(str(path[0]), ())}
 
 
 def check_duplicates(data: Any, positions: Positions, problems: Problems) -> None:
@@ -53,6 +63,7 @@ def check_rules(registry: Registry, root: Path, docs_dir: Path, positions: Posit
     lab_ids = {lab.id for lab in registry.labs}
     docs = docs_dir.name
     code_dir = (root / "code").resolve()  # once: resolving walks every link on the way
+    resolve = _Resolver(root)
     starter_files: dict[str, Path] = {}
     for index, chapter in enumerate(registry.chapters):
         if not (docs_dir / chapter.handbook).is_file():
@@ -66,10 +77,10 @@ def check_rules(registry: Registry, root: Path, docs_dir: Path, positions: Posit
         if lab.chapter not in chapter_ids:
             problems.add(at(index, "chapter"), f"the chapter `{lab.chapter}` is not defined.",
                          _did_you_mean(lab.chapter, chapter_ids, "chapters"), lab.id)
-        if not (docs_dir / lab.handbook_page).is_file():
+        if not resolve.is_file(docs_dir / lab.handbook_page):
             problems.add(at(index, "handbook"), f"the handbook page {docs}/{lab.handbook_page} does not exist.",
                          f"fix the path (relative to {docs}/) or create the page.", lab.id)
-        if path := _check_starter_path(lab, root, code_dir, at(index, "starter"), problems):
+        if path := _check_starter_path(lab, resolve, code_dir, at(index, "starter"), problems):
             starter_files[lab.id] = path
         for prerequisite in lab.prerequisites:
             if prerequisite == lab.id:
@@ -90,7 +101,34 @@ def _did_you_mean(value: str, known: set[str], section: str) -> str:
     return f"{hint}use an id defined under `{section}:`."
 
 
-def _check_starter_path(lab: Lab, root: Path, code_dir: Path, position: Position | None,
+class _Resolver:
+    """Real paths under a project, checked with one `lstat` a file and one a folder: resolving each
+    starter in full costs a call for every folder from the file system's root down, for hundreds of
+    labs on every build."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.real_root = root, root.resolve()
+        self.plain: set[str] = set()  # folders under the root that are not links
+        self.files: dict[Path, bool] = {}
+
+    def resolve(self, relative: PurePosixPath) -> Path:
+        """(root / relative).resolve(), short when no part of it under the root is a link."""
+        folder = ""
+        for part in relative.parts:
+            folder = f"{folder}/{part}" if folder else part
+            if folder not in self.plain:
+                if os.path.islink(self.root / folder):
+                    return (self.root / relative).resolve()
+                self.plain.add(folder)
+        return self.real_root / relative
+
+    def is_file(self, path: Path) -> bool:
+        if path not in self.files:
+            self.files[path] = path.is_file()
+        return self.files[path]
+
+
+def _check_starter_path(lab: Lab, resolver: _Resolver, code_dir: Path, position: Position | None,
                         problems: Problems) -> Path | None:
     """The starter's real path if it is a file inside code/; otherwise report why not."""
     relative = PurePosixPath(lab.starter)
@@ -98,12 +136,12 @@ def _check_starter_path(lab: Lab, root: Path, code_dir: Path, position: Position
         problems.add(position, f"the starter path `{lab.starter}` must be a plain relative path under code/.",
                       "write it like `code/<lab-id>/<file>.py`, without `..` or a leading `/`.", lab.id)
         return None
-    resolved = (root / relative).resolve()
+    resolved = resolver.resolve(relative)
     if relative.parts[0] != "code" or not resolved.is_relative_to(code_dir):
         problems.add(position, f"the starter `{lab.starter}` leads outside code/.",
                       "keep starters as real files inside code/, not links to elsewhere.", lab.id)
         return None
-    if not resolved.is_file():
+    if not resolver.is_file(resolved):
         problems.add(position, f"the starter file `{lab.starter}` does not exist.",
                       "create it (the authoring page has a complete example) or fix the path.", lab.id)
         return None

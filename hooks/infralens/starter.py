@@ -14,6 +14,7 @@ import re
 import tokenize
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from .errors import AuthorError, Problems, suggest
 from .figure_spec import FigureSpec, parse_figure
@@ -163,6 +164,7 @@ class Starter:
         last = min((number for number in self.code_lines if number > first), default=len(self.lines) + 1) - 1
         return (first, last) if last - first + 1 >= MIN_FOLDED_LINES else None
 
+    @cached_property  # kept with the parsed starter in the cache: a warm build does not count again
     def reading_minutes(self) -> int:
         """About how long the lab takes to work through, from its length, to the next 5 minutes."""
         words = sum(len(text.split()) for text in self.prose())
