@@ -159,6 +159,6 @@ def test_an_excerpt_lists_the_constants_it_uses_that_are_set_outside_it():
     starter = parse_starter(text, "code/x/x.py", "lab-x")
     (excerpt,) = starter.excerpts
     line = starter.lines.index("K, N = 3, 4  # sizes") + 1
-    assert [(c.line, c.code) for c in constants_used(starter, excerpt)] == [(line, "K, N = 3, 4")]
+    assert [(c.line, c.code) for c in constants_used(starter)[excerpt.name]] == [(line, "K, N = 3, 4")]
     unused = parse_starter(text.replace("x = K * 2", "x = 2 * 2"), "code/x/x.py", "lab-x")
-    assert constants_used(unused, unused.excerpts[0]) == [], "an excerpt that reads no constant lists none"
+    assert constants_used(unused)[unused.excerpts[0].name] == [], "an excerpt that reads no constant lists none"

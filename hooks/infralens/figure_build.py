@@ -52,10 +52,12 @@ class FigureBuild:
         if cache.is_new():
             drawer.start()
 
-    def plan(self) -> None:
+    def plan(self, every_page_written: bool) -> None:
         """Note what each lab's figures are made from, and plan those the cache has no drawings of
         (drawings in the cache are read later, only if a page or file that shows them is written,
-        so a rebuild after a save reads its own lab's)."""
+        so a rebuild after a save reads its own lab's). If `every_page_written` (a build that is
+        not dirty), they are sent to the drawing process at once: a cold build's pages then wait
+        less for them than if they were sent once MkDocs has listed the pages."""
         project = self.project
         for lab in project.registry.labs:
             made_from = project.figures_made_from.get(lab.id)
@@ -66,6 +68,8 @@ class FigureBuild:
                 self.undrawn[lab.id] = self._plan(lab)
         if any(svgs.missing for _, svgs in self.undrawn.values()):
             self.drawer.start()  # ready by the time MkDocs has listed the pages
+        if every_page_written:
+            self.draw_while_pages_render(self.undrawn)
 
     def _plan(self, lab: Lab) -> tuple[list[FigurePlan], PendingSvgs]:
         tables = self.project.figure_tables[lab.id]

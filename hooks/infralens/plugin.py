@@ -74,7 +74,7 @@ class InfralensPlugin(BasePlugin[InfralensConfig]):
         if project.problems:
             self._report(list(project.problems))
             config.extra[PROBLEMS_KEY] = [str(problem) for problem in project.problems]
-        figures.plan()  # after the problems: a build they stop starts no drawing
+        figures.plan(every_page_written=not self.dirty)  # after the problems: a build they stop draws nothing
         config.nav = expand_nav(config.nav, project.registry)
         if not config.repo_url:
             config.edit_uri = None  # no repository to edit in: no edit button

@@ -130,6 +130,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
     previous, following = registry.neighbours(lab)
     neighbours = {"previous": previous, "next": following}
     file_name = posixpath.basename(lab.starter)
+    constants = constants_used(starter)
     excerpts = [
         {
             "excerpt": excerpt,
@@ -139,7 +140,7 @@ def render_lab(env: jinja2.Environment, context: LabContext) -> str:
                                       + "#" + line_anchor("starter", excerpt.start)),
             "constants": [(constant, Markdown(relative(starter_page_uri(lab), source) + "#"
                                               + line_anchor("starter", constant.line)))
-                          for constant in constants_used(starter, excerpt)],
+                          for constant in constants[excerpt.name]],
         }
         for excerpt in starter.excerpts
     ]

@@ -731,31 +731,38 @@ class Constant:
     code: str
 
 
-def constants_used(starter: Starter, excerpt: Excerpt) -> list[Constant]:
-    """The starter's top-level constants (ALL_CAPS names assigned at module level) that the
-    excerpt's code reads but that are assigned outside it, in the order of the file: the values
-    a reader needs beside the excerpt."""
+def constants_used(starter: Starter) -> dict[str, list[Constant]]:
+    """For each excerpt (by name), the starter's top-level constants (ALL_CAPS names assigned at
+    module level) that its code reads but that are assigned outside it, in the order of the file:
+    the values a reader needs beside the excerpt. The file is parsed once for all its excerpts."""
     try:
         module = ast.parse("\n".join(starter.lines))
     except SyntaxError:  # the starter's own check reports it
-        return []
-    inside = range(excerpt.start, excerpt.end + 1)
-    used = {name for number in inside if number in starter.code_lines
-            for name in _NAME.findall(_code_part(starter.lines[number - 1]))}
-    found = []
+        return {excerpt.name: [] for excerpt in starter.excerpts}
+    assigned = []  # (first line, last line, names) of each top-level assignment of constants only
     for node in module.body:
-        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.lineno in inside:
-            continue
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [each.id for target in targets for each in ast.walk(target) if isinstance(each, ast.Name)]
-        if names and all(_CONSTANT.match(name) for name in names) and used & set(names):
-            text = _code_part(starter.lines[node.lineno - 1]).rstrip()
-            found.append(Constant(node.lineno, text if node.end_lineno == node.lineno else text + " …"))
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {each.id for target in targets for each in ast.walk(target) if isinstance(each, ast.Name)}
+            if names and all(_CONSTANT.match(name) for name in names):
+                assigned.append((node.lineno, node.end_lineno or node.lineno, names))
+    found: dict[str, list[Constant]] = {}
+    for excerpt in starter.excerpts:
+        inside = range(excerpt.start, excerpt.end + 1)
+        used = {name for number in inside if number in starter.code_lines
+                for name in _NAME.findall(_code_part(starter.lines[number - 1]))}
+        found[excerpt.name] = []
+        for first, last, names in assigned:
+            if first not in inside and used & names:
+                text = _code_part(starter.lines[first - 1]).rstrip()
+                found[excerpt.name].append(Constant(first, text if last == first else text + " …"))
     return found
 
 
 def _code_part(line: str) -> str:
     """A line without its trailing comment (a `#` outside a string)."""
+    if "#" not in line:
+        return line  # most lines: no need to tokenize
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
     except (tokenize.TokenError, IndentationError):
