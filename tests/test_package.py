@@ -85,6 +85,18 @@ def test_what_a_caller_stores_is_written_even_if_it_never_flushes(tmp_path: Path
     assert DiskCache(tmp_path, version="v").get("parsed") == {"lab": 1}
 
 
+def test_a_build_that_stores_much_writes_as_it_goes(tmp_path: Path, monkeypatch):
+    """A cold build of hundreds of labs does not hold every new entry in memory until it ends."""
+    monkeypatch.setattr(cache_module, "UNWRITTEN_BYTES", 10_000)
+    cache = DiskCache(tmp_path, version="v")
+    for n in range(25):  # about 1 kB each
+        cache.put(f"page {n}", "p" * 1000)
+    assert len(list(cache.directory.glob("*.pack"))) == 2, "written each time over 10 kB had gathered"
+    assert all(cache.get(f"page {n}") == "p" * 1000 for n in range(25))
+    cache.flush()
+    assert DiskCache(tmp_path, version="v").entries() == 25
+
+
 def test_a_damaged_or_half_written_pack_is_left_out_and_cleaned_up(tmp_path: Path):
     import os
     import time

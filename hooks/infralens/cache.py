@@ -51,6 +51,9 @@ MAX_PACKS = 8
 PACK_MARK = b"ILPACK1\n"  # begins and ends a pack: a file without both marks is not read
 PACK_SUFFIX = ".pack"
 _FOOTER = struct.Struct("<Q")  # the length of the pickled index, just before the closing mark
+# A build's new entries wait in memory for its end; past this many bytes they are written at once,
+# so that a cold build of hundreds of labs does not hold them all (a 300-lab one makes 110 MB).
+UNWRITTEN_BYTES = 64 * 1024 * 1024
 ABANDONED_AFTER = 3600  # seconds after which a half-written pack (a process killed mid-write) is deleted
 _PACKAGE = Path(__file__).parent
 # The packages whose output the cache stores: pages and search entries (MkDocs, Material, Markdown,
@@ -145,10 +148,16 @@ class _Unwritten:
 
     directory: Path
     entries: dict[bytes, tuple[bytes, int]] = field(default_factory=dict)
+    size: int = 0
+
+    def add(self, digest: bytes, data: bytes, used: int) -> None:
+        self.entries[digest] = (data, used)
+        self.size += len(data)
 
     def write(self) -> Path | None:
         entries = dict(self.entries)
         self.entries.clear()
+        self.size = 0
         return write_pack(self.directory, entries)
 
 
@@ -201,8 +210,10 @@ class DiskCache:
 
     def put(self, key: str, value: Any) -> None:
         digest, used = _digest(key), time.time_ns()
-        self._unwritten.entries[digest] = (pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), used)
+        self._unwritten.add(digest, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), used)
         self._used[digest] = used
+        if self._unwritten.size > UNWRITTEN_BYTES:
+            self.flush()
 
     def flush(self) -> None:
         """Write the entries stored since the last flush as one pack."""
