@@ -2,7 +2,9 @@
 
 Validation has two layers: the JSON Schema in `labs.schema.json` (types, required and unknown
 keys; editors use the same file for completion) and the cross-entry rules a schema cannot say
-(`rules.py`). Both run on every read, so one run reports every problem of the file.
+(`rules.py`). Both run in one pass, so one run reports every problem of the file. A text already
+read and found valid is taken from the cache, with only the positions the rules need; the rules
+that look at other files (pages, starters) run on every read.
 """
 
 from __future__ import annotations
