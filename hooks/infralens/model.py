@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -53,6 +54,12 @@ class Lab:
         """The title of the lab's page, and its label in the navigation."""
         return f"{self.label}: {self.title}"
 
+    @cached_property
+    def digest(self) -> str:
+        """A digest of every field, for the cache keys of what the entry makes: taken once a build,
+        however many keys hold it (spelling out a lab with its reading list is slow)."""
+        return hashlib.sha256(repr(self).encode()).hexdigest()
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -60,6 +67,11 @@ class Registry:
     labs: tuple[Lab, ...]
     # Lab id -> the starter's resolved path, for starters that are real files inside code/.
     starter_files: dict[str, Path] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def digest(self) -> str:
+        """A digest of its chapters and labs, for cache keys and fingerprints."""
+        return hashlib.sha256(repr((self.chapters, [lab.digest for lab in self.labs])).encode()).hexdigest()
 
     @cached_property
     def _chapters_by_id(self) -> dict[str, Chapter]:
@@ -84,8 +96,16 @@ class Registry:
     def lab(self, lab_id: str) -> Lab:
         return self._labs_by_id[lab_id]
 
+    @cached_property
+    def _labs_by_chapter(self) -> dict[str, tuple[Lab, ...]]:
+        grouped: dict[str, list[Lab]] = {}
+        for lab in self.ordered_labs:
+            grouped.setdefault(lab.chapter, []).append(lab)
+        return {chapter_id: tuple(labs) for chapter_id, labs in grouped.items()}
+
     def labs_in(self, chapter_id: str) -> tuple[Lab, ...]:
-        return tuple(lab for lab in self.ordered_labs if lab.chapter == chapter_id)
+        """The chapter's labs by number (asked for once a lab: grouped once, not searched each time)."""
+        return self._labs_by_chapter.get(chapter_id, ())
 
     def learning_path(self) -> tuple[Lab, ...]:
         """Every lab after its prerequisites, otherwise in chapter and number order."""

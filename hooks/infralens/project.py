@@ -156,7 +156,7 @@ def _loaded_lab(root: Path, lab: Lab, data: bytes, cache: DiskCache, formulas: F
     """The lab read and checked, kept by its entry and the bytes of its files (`data` is the
     starter's): a build that changed none of them need not read or check them again. One entry
     per lab, as a warm build of hundreds of labs spends its time opening entries."""
-    hasher = hashlib.sha256(repr(lab).encode() + b"\0" + data)
+    hasher = hashlib.sha256(lab.digest.encode() + b"\0" + data)
     for path in (output_path, figure_data_path, planted_bugs_path, recorded_lines_path):
         try:
             hasher.update(b"\0" + (root / path(lab.starter)).read_bytes())
@@ -184,7 +184,7 @@ def _load_lab(root: Path, lab: Lab, data: bytes, formulas: Formulas) -> LoadedLa
     _ = checked.reading_minutes  # counted now, so that the cache keeps the count with the starter
     # Made from the lab, its declarations and its data alone: saving a starter redraws only its own
     # figures, and only when their declaration or data changed.
-    made_from = digest(repr(lab), repr(checked.figures), pickle.dumps(tables, pickle.HIGHEST_PROTOCOL)) \
+    made_from = digest(lab.digest, repr(checked.figures), pickle.dumps(tables, pickle.HIGHEST_PROTOCOL)) \
         if tables else None
     return LoadedLab(starter, output, tables, None if checked is starter else checked, problems, check_problems,
                      made_from)
@@ -273,7 +273,7 @@ def _handbook_number_problems(registry: Registry, starters: dict[str, Starter], 
         labs = [lab for lab in registry.labs_in(chapter.id) if lab.id in starters]
         hasher = hashlib.sha256(f"{chapter.handbook}\0{text}".encode())
         for lab in labs:
-            hasher.update(f"\0{lab!r}\0{starters[lab.id].code_digest}\0{outputs.get(lab.id, '')}".encode())
+            hasher.update(f"\0{lab.digest}\0{starters[lab.id].code_digest}\0{outputs.get(lab.id, '')}".encode())
             hasher.update(f"\0{made_from.get(lab.id, '')}".encode())  # covers the figures' data
         key = "handbook numbers\0" + hasher.hexdigest()
         found = cache.get(key)

@@ -75,11 +75,12 @@ def register_pages(build: Build, files: Files, config: MkDocsConfig) -> Generate
     if build.stamps:
         build.figures.rebuild_pages_placing_changed_figures(pages, build.stamps)
     registry = project.registry
+    docs = build.paths.docs_from_root()
     for lab in registry.labs:
         in_nav = lists_labs(registry, registry.chapter(lab.chapter))
         inclusion = InclusionLevel.UNDEFINED if in_nav else InclusionLevel.NOT_IN_NAV
         if project.is_complete(lab):
-            _add_lab(pages, files, config, build, lab, inclusion)
+            _add_lab(pages, files, config, build, lab, inclusion, docs)
         else:  # only reachable under serve: the lab's page explains what to fix instead
             pages.add(paths.lab_uri(lab), (lab.id,), render.render_lab_problems, env, lab,
                       project.problems_of(lab), inclusion=inclusion)
@@ -102,7 +103,7 @@ def site_fingerprint(build: Build, files: Files, config: MkDocsConfig) -> str:
     page list, templates."""
     project = build.project
     theme_dirs = [Path(config.theme.custom_dir)] if config.theme.custom_dir else []
-    return digest(repr(project.registry), project.problems, sorted(project.section_titles.items()), config.repo_url,
+    return digest(project.registry.digest, project.problems, sorted(project.section_titles.items()), config.repo_url,
                   sorted(f.src_uri for f in files.documentation_pages()),
                   tree_state([paths.TEMPLATES, Path(config.config_file_path), *theme_dirs]))
 
@@ -117,7 +118,7 @@ def _add_interview_pages(pages: GeneratedPages, build: Build, config: MkDocsConf
     pages.add(paths.INTERVIEW, shown, interview.render_interview, env, registry, starters)
     pages.add(paths.PRACTICE, (), interview.render_practice, env)
     # Practice also shows the lines or output each question is about, and links to lab pages.
-    practiced = (repr(registry), config.use_directory_urls, *shown,
+    practiced = (registry.digest, config.use_directory_urls, *shown,
                  *(interview.question_evidence(starter, checkpoint, project.outputs.get(lab_id, ""))
                    for lab_id, starter in starters.items() for checkpoint in starter.checkpoints))
     questions = functools.partial(_practice_questions, build, practiced, config.use_directory_urls)
@@ -136,8 +137,9 @@ def _practice_questions(build: Build, practiced: tuple[object, ...], directory_u
 
 
 def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: Build, lab: Lab,
-             inclusion: InclusionLevel) -> None:
-    """The lab's page, its starter's page and the starter file itself, for download."""
+             inclusion: InclusionLevel, docs: str) -> None:
+    """The lab's page, its starter's page and the starter file itself, for download; `docs` is
+    the docs folder from the project root, which edit links start from."""
     project, env = build.project, build.templates
     starter, output = project.starters[lab.id], project.outputs[lab.id]
     source = "\n".join(starter.lines)
@@ -146,7 +148,7 @@ def _add_lab(pages: GeneratedPages, files: Files, config: MkDocsConfig, build: B
     starter_page = pages.add(paths.starter_page_uri(lab), (source,), render.render_starter_page, env, lab, starter,
                              config.repo_url, inclusion=InclusionLevel.NOT_IN_NAV)
     # The edit button of a lab page opens its starter, the file an author edits.
-    lab_page.edit_uri = starter_page.edit_uri = posixpath.relpath(lab.starter, build.paths.docs_from_root())
+    lab_page.edit_uri = starter_page.edit_uri = posixpath.relpath(lab.starter, docs)
     files.append(File.generated(config, paths.starter_download_uri(lab), abs_src_path=str(project.root / lab.starter)))
 
 
