@@ -63,10 +63,10 @@ def check_rules(registry: Registry, root: Path, docs_dir: Path, positions: Posit
     lab_ids = {lab.id for lab in registry.labs}
     docs = docs_dir.name
     code_dir = (root / "code").resolve()  # once: resolving walks every link on the way
-    resolve = _Resolver(root)
+    resolver = _Resolver(root)
     starter_files: dict[str, Path] = {}
     for index, chapter in enumerate(registry.chapters):
-        if not (docs_dir / chapter.handbook).is_file():
+        if not resolver.is_file(docs_dir / chapter.handbook):
             problems.add(positions.get(("chapters", index, "handbook")),
                          f"chapter `{chapter.id}` points at {docs}/{chapter.handbook}, which does not exist.",
                          f"create that page or fix the path (it is relative to {docs}/).")
@@ -77,10 +77,10 @@ def check_rules(registry: Registry, root: Path, docs_dir: Path, positions: Posit
         if lab.chapter not in chapter_ids:
             problems.add(at(index, "chapter"), f"the chapter `{lab.chapter}` is not defined.",
                          _did_you_mean(lab.chapter, chapter_ids, "chapters"), lab.id)
-        if not resolve.is_file(docs_dir / lab.handbook_page):
+        if not resolver.is_file(docs_dir / lab.handbook_page):
             problems.add(at(index, "handbook"), f"the handbook page {docs}/{lab.handbook_page} does not exist.",
                          f"fix the path (relative to {docs}/) or create the page.", lab.id)
-        if path := _check_starter_path(lab, resolve, code_dir, at(index, "starter"), problems):
+        if path := _check_starter_path(lab, resolver, code_dir, at(index, "starter"), problems):
             starter_files[lab.id] = path
         for prerequisite in lab.prerequisites:
             if prerequisite == lab.id:
